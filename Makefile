@@ -1,0 +1,36 @@
+# Every target sets itself up: a fresh machine with only Python needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.ready
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: test demo diagrams diagrams-check lint bench bench-peer clean
+
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(READY)
+
+test: $(READY)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+demo: $(READY)
+	$(BIN)/python -m l0.demo $(ARGS)
+
+diagrams: $(READY)
+	$(BIN)/python -m l0 diagram --write diagrams
+
+diagrams-check: $(READY)
+	$(BIN)/python -m l0 diagram --check diagrams
+
+lint: $(READY)
+	$(BIN)/python -m ruff check l0 tests benchmarks
+	$(BIN)/python -m mypy
+
+bench: $(READY)
+	$(BIN)/python benchmarks/workload.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .bench dist build

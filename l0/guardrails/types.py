@@ -1,0 +1,79 @@
+"""Guardrail rules and the violations they report.
+
+A rule is a name plus `check(state) -> list[GuardrailViolation]`. Rules that can work
+incrementally also provide `session()`: a factory for a per-stream `RuleSession` whose `feed`
+sees only the text added since its last call (O(delta)) and whose `finish` runs once at the
+end. The per-stream state lives in the session, never in the rule, so one rule list can be
+shared by any number of concurrent streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from l0.types import State
+
+Severity = Literal["warning", "error", "fatal"]
+SEVERITIES: tuple[Severity, ...] = ("warning", "error", "fatal")
+
+
+@dataclass(slots=True)
+class GuardrailViolation:
+    rule: str
+    message: str
+    severity: Severity
+    recoverable: bool = True
+    position: int | None = None
+    timestamp: float | None = None
+    context: dict[str, Any] | None = None
+    suggestion: str | None = None
+
+
+Violation = GuardrailViolation
+
+
+class RuleSession(Protocol):
+    """One rule's incremental state for one stream."""
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        """Check the text added since the last call."""
+        ...
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        """Check the complete output, once, when the stream ends."""
+        ...
+
+
+@dataclass(slots=True)
+class GuardrailRule:
+    name: str
+    check: Callable[[State], list[GuardrailViolation]]
+    description: str | None = None
+    streaming: bool = True
+    severity: Severity = "error"
+    recoverable: bool = True
+    # Incremental form of `check` (see the module docstring); None for plain rules.
+    session: Callable[[], RuleSession] | None = None
+
+    def __post_init__(self) -> None:
+        from l0.errors import Error, ErrorCode
+
+        if not isinstance(self.name, str) or not self.name:
+            raise Error("GuardrailRule.name must be a non-empty string", code=ErrorCode.INVALID_ARGUMENT)
+        if not callable(self.check):
+            raise Error(
+                f"GuardrailRule {self.name!r}: check must be callable, got {type(self.check).__name__}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        if self.severity not in SEVERITIES:
+            raise Error(
+                f"GuardrailRule {self.name!r}: severity must be one of {SEVERITIES}, "
+                f"got {self.severity!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+
+
+__all__ = ["SEVERITIES", "GuardrailRule", "GuardrailViolation", "RuleSession", "Severity", "Violation"]

@@ -1,0 +1,107 @@
+"""Counters over many runs. Every run adds its totals once, when it ends (never per token)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+_COUNTERS = (
+    "requests",
+    "tokens",
+    "retries",
+    "network_retry_count",
+    "errors",
+    "violations",
+    "drift_detections",
+    "fallbacks",
+    "completions",
+    "timeouts",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSnapshot:
+    requests: int = 0
+    tokens: int = 0
+    retries: int = 0
+    network_retry_count: int = 0
+    errors: int = 0
+    violations: int = 0
+    drift_detections: int = 0
+    fallbacks: int = 0
+    completions: int = 0
+    timeouts: int = 0
+
+
+class Metrics:
+    """Plain integer counters; `snapshot()` freezes them, `reset()` zeroes them."""
+
+    _global: ClassVar[Metrics | None] = None
+
+    requests: int
+    tokens: int
+    retries: int
+    network_retry_count: int
+    errors: int
+    violations: int
+    drift_detections: int
+    fallbacks: int
+    completions: int
+    timeouts: int
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        for name in _COUNTERS:
+            setattr(self, name, 0)
+
+    def snapshot(self) -> MetricsSnapshot:
+        return MetricsSnapshot(**self.to_dict())
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNTERS}
+
+    def add(self, snapshot: MetricsSnapshot) -> None:
+        """Add a run's totals to these counters."""
+        for name, value in asdict(snapshot).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.to_dict().items())
+        return f"Metrics({inner})"
+
+    @classmethod
+    def create(cls) -> Metrics:
+        return cls()
+
+    @classmethod
+    def get_global(cls) -> Metrics:
+        if cls._global is None:
+            cls._global = cls()
+        return cls._global
+
+    @classmethod
+    def reset_global(cls) -> None:
+        cls.get_global().reset()
+
+
+def create_metrics() -> Metrics:
+    return Metrics()
+
+
+def get_global_metrics() -> Metrics:
+    return Metrics.get_global()
+
+
+def reset_global_metrics() -> None:
+    Metrics.reset_global()
+
+
+__all__ = [
+    "Metrics",
+    "MetricsSnapshot",
+    "create_metrics",
+    "get_global_metrics",
+    "reset_global_metrics",
+]

@@ -1,0 +1,139 @@
+"""Lifecycle events: what happened in a run, for logs, metrics and replay.
+
+One `EventBus` per run. Every event carries the run's `stream_id` (a UUIDv7, made only when
+first needed), a copy of the user's `context` taken when the run started (so mutating the
+dict afterwards cannot rewrite history), `ts` in Unix epoch milliseconds, and event-specific
+`meta`. Handlers that raise are logged and ignored: observability never breaks a stream.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+logger = logging.getLogger("l0")
+
+
+class ObservabilityEventType(str, Enum):
+    SESSION_START = "SESSION_START"
+    SESSION_END = "SESSION_END"
+    STREAM_INIT = "STREAM_INIT"
+    STREAM_READY = "STREAM_READY"
+    RETRY_START = "RETRY_START"
+    RETRY_ATTEMPT = "RETRY_ATTEMPT"
+    RETRY_END = "RETRY_END"
+    RETRY_GIVE_UP = "RETRY_GIVE_UP"
+    FALLBACK_START = "FALLBACK_START"
+    FALLBACK_END = "FALLBACK_END"
+    GUARDRAIL_PHASE_START = "GUARDRAIL_PHASE_START"
+    GUARDRAIL_RULE_RESULT = "GUARDRAIL_RULE_RESULT"
+    GUARDRAIL_PHASE_END = "GUARDRAIL_PHASE_END"
+    DRIFT_CHECK_RESULT = "DRIFT_CHECK_RESULT"
+    NETWORK_ERROR = "NETWORK_ERROR"
+    NETWORK_RECOVERY = "NETWORK_RECOVERY"
+    CHECKPOINT_SAVED = "CHECKPOINT_SAVED"
+    COMPLETE = "COMPLETE"
+    ERROR = "ERROR"
+
+
+@dataclass(slots=True)
+class ObservabilityEvent:
+    type: ObservabilityEventType
+    ts: float  # Unix epoch milliseconds
+    stream_id: str
+    context: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+EventHandler = Callable[[ObservabilityEvent], Any]
+
+
+def uuid7() -> str:
+    """A UUIDv7 string: 48 bits of Unix milliseconds, then random bits (RFC 9562).
+
+    Written here rather than taken from a package: it is eight lines, and the standard
+    library only gains `uuid.uuid7` in Python 3.14.
+    """
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 for rand_a, 62 for rand_b
+    value = (millis & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version 7
+    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a
+    value |= 0b10 << 62  # RFC 9562 variant
+    value |= rand & ((1 << 62) - 1)  # rand_b
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+class EventBus:
+    """Dispatches a run's lifecycle events to its handlers."""
+
+    __slots__ = ("_context", "_handlers", "_stream_id")
+
+    def __init__(
+        self,
+        handler: EventHandler | None = None,
+        context: dict[str, Any] | None = None,
+        *,
+        stream_id: str | None = None,
+    ) -> None:
+        self._handlers: list[EventHandler] = [handler] if handler is not None else []
+        self._context: dict[str, Any] = copy.deepcopy(context) if context else {}
+        self._stream_id = stream_id
+
+    @property
+    def stream_id(self) -> str:
+        if self._stream_id is None:
+            self._stream_id = uuid7()
+        return self._stream_id
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return dict(self._context)
+
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens; the runtime skips building events when nobody does."""
+        return bool(self._handlers)
+
+    def add_handler(self, handler: EventHandler) -> None:
+        self._handlers.append(handler)
+
+    def emit(
+        self,
+        event_type: ObservabilityEventType,
+        *,
+        ts: float | None = None,
+        **meta: Any,
+    ) -> ObservabilityEvent | None:
+        """Build an event and hand it to every handler. Returns it (None if nobody listens)."""
+        if not self._handlers:
+            return None
+        event = ObservabilityEvent(
+            type=ObservabilityEventType(event_type),
+            ts=time.time() * 1000.0 if ts is None else ts,
+            stream_id=self.stream_id,
+            context=dict(self._context),
+            meta=meta,
+        )
+        for handler in self._handlers:
+            try:
+                handler(event)
+            except Exception:  # a broken handler must not break the stream
+                logger.exception("l0: on_event handler raised for %s", event.type.value)
+        return event
+
+
+__all__ = [
+    "EventBus",
+    "EventHandler",
+    "ObservabilityEvent",
+    "ObservabilityEventType",
+    "uuid7",
+]

@@ -1,0 +1,32 @@
+"""Every async test runs on asyncio and on trio (anyio's pytest plugin).
+
+Tests marked `virtual_time` run on a virtual clock that jumps ahead whenever every task is
+waiting: looptime's event loop on asyncio, `trio.testing.MockClock(autojump_threshold=0)` on
+trio. Timeouts and backoff then take no real time and are exact. Tests that talk to a real
+socket must not use it (the clock would jump while bytes are in flight).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "virtual_time: run on a virtual, auto-jumping clock")
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    if request.node.get_closest_marker("virtual_time") is None:
+        return request.param
+    if request.param == "asyncio":
+        import looptime
+
+        return ("asyncio", {"loop_factory": looptime.new_event_loop})
+    import trio.testing
+
+    return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
