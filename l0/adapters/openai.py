@@ -1,0 +1,195 @@
+"""The OpenAI adapter: chat completion chunks in, l0 events out.
+
+`ChunkReader` is the pure, incremental part: `feed(chunk)` returns the chunk's text (or
+None) and notes everything else the chunk says (tool-call fragments, finish reason, usage,
+model); `ready_tool_calls()` hands over complete tool calls once a finish reason arrived;
+`complete()` builds the final COMPLETE event. It reads chunks by attribute or by key, so
+SDK objects and plain dicts work alike and the `openai` package is never imported.
+
+`OpenAIAdapter.wrap` is the thin async part: it iterates the SDK stream, yields a TOKEN per
+non-empty text delta, TOOL_CALL events when calls complete, then COMPLETE when the stream
+ends, or a single ERROR with the exception the SDK raised. It closes the stream in
+`finally`, so a consumer that stops early never leaks the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from l0.adapters.base import AdaptedEvent, close_stream, defining_packages
+from l0.adapters.tool_calls import ToolCallAccumulator
+from l0.errors import Error, ErrorCode
+from l0.types import Event, EventType
+
+_TOKEN = EventType.TOKEN
+_TOOL_CALL = EventType.TOOL_CALL
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIAdapterOptions:
+    """What the OpenAI (and LiteLLM) adapter emits.
+
+    `include_usage`: put the usage counts of the final usage chunk on COMPLETE.
+    `emit_tool_calls`: assemble tool-call fragments and emit TOOL_CALL events.
+    `choice_index`: which choice to follow when a request asked for several (`n` > 1).
+    """
+
+    include_usage: bool = True
+    emit_tool_calls: bool = True
+    choice_index: int = 0
+
+    def __post_init__(self) -> None:
+        index = self.choice_index
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise Error(
+                f"OpenAIAdapterOptions.choice_index must be an int >= 0, got {index!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+
+
+def _get(obj: Any, name: str) -> Any:
+    if type(obj) is dict:
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def usage_counts(usage: Any) -> dict[str, int] | None:
+    """The top-level integer counts of a usage object or dict (nested details are left out)."""
+    if usage is None:
+        return None
+    if isinstance(usage, dict):
+        items = usage
+    elif callable(getattr(usage, "model_dump", None)):
+        items = usage.model_dump()
+    else:
+        items = getattr(usage, "__dict__", {})
+    counts = {
+        key: value
+        for key, value in items.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
+    return counts or None
+
+
+class ChunkReader:
+    """Reads OpenAI-shaped chunks one at a time; see the module docstring."""
+
+    __slots__ = (
+        "_choice_index",
+        "_refusal",
+        "_tool_calls",
+        "_tool_calls_due",
+        "finish_reason",
+        "model",
+        "usage",
+    )
+
+    def __init__(self, options: OpenAIAdapterOptions) -> None:
+        self._choice_index = options.choice_index
+        self._tool_calls = ToolCallAccumulator() if options.emit_tool_calls else None
+        self._tool_calls_due = False
+        self._refusal: list[str] = []
+        self.finish_reason: str | None = None
+        self.model: str | None = None
+        self.usage: Any = None
+
+    def feed(self, chunk: Any) -> str | None:
+        """Note what `chunk` says; return its text delta when it has a non-empty one."""
+        model = _get(chunk, "model")
+        if model:
+            self.model = model
+        usage = _get(chunk, "usage")
+        if usage is not None:
+            self.usage = usage
+        choices = _get(chunk, "choices")
+        if not choices:
+            return None
+        text = None
+        for choice in choices:
+            index = _get(choice, "index")
+            if (index or 0) != self._choice_index:
+                continue
+            delta = _get(choice, "delta")
+            if delta is not None:
+                text = self._read_delta(delta)
+            finish_reason = _get(choice, "finish_reason")
+            if finish_reason is not None:
+                self.finish_reason = finish_reason
+                self._tool_calls_due = True
+        return text
+
+    def _read_delta(self, delta: Any) -> str | None:
+        calls = _get(delta, "tool_calls")
+        if calls and self._tool_calls is not None:
+            for fragment in calls:
+                self._tool_calls.add_fragment(fragment)
+        refusal = _get(delta, "refusal")
+        if refusal:
+            self._refusal.append(refusal)
+        content = _get(delta, "content")
+        return content if content else None
+
+    def ready_tool_calls(self) -> list[dict[str, Any]]:
+        """Complete tool calls, once a finish reason said the calls are done."""
+        if not self._tool_calls_due or self._tool_calls is None or not self._tool_calls.pending:
+            return []
+        return self._tool_calls.take()
+
+    def remaining_tool_calls(self) -> list[dict[str, Any]]:
+        """Calls still pending when the stream ended without a finish reason."""
+        if self._tool_calls is None or not self._tool_calls.pending:
+            return []
+        return self._tool_calls.take()
+
+    def complete(self, *, include_usage: bool) -> Event:
+        data: dict[str, Any] = {"finish_reason": self.finish_reason, "model": self.model}
+        if self._refusal:
+            data["refusal"] = "".join(self._refusal)
+        usage = usage_counts(self.usage) if include_usage else None
+        return Event(type=EventType.COMPLETE, data=data, usage=usage)
+
+
+class OpenAIAdapter:
+    """Adapter for `openai` SDK streams (`AsyncOpenAI().chat.completions.create(stream=True)`)."""
+
+    name = "openai"
+    _package = "openai"
+
+    def __init__(self, options: OpenAIAdapterOptions | None = None) -> None:
+        if options is not None and not isinstance(options, OpenAIAdapterOptions):
+            raise Error(
+                f"options must be an OpenAIAdapterOptions, got {options!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        self.options = options if options is not None else OpenAIAdapterOptions()
+
+    def detect(self, stream: Any) -> bool:
+        """True for async streams whose class comes from the SDK's package (no import)."""
+        return hasattr(stream, "__aiter__") and self._package in defining_packages(stream)
+
+    async def wrap(self, stream: Any) -> AsyncIterator[AdaptedEvent]:
+        reader = ChunkReader(self.options)
+        try:
+            try:
+                async for chunk in stream:
+                    text = reader.feed(chunk)
+                    if text is not None:
+                        yield Event(type=_TOKEN, text=text)
+                    for call in reader.ready_tool_calls():
+                        yield Event(type=_TOOL_CALL, data=call)
+            except Exception as exc:  # the provider's own error, passed on unchanged
+                yield Event(type=EventType.ERROR, error=exc)
+                return
+            for call in reader.remaining_tool_calls():
+                yield Event(type=_TOOL_CALL, data=call)
+            yield reader.complete(include_usage=self.options.include_usage)
+        finally:
+            await close_stream(stream)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"
+
+
+__all__ = ["ChunkReader", "OpenAIAdapter", "OpenAIAdapterOptions", "usage_counts"]

@@ -1,0 +1,25 @@
+"""Public test helpers: a local OpenAI-compatible server that injects faults on demand.
+
+    from l0.testing import FaultServer, Reply, ErrorReply, ResetConnection, Stall, ToolCall
+
+    with FaultServer() as server:
+        server.script("gpt-4o", [ErrorReply(429, retry_after=1), Reply(["Hel", "lo"])])
+        client = AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+
+Importing this package loads nothing heavy; aiohttp is imported when a server starts.
+"""
+
+from l0.testing.script import ErrorReply, Reply, ResetConnection, Stall, Step, ToolCall
+from l0.testing.server import PREFILL_REJECTION, FaultServer, RecordedRequest
+
+__all__ = [
+    "PREFILL_REJECTION",
+    "ErrorReply",
+    "FaultServer",
+    "RecordedRequest",
+    "Reply",
+    "ResetConnection",
+    "Stall",
+    "Step",
+    "ToolCall",
+]

@@ -1,0 +1,449 @@
+"""A local OpenAI-compatible streaming server that misbehaves on purpose.
+
+`FaultServer` serves `POST /v1/chat/completions` on 127.0.0.1 (a free port) from a
+background thread with its own asyncio loop, so it works the same from sync tests, asyncio
+and trio. Each request takes the next step of the script registered for its model
+(`server.script(model, [...])`) and the server records what it received, so tests can
+assert how many attempts a client made and how far apart they were.
+
+It is built on aiohttp's web server because faults need the connection itself: aiohttp
+exposes the request's transport publicly, which is what resetting a connection before the
+headers and cutting a chunked body mid-way require (ASGI servers hide the socket). Every
+wait inside a response (stalls) also watches the server's stop event, so closing the server
+never hangs on a stalled response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from l0.errors import Error, ErrorCode
+from l0.testing.script import STEP_TYPES, ErrorReply, Reply, ResetConnection, Step
+from l0.testing.wire import (
+    MALFORMED_EVENT,
+    Pause,
+    RequestInfo,
+    Send,
+    completion_object,
+    plan_reply,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+PREFILL_REJECTION = ErrorReply(
+    400,
+    code="prefill_not_supported",
+    param="messages",
+    message=(
+        "This model does not support assistant message prefill: the conversation must end "
+        "with a user or tool message, not an assistant message."
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the server received and what it answered.
+
+    `received_at` is `time.monotonic()` when the request arrived. `attempt` counts requests
+    for the same model (1-based); `number` counts all requests (1-based). `outcome` is
+    "reply", "error <status>", "reset", "prefill_rejected" or "unscripted".
+    """
+
+    number: int
+    attempt: int
+    model: str | None
+    messages: list[dict[str, Any]]
+    body: dict[str, Any]
+    headers: dict[str, str]
+    received_at: float
+    outcome: str
+    step: Step | None
+
+
+@dataclass(slots=True)
+class _Script:
+    steps: deque[Step]
+    then: Step | None
+    accept_prefill: bool
+
+
+@dataclass(slots=True)
+class _Book:
+    """The scripts and recordings; shared by the server thread and the test thread."""
+
+    scripts: dict[str, _Script] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    attempts: dict[str | None, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _check_step(step: object, where: str) -> Step:
+    if not isinstance(step, STEP_TYPES):
+        raise Error(
+            f"{where} must be a Reply, ErrorReply or ResetConnection from l0.testing, got {step!r}",
+            code=ErrorCode.INVALID_ARGUMENT,
+        )
+    return step
+
+
+def _is_prefill(messages: list[dict[str, Any]]) -> bool:
+    return (
+        bool(messages)
+        and isinstance(messages[-1], dict)
+        and (messages[-1].get("role") == "assistant")
+    )
+
+
+def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    """A stand-in prompt size: words in the messages' text."""
+    count = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            count += len(content.split())
+    return count
+
+
+class FaultServer:
+    """An OpenAI-compatible chat completions server whose answers follow a script.
+
+    Use it as a context manager (`with FaultServer() as server:` or `async with`) and point
+    a client at `server.base_url`. Models without a script get `default` when given, or a
+    404 `model_not_found`. Requests whose last message is from the assistant (a prefill) are
+    rejected with a 400 unless the model's script has `accept_prefill=True` (or the server
+    was built with it); a rejected request does not consume a script step.
+    """
+
+    def __init__(
+        self,
+        *,
+        default: Step | None = None,
+        accept_prefill: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._default = None if default is None else _check_step(default, "default")
+        self._accept_prefill = accept_prefill
+        self._host = host
+        self._port = port
+        self._book = _Book()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._bound_port: int | None = None
+
+    # -- scripting and recordings (any thread) ----------------------------------------------
+
+    def script(
+        self,
+        model: str,
+        steps: Sequence[Step],
+        *,
+        then: Step | None = None,
+        accept_prefill: bool | None = None,
+    ) -> None:
+        """Answer the next requests for `model` with `steps`, one per request, in order.
+
+        Once they are used up, `then` answers every further request (when given); otherwise
+        the server's `default`, otherwise a 404. Scripting a model again replaces its script.
+        """
+        checked = deque(_check_step(step, f"script step {i}") for i, step in enumerate(steps))
+        final = None if then is None else _check_step(then, "then")
+        prefill = self._accept_prefill if accept_prefill is None else accept_prefill
+        with self._book.lock:
+            self._book.scripts[model] = _Script(checked, final, prefill)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in arrival order."""
+        with self._book.lock:
+            return list(self._book.requests)
+
+    def requests_for(self, model: str) -> list[RecordedRequest]:
+        with self._book.lock:
+            return [request for request in self._book.requests if request.model == model]
+
+    def attempts(self, model: str) -> int:
+        """How many requests named `model` the server received."""
+        with self._book.lock:
+            return self._book.attempts.get(model, 0)
+
+    def gaps(self, model: str) -> list[float]:
+        """Seconds between consecutive requests for `model`."""
+        times = [request.received_at for request in self.requests_for(model)]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    def remaining(self, model: str) -> int:
+        """Scripted steps not yet used for `model`."""
+        with self._book.lock:
+            script = self._book.scripts.get(model)
+            return 0 if script is None else len(script.steps)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._bound_port is None:
+            raise Error(
+                "the FaultServer is not running: use `with FaultServer() as server:` or call "
+                "start() first",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        return self._bound_port
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, e.g. `http://127.0.0.1:PORT/v1`."""
+        return f"http://{self._host}:{self.port}/v1"
+
+    def start(self) -> FaultServer:
+        if self._thread is not None:
+            raise Error("this FaultServer was already started", code=ErrorCode.INVALID_ARGUMENT)
+        self._thread = threading.Thread(target=self._run, name="l0-fault-server", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            self._thread.join()
+            raise self._startup_error
+        return self
+
+    def close(self) -> None:
+        """Stop serving; stalled responses are cut at once. Safe to call twice."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None or loop is None or stopping is None or not thread.is_alive():
+            return
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join()
+
+    def __enter__(self) -> FaultServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> FaultServer:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(self.close)
+
+    # -- the server thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except Exception as exc:  # reported to start(); the thread must not die noisily
+            self._startup_error = exc
+        finally:
+            self._ready.set()
+            loop.close()
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        self._stopping = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._handle)
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, handler_cancellation=True
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port, shutdown_timeout=1.0)
+            await site.start()
+            self._bound_port = int(runner.addresses[0][1])
+            self._ready.set()
+            await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False when the server is stopping meanwhile."""
+        assert self._stopping is not None
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return True
+        return False
+
+    def _take(self, body: dict[str, Any], headers: dict[str, str]) -> RecordedRequest:
+        """Record the request and pick the step that answers it."""
+        model = body.get("model") if isinstance(body.get("model"), str) else None
+        raw_messages = body.get("messages")
+        messages = list(raw_messages) if isinstance(raw_messages, list) else []
+        book = self._book
+        with book.lock:
+            attempt = book.attempts.get(model, 0) + 1
+            book.attempts[model] = attempt
+            script = book.scripts.get(model) if model is not None else None
+            accept_prefill = self._accept_prefill if script is None else script.accept_prefill
+            step: Step | None
+            if _is_prefill(messages) and not accept_prefill:
+                step, outcome = PREFILL_REJECTION, "prefill_rejected"
+            else:
+                if script is not None and script.steps:
+                    step = script.steps.popleft()
+                elif script is not None and script.then is not None:
+                    step = script.then
+                else:
+                    step = self._default
+                outcome = _outcome(step)
+            record = RecordedRequest(
+                number=len(book.requests) + 1,
+                attempt=attempt,
+                model=model,
+                messages=messages,
+                body=body,
+                headers=headers,
+                received_at=time.monotonic(),
+                outcome=outcome,
+                step=step,
+            )
+            book.requests.append(record)
+        return record
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _error_response(
+                ErrorReply(400, message="The request body is not a JSON object.")
+            )
+        record = self._take(body, dict(request.headers))
+        step = record.step
+        if step is None:
+            return _error_response(
+                ErrorReply(404, message=f"No scripted reply for model {record.model!r}.")
+            )
+        if isinstance(step, ErrorReply):
+            return _error_response(step)
+        if isinstance(step, ResetConnection):
+            _reset(request)
+            return web.Response()  # never sent: the connection is gone
+        return await self._reply(request, step, record)
+
+    async def _reply(
+        self, request: web.Request, reply: Reply, record: RecordedRequest
+    ) -> web.StreamResponse:
+        from aiohttp import web
+
+        stream_options = record.body.get("stream_options")
+        info = RequestInfo(
+            number=record.number,
+            created=int(time.time()),
+            model=record.model or "unknown",
+            prompt_tokens=_prompt_tokens(record.messages),
+            include_usage=isinstance(stream_options, dict)
+            and bool(stream_options.get("include_usage")),
+        )
+        streaming = record.body.get("stream") is True
+        stall = reply.stall
+        stalls_first = stall is not None and (stall.before_headers or not streaming)
+        if stall is not None and stalls_first and not await self._pause(stall.seconds):
+            _reset(request)
+            return web.Response()
+        if not streaming:
+            return _whole_reply(request, reply, info)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            for action in plan_reply(reply, info):
+                if isinstance(action, Send):
+                    await response.write(action.data)
+                elif isinstance(action, Pause):
+                    if not await self._pause(action.seconds):
+                        _reset(request)
+                        return response
+                else:
+                    _cut(request)
+                    return response
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away; nothing left to answer
+        return response
+
+
+def _whole_reply(request: web.Request, reply: Reply, info: RequestInfo) -> web.Response:
+    """A non-streaming answer; a drop resets the connection, a malformed one is cut JSON."""
+    from aiohttp import web
+
+    if reply.drop_after is not None:
+        _reset(request)
+        return web.Response()
+    if reply.malformed_after is not None:
+        return web.Response(body=MALFORMED_EVENT[len(b"data: ") :], content_type="application/json")
+    return web.json_response(completion_object(reply, info))
+
+
+def _outcome(step: Step | None) -> str:
+    if step is None:
+        return "unscripted"
+    if isinstance(step, ErrorReply):
+        return f"error {step.status}"
+    if isinstance(step, ResetConnection):
+        return "reset"
+    return "reply"
+
+
+def _error_response(step: ErrorReply) -> web.Response:
+    from aiohttp import web
+
+    return web.json_response(step.body(), status=step.status, headers=step.response_headers())
+
+
+def _reset(request: web.Request) -> None:
+    """Abort the connection with a TCP RST (linger 0), dropping anything unsent."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _cut(request: web.Request) -> None:
+    """Close the connection after what was written so far: the body ends mid-way."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+__all__ = ["PREFILL_REJECTION", "FaultServer", "RecordedRequest"]
