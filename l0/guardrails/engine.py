@@ -12,9 +12,10 @@ Each distinct violation is reported once per attempt, however many checks see it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, RuleSession
 from l0.observability import EventBus, ObservabilityEventType
 
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
     from l0.types import State
 
 DEFAULT_THREAD_THRESHOLD = 10_000  # characters
+
+Found = list[tuple[GuardrailRule, list[GuardrailViolation]]]
+
+
+def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[GuardrailViolation]:
+    """Call a rule; a rule that raises is a bug in the rule, reported as such."""
+    try:
+        return list(check(*args))
+    except Exception as exc:
+        raise Error(
+            f"Guardrail rule {rule.name!r} raised {type(exc).__name__}: {exc}",
+            code=ErrorCode.INTERNAL_ERROR,
+        ) from exc
 
 
 class GuardrailEngine:
@@ -68,38 +82,42 @@ class GuardrailEngine:
         """Whether the next check should run off the event loop."""
         return bool(self._plain_streaming) and state.content_length > self.thread_threshold
 
-    def check_streaming(self, state: State, ts: float) -> list[GuardrailViolation]:
-        """Check the text added since the last check; returns new violations."""
+    def evaluate_streaming(self, state: State) -> Found:
+        """Run the streaming rules over the text added since the last check."""
         delta = state.text_since(self._fed)
         self._fed += len(delta)
-        found: list[tuple[GuardrailRule, list[GuardrailViolation]]] = []
+        found: Found = []
         for rule, session in self._sessions:
             if rule.streaming:
-                found.append((rule, session.feed(delta, state)))
+                found.append((rule, _run(rule, session.feed, delta, state)))
         for rule in self._plain_streaming:
-            found.append((rule, rule.check(state)))
-        return self._report("streaming", found, ts)
+            found.append((rule, _run(rule, rule.check, state)))
+        return found
 
-    def check_final(self, state: State, ts: float) -> list[GuardrailViolation]:
-        """Check the complete output once; returns new violations."""
+    def evaluate_final(self, state: State) -> Found:
+        """Run every rule over the complete output."""
         delta = state.text_since(self._fed)
         self._fed += len(delta)
-        found: list[tuple[GuardrailRule, list[GuardrailViolation]]] = []
+        found: Found = []
         for rule, session in self._sessions:
-            violations = list(session.feed(delta, state)) if delta else []
-            violations.extend(session.finish(state))
+            violations = _run(rule, session.feed, delta, state) if delta else []
+            violations.extend(_run(rule, session.finish, state))
             found.append((rule, violations))
         for rule in self._rules:
             if rule.session is None:
-                found.append((rule, rule.check(state)))
-        return self._report("final", found, ts)
+                found.append((rule, _run(rule, rule.check, state)))
+        return found
 
-    def _report(
-        self,
-        phase: str,
-        found: list[tuple[GuardrailRule, list[GuardrailViolation]]],
-        ts: float,
-    ) -> list[GuardrailViolation]:
+    def check_streaming(self, state: State, ts: float) -> list[GuardrailViolation]:
+        """Check the text added since the last check; returns new violations."""
+        return self.report("streaming", self.evaluate_streaming(state), ts)
+
+    def check_final(self, state: State, ts: float) -> list[GuardrailViolation]:
+        """Check the complete output once; returns new violations."""
+        return self.report("final", self.evaluate_final(state), ts)
+
+    def report(self, phase: str, found: Found, ts: float) -> list[GuardrailViolation]:
+        """Record what a check found (on the event loop's thread); returns new violations."""
         fresh: list[GuardrailViolation] = []
         for _rule, violations in found:
             for violation in violations:
@@ -113,6 +131,14 @@ class GuardrailEngine:
         if bus.active:
             bus.emit(ObservabilityEventType.GUARDRAIL_PHASE_START, ts=ts, phase=phase, rules=len(found))
             for rule, violations in found:
+                if rule.name == "drift":
+                    bus.emit(
+                        ObservabilityEventType.DRIFT_CHECK_RESULT,
+                        ts=ts,
+                        phase=phase,
+                        detected=bool(violations),
+                        details=[v.context for v in violations],
+                    )
                 bus.emit(
                     ObservabilityEventType.GUARDRAIL_RULE_RESULT,
                     ts=ts,

@@ -1,0 +1,242 @@
+"""Machine declarations (`machines/*.toml`) loaded into `transitions`, and drawn as mermaid.
+
+A declaration is data: states, the initial state, terminal states, and transitions with
+trigger, source(s), dest, optional `conditions` (predicate method names on the model) and
+`after` (the handler method the edge invokes). Each machine is built once per process, with
+`model=None`: runs keep their own small model objects and fire triggers on the shared graph
+with `machine.events[trigger].trigger(model, ...)`, so a new run never rebuilds the graph.
+
+The declarations sit at the top of the repository and ship inside the wheel as
+`l0/machines/`; both places are looked up, the packaged one first.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from l0.errors import Error, ErrorCode
+
+if TYPE_CHECKING:
+    from transitions import Machine
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    trigger: str
+    source: str
+    dest: str
+    conditions: tuple[str, ...] = ()
+    after: str | None = None
+
+    @property
+    def label(self) -> str:
+        text = self.trigger
+        if self.conditions:
+            text += " [" + ", ".join(self.conditions) + "]"
+        if self.after:
+            text += " / " + self.after
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSpec:
+    name: str
+    initial: str
+    states: tuple[str, ...]
+    terminal: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    description: str = ""
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(edge.trigger for edge in self.edges))
+
+    @property
+    def handlers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(edge.after for edge in self.edges if edge.after))
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for edge in self.edges for c in edge.conditions))
+
+    def edges_between(self, source: str, dest: str) -> tuple[Edge, ...]:
+        return tuple(e for e in self.edges if e.source == source and e.dest == dest)
+
+    def transitions_config(self) -> list[dict[str, Any]]:
+        """The edges in the form `transitions.Machine(transitions=...)` takes."""
+        config = []
+        for edge in self.edges:
+            entry: dict[str, Any] = {
+                "trigger": edge.trigger,
+                "source": edge.source,
+                "dest": edge.dest,
+            }
+            if edge.conditions:
+                entry["conditions"] = list(edge.conditions)
+            if edge.after:
+                entry["after"] = edge.after
+            config.append(entry)
+        return config
+
+
+def machines_dir() -> Path:
+    """Where the declarations are: inside the installed package, else the source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "machines", here.parent / "machines"):
+        if candidate.is_dir():
+            return candidate
+    raise Error(
+        "l0's machine declarations are missing (looked in l0/machines and ../machines); "
+        "reinstall the package",
+        code=ErrorCode.INTERNAL_ERROR,
+    )
+
+
+def machine_names() -> list[str]:
+    return sorted(path.stem for path in machines_dir().glob("*.toml"))
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+@functools.cache
+def load_spec(name: str) -> MachineSpec:
+    """Read and check one declaration."""
+    path = machines_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise Error(
+            f"No machine named {name!r}; known machines: {', '.join(machine_names())}",
+            code=ErrorCode.INVALID_ARGUMENT,
+        )
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    states = tuple(raw["states"])
+    edges = []
+    for entry in raw.get("transitions", []):
+        for source in _as_list(entry["source"]):
+            edges.append(
+                Edge(
+                    trigger=entry["trigger"],
+                    source=source,
+                    dest=entry["dest"],
+                    conditions=tuple(_as_list(entry.get("conditions", []))),
+                    after=entry.get("after"),
+                )
+            )
+    spec = MachineSpec(
+        name=raw.get("name", name),
+        initial=raw["initial"],
+        states=states,
+        terminal=tuple(raw.get("terminal", ())),
+        edges=tuple(edges),
+        description=raw.get("description", ""),
+    )
+    unknown = {s for e in spec.edges for s in (e.source, e.dest)} | {spec.initial}
+    unknown |= set(spec.terminal)
+    unknown -= set(states)
+    if unknown:
+        raise Error(
+            f"Machine {name!r} names undeclared states: {sorted(unknown)}",
+            code=ErrorCode.INTERNAL_ERROR,
+        )
+    return spec
+
+
+@functools.cache
+def build_machine(name: str) -> Machine:
+    """The shared `transitions.Machine` for a declaration (built once per process)."""
+    from transitions import Machine
+
+    spec = load_spec(name)
+    return Machine(
+        model=None,
+        states=list(spec.states),
+        transitions=spec.transitions_config(),
+        initial=spec.initial,
+        auto_transitions=False,
+        ignore_invalid_triggers=False,
+        send_event=True,
+        model_attribute="phase",
+        after_state_change="record_transition",
+    )
+
+
+def render_mermaid(
+    name: str,
+    *,
+    visits: Counter[tuple[str, str, str]] | None = None,
+    current: str | None = None,
+    title: str | None = None,
+) -> str:
+    """A mermaid `stateDiagram-v2` of the machine. With `visits` ((source, trigger, dest) ->
+    count), the states a run went through are shaded, the edges it took carry their count,
+    and `current` (where the run ended) is highlighted."""
+    spec = load_spec(name)
+    lines = [
+        "---",
+        f"title: {title or spec.name}",
+        "---",
+        "stateDiagram-v2",
+        "  direction LR",
+        f"  [*] --> {spec.initial}",
+    ]
+    for edge in spec.edges:
+        label = edge.label
+        count = visits.get((edge.source, edge.trigger, edge.dest), 0) if visits else 0
+        if count:
+            label += f" (x{count})"
+        lines.append(f"  {edge.source} --> {edge.dest}: {label}")
+    lines.extend(f"  {state} --> [*]" for state in spec.terminal)
+    if visits is not None:
+        visited = _visited_states(spec.initial, visits)
+        lines.append("  classDef visited fill:#dcefdc,stroke:#2e7d32")
+        lines.append("  classDef current fill:#2e7d32,color:#ffffff,stroke:#1b5e20")
+        shaded = [s for s in spec.states if s in visited and s != current]
+        if shaded:
+            lines.append(f"  class {','.join(shaded)} visited")
+        if current:
+            lines.append(f"  class {current} current")
+    return "\n".join(lines) + "\n"
+
+
+def _visited_states(initial: str, visits: Iterable[tuple[str, str, str]]) -> set[str]:
+    states = {initial}
+    for source, _trigger, dest in visits:
+        states.update((source, dest))
+    return states
+
+
+def diagram_markdown(name: str) -> str:
+    """The committed form of a machine's diagram: a markdown page with a mermaid block."""
+    spec = load_spec(name)
+    header = f"# The `{spec.name}` machine\n\n"
+    if spec.description:
+        header += spec.description + "\n\n"
+    header += (
+        f"Generated from `machines/{name}.toml` by `make diagrams`; do not edit by hand.\n"
+        "Edge labels read `trigger [conditions] / handler`.\n\n"
+    )
+    return header + "```mermaid\n" + render_mermaid(name) + "```\n"
+
+
+__all__ = [
+    "Edge",
+    "MachineSpec",
+    "build_machine",
+    "diagram_markdown",
+    "load_spec",
+    "machine_names",
+    "machines_dir",
+    "render_mermaid",
+]

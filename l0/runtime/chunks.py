@@ -1,0 +1,59 @@
+"""From whatever a stream factory returned to an async iterator of chunks the core reads.
+
+An explicit `adapter` (a name or an object with `wrap`) wins; otherwise the adapter registry
+is asked whether it recognises the stream (by type and module name, without importing any
+provider package); otherwise the stream is read as it is, and it must yield `str` tokens or
+`l0.Event` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from l0.errors import Error, ErrorCode
+
+
+def _registered_adapter(stream: Any) -> Any:
+    try:
+        from l0.adapters import Adapters
+    except ImportError:  # the adapters package is optional in a minimal install
+        return None
+    try:
+        return Adapters.detect(stream)
+    except Error as exc:
+        if exc.code is ErrorCode.ADAPTER_NOT_FOUND:
+            return None
+        raise
+
+
+def _named_adapter(name: str) -> Any:
+    from l0.adapters import Adapters
+
+    return Adapters.get(name)
+
+
+def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
+    """The async iterator of chunks for `stream` (see the module docstring)."""
+    chosen = _named_adapter(adapter) if isinstance(adapter, str) else adapter
+    if chosen is None:
+        chosen = _registered_adapter(stream)
+    if chosen is not None:
+        wrapped: AsyncIterator[Any] = chosen.wrap(stream)
+        return wrapped.__aiter__() if hasattr(wrapped, "__aiter__") else wrapped
+    if hasattr(stream, "__aiter__"):
+        iterator: AsyncIterator[Any] = stream.__aiter__()
+        return iterator
+    if hasattr(stream, "__iter__") and not isinstance(stream, (str, bytes)):
+        hint = "it is a synchronous iterable; l0 reads async iterators (e.g. an async generator)"
+    else:
+        hint = "it is not an async iterator"
+    raise Error(
+        f"The stream factory returned a {type(stream).__qualname__}, which l0 cannot stream: "
+        f"{hint}. Return an async iterator of str/l0.Event, or a provider SDK stream "
+        "(pass adapter=... if l0 does not recognise it).",
+        code=ErrorCode.INVALID_STREAM,
+    )
+
+
+__all__ = ["open_iterator"]

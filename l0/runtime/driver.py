@@ -1,0 +1,303 @@
+"""The anyio driver: the only part of a run that awaits.
+
+It asks the core what to do and does it: calls stream factories, reads chunks, sleeps for
+backoff, consults `should_retry`, runs heavy checks in a worker thread, and closes every
+stream it abandons. Events are produced by one async generator, `events()`, which the
+consumer iterates directly (no extra layer per token).
+
+Deadlines without per-token cost: a read first runs the provider's `__anext__()` coroutine
+one step by hand. When a chunk is already there (the common case for a fast stream) it
+completes on the spot and no timer is armed. Only when the provider has to wait does the
+read enter a cancel scope whose deadline is "now + inter_token" (or the attempt's
+first-token deadline), and the rest of the coroutine runs inside it. The scope is entered
+and left within one read, never across a `yield` to the consumer, so a consumer's own
+cancel scopes nest correctly and a slow consumer is never mistaken for a silent provider.
+`abort()` cancels whatever wait is in progress.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import time
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+import anyio
+
+from l0.errors import Error, ErrorCode
+from l0.runtime.chunks import open_iterator
+from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.types import Event
+
+logger = logging.getLogger("l0")
+
+_CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left behind
+
+
+def backend_clock() -> Callable[[], float]:
+    """The running event loop's clock (virtual clocks in tests included), as a fast callable."""
+    try:
+        import asyncio
+
+        return asyncio.get_running_loop().time
+    except RuntimeError:
+        import trio
+
+        return trio.current_time
+
+
+class _Interrupted(Exception):
+    """A wait was cut short: by a deadline (`timeout_type`) or by abort()."""
+
+    def __init__(self, timeout_type: str | None, seconds: float = 0.0) -> None:
+        super().__init__(timeout_type)
+        self.timeout_type = timeout_type
+        self.seconds = seconds
+
+
+@types.coroutine
+def _finish_coroutine(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Continue a coroutine that already ran one step and suspended on `pending`: hand that
+    suspension to the event loop, then relay every send/throw until the coroutine returns."""
+    while True:
+        try:
+            sent = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # relayed as-is, cancellation included
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                pending = coro.send(sent)
+            except StopIteration as done:
+                return done.value
+
+
+class Driver:
+    """Runs one `RunCore` to its end (see the module docstring)."""
+
+    def __init__(self, core: RunCore) -> None:
+        self.core = core
+        self._scope: anyio.CancelScope | None = None
+        timeout = core.plan.timeout
+        self._initial = timeout.initial_token_seconds
+        self._inter = timeout.inter_token_seconds
+        self._total = timeout.total_seconds
+        self._clock: Callable[[], float] = time.monotonic
+        self._total_deadline = math.inf
+
+    def abort(self) -> None:
+        """Stop the run as soon as possible (callable from any task of the same loop)."""
+        self.core.request_abort()
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def _interruption(self, timeout_type: str, seconds: float) -> _Interrupted:
+        if self.core.abort_requested:
+            return _Interrupted(None)
+        if self._clock() >= self._total_deadline and self._total is not None:
+            return _Interrupted("total", self._total)
+        return _Interrupted(timeout_type, seconds)
+
+    async def _bounded(
+        self,
+        awaitable: Awaitable[Any],
+        deadline: float,
+        timeout_type: str,
+        seconds: float,
+    ) -> Any:
+        """Await under a deadline that abort() can also cut short."""
+        if self.core.abort_requested:
+            raise _Interrupted(None)
+        with anyio.CancelScope(deadline=min(deadline, self._total_deadline)) as scope:
+            self._scope = scope
+            try:
+                return await awaitable
+            finally:
+                self._scope = None
+        raise self._interruption(timeout_type, seconds)
+
+    async def _slow_read(self, coro: Coroutine[Any, Any, Any], pending: Any, deadline: float) -> Any:
+        if deadline == math.inf:
+            deadline = self._clock() + self._inter
+            return await self._bounded(_finish_coroutine(coro, pending), deadline, "inter_token", self._inter)
+        return await self._bounded(
+            _finish_coroutine(coro, pending), deadline, "initial_token", self._initial
+        )
+
+    # -- the run -----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event of the run, in order; raises the run's error at the end if it failed."""
+        core = self.core
+        clock = self._clock = backend_clock()
+        now = clock()
+        if self._total is not None:
+            self._total_deadline = now + self._total
+        decision: Decision = core.start(now)
+        token = core.token
+        chunk_event = core.event
+        while True:
+            if core.outbox:
+                pending_events, core.outbox = core.outbox, []
+                for item in pending_events:
+                    yield item
+            if type(decision) is Open:
+                iterator: Any = None
+                raw: Any = None
+                try:
+                    first_deadline = clock() + self._initial
+                    raw, iterator = await self._open(decision, first_deadline)
+                    core.opened(clock())
+                    step = iterator.__anext__
+                    # The first read waits for the first token; later ones for the next.
+                    deadline = first_deadline
+                    while True:
+                        coro = step()
+                        try:
+                            pending = coro.send(None)
+                        except StopIteration as done:
+                            chunk = done.value
+                        else:
+                            chunk = await self._slow_read(coro, pending, deadline)
+                        now = clock()
+                        if type(chunk) is str:
+                            event = token(chunk, now)
+                        else:
+                            event = chunk_event(chunk, now)
+                        if event is not None:
+                            deadline = math.inf
+                            yield event
+                        if core.attention:
+                            decision_now = core.decision
+                            if type(decision_now) is RunCheck:
+                                if await self._check_off_loop(decision_now) is None:
+                                    continue
+                            break
+                    decision = core.interrupted(clock())
+                except StopAsyncIteration:
+                    decision = core.ended(clock())
+                except _Interrupted as why:
+                    decision = self._on_interrupt(why)
+                except Exception as exc:
+                    decision = core.failed(exc, clock())
+                finally:
+                    await self._close(iterator, raw)
+                if type(decision) is RunCheck:
+                    decision = await self._check_off_loop(decision) or core.decision
+            elif type(decision) is Sleep:
+                decision = await self._sleep(decision.seconds)
+            elif type(decision) is Consult:
+                decision = await self._consult(decision)
+            elif type(decision) is RunCheck:
+                decision = await self._check_off_loop(decision) or core.decision
+            elif type(decision) is Finish:
+                if core.outbox:
+                    continue
+                return
+            elif type(decision) is Fail:
+                if core.outbox:
+                    continue
+                raise decision.error
+            else:  # pragma: no cover - a new decision type without a branch here
+                raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
+
+    def _on_interrupt(self, why: _Interrupted) -> Decision:
+        now = self._clock()
+        if why.timeout_type is None:
+            return self.core.aborted(now)
+        return self.core.timed_out(why.timeout_type, why.seconds, now)
+
+    async def _open(self, decision: Open, deadline: float) -> tuple[Any, Any]:
+        """Call the factory (with the continuation, if it can take one) and get an iterator
+        of chunks; opening counts against the first-token deadline."""
+        plan = self.core.plan
+        factory = plan.factories[decision.factory_index]
+        opener = getattr(factory, "l0_open", None)
+        if opener is not None:
+            produced = opener(
+                continuation=decision.continuation,
+                build_continuation_prompt=plan.build_continuation_prompt,
+            )
+        else:
+            produced = factory()
+        if inspect.isawaitable(produced) and not hasattr(produced, "__aiter__"):
+            produced = await self._bounded(produced, deadline, "initial_token", self._initial)
+        return produced, open_iterator(produced, plan.adapter)
+
+    async def _close(self, iterator: Any, raw: Any) -> None:
+        """Close what an attempt opened, shielded from cancellation, briefly."""
+        targets = [obj for obj in (iterator, raw) if obj is not None]
+        if len(targets) == 2 and targets[0] is targets[1]:
+            targets.pop()
+        if not targets:
+            return
+        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+            for target in targets:
+                try:
+                    closer = getattr(target, "aclose", None) or getattr(target, "close", None)
+                    if closer is None:
+                        continue
+                    result = closer()
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    logger.debug("l0: closing a provider stream raised", exc_info=True)
+
+    async def _sleep(self, seconds: float) -> Decision:
+        core = self.core
+        try:
+            if seconds > 0:
+                await self._bounded(anyio.sleep(seconds), math.inf, "total", self._total or 0.0)
+            else:
+                await anyio.lowlevel.checkpoint()
+        except _Interrupted as why:
+            return self._on_interrupt(why)
+        if core.abort_requested:
+            return core.aborted(self._clock())
+        return core.woke(self._clock())
+
+    async def _consult(self, decision: Consult) -> Decision:
+        core = self.core
+        should_retry = core.plan.retry.should_retry
+        assert should_retry is not None
+        try:
+            answer = should_retry(decision.error, core.state, decision.attempt, decision.category)
+            if inspect.isawaitable(answer):
+                answer = await self._bounded(answer, math.inf, "total", self._total or 0.0)
+        except _Interrupted as why:
+            return self._on_interrupt(why)
+        except Exception as exc:
+            problem = Error(
+                f"Retry.should_retry raised {type(exc).__name__}: {exc}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+            problem.__cause__ = exc
+            return core.failed(problem, self._clock())
+        return core.consulted(bool(answer), self._clock())
+
+    async def _check_off_loop(self, decision: RunCheck) -> Decision | None:
+        """Run a large guardrail check in a worker thread, then hand the result back."""
+        core = self.core
+        engine = core.engine
+        assert engine is not None
+        evaluate = engine.evaluate_final if decision.phase == "final" else engine.evaluate_streaming
+        try:
+            found = await anyio.to_thread.run_sync(evaluate, core.state)
+        except Exception as exc:
+            return core.failed(exc, self._clock())
+        now = self._clock()
+        violations = engine.report(decision.phase, found, core.epoch(now) * 1000.0)
+        return core.checked(violations, now)
+
+
+__all__ = ["Driver", "backend_clock"]

@@ -1,0 +1,107 @@
+"""A run's immutable configuration, validated once when the run is created.
+
+Everything a user can pass to `l0.run` / `l0.wrap` ends up here, checked, with defaults
+applied, so the core and the driver never see raw arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from l0.continuation import ContinuationConfig
+from l0.errors import Error, ErrorCode
+from l0.guardrails.types import GuardrailRule
+from l0.observability import EventHandler
+from l0.retry import Retry
+from l0.timeout import DEFAULT_TIMEOUT, Timeout
+
+StreamFactory = Callable[[], Any]
+
+DEFAULT_CHECK_INTERVAL = 5  # tokens between streaming guardrail checks
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    factories: tuple[StreamFactory, ...]  # the primary stream first, then the fallbacks
+    retry: Retry
+    timeout: Timeout
+    continuation: ContinuationConfig | None
+    guardrails: tuple[GuardrailRule, ...]
+    check_interval: int
+    adapter: Any
+    on_event: EventHandler | None
+    context: dict[str, Any] | None
+    build_continuation_prompt: Callable[[str], str] | None
+
+    @property
+    def fallback_count(self) -> int:
+        return len(self.factories) - 1
+
+
+def _problem(message: str) -> Error:
+    return Error(message, code=ErrorCode.INVALID_ARGUMENT)
+
+
+def make_plan(
+    *,
+    stream: StreamFactory,
+    fallbacks: Sequence[StreamFactory] | None = None,
+    guardrails: Sequence[GuardrailRule] | None = None,
+    retry: Retry | None = None,
+    timeout: Timeout | None = None,
+    continue_from_last_good_token: bool | ContinuationConfig = False,
+    adapter: Any = None,
+    on_event: EventHandler | None = None,
+    context: dict[str, Any] | None = None,
+    build_continuation_prompt: Callable[[str], str] | None = None,
+    check_interval: int = DEFAULT_CHECK_INTERVAL,
+) -> RunPlan:
+    """Check every argument and build the plan; raise `l0.Error` naming the first problem."""
+    if not callable(stream):
+        raise _problem(
+            f"run(stream=...) needs a factory (a callable returning a stream), got "
+            f"{type(stream).__name__}; wrap an existing stream with `lambda: stream`, or use "
+            "l0.wrap(stream) for a one-off stream without retries"
+        )
+    fallback_list = list(fallbacks or ())
+    for index, fallback in enumerate(fallback_list):
+        if not callable(fallback):
+            raise _problem(
+                f"fallbacks[{index}] must be a factory (a callable returning a stream), "
+                f"got {type(fallback).__name__}"
+            )
+    rules = list(guardrails or ())
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, GuardrailRule):
+            raise _problem(
+                f"guardrails[{index}] must be an l0.GuardrailRule, got {type(rule).__name__}"
+            )
+    if retry is not None and not isinstance(retry, Retry):
+        raise _problem(f"retry must be an l0.Retry, got {type(retry).__name__}")
+    if timeout is not None and not isinstance(timeout, Timeout):
+        raise _problem(f"timeout must be an l0.Timeout, got {type(timeout).__name__}")
+    if on_event is not None and not callable(on_event):
+        raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
+    if context is not None and not isinstance(context, dict):
+        raise _problem(f"context must be a dict, got {type(context).__name__}")
+    if build_continuation_prompt is not None and not callable(build_continuation_prompt):
+        raise _problem("build_continuation_prompt must be callable")
+    if isinstance(check_interval, bool) or not isinstance(check_interval, int) or check_interval < 1:
+        raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
+    return RunPlan(
+        factories=(stream, *fallback_list),
+        retry=retry if retry is not None else Retry(),
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        continuation=ContinuationConfig.from_option(continue_from_last_good_token),
+        guardrails=tuple(rules),
+        check_interval=check_interval,
+        adapter=adapter,
+        on_event=on_event,
+        context=context,
+        build_continuation_prompt=build_continuation_prompt,
+    )
+
+
+__all__ = ["DEFAULT_CHECK_INTERVAL", "RunPlan", "StreamFactory", "make_plan"]

@@ -1,0 +1,245 @@
+"""What a failure means and what the retry budget allows: pure functions, no I/O.
+
+`classify` turns any exception into a `Failure`: its category, the retry type that
+`Retry.retry_on` filters on, whether it counts toward `attempts`, whether the same stream
+may be tried again and whether a fallback may help. The runtime's `fail` conditions ask
+`retry_allowed`/`fallback_allowed` here; `retry_delay` computes the backoff.
+
+    failure                      retried   counts toward attempts   fallback
+    network, timeouts            yes       no                       yes
+    429, 5xx, empty output       yes       no                       yes
+    guardrail violation, drift   yes       yes                      yes
+    other model errors           yes       yes                      yes
+    4xx (provider)               no        -                        yes
+    401/403 (fatal)              no        -                        yes (another provider)
+    fatal violation, abort,
+    total timeout, misuse        no        -                        no
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from l0.errors import (
+    Error,
+    ErrorCode,
+    FailureType,
+    NetworkErrorType,
+    categorize_error,
+    network_error_type,
+    retry_after_of,
+    status_code_of,
+)
+from l0.retry import Retry, RetryableErrorType, backoff_delay
+from l0.types import ErrorCategory
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    error: BaseException
+    category: ErrorCategory
+    failure_type: FailureType
+    retry_type: RetryableErrorType | None
+    counts_toward_attempts: bool
+    retryable: bool  # may the same stream factory be tried again
+    fallback_ok: bool  # may a fallback be tried instead
+    reason: str  # short machine-readable reason, e.g. "rate_limit"
+    network_type: NetworkErrorType | None = None
+    retry_after: float | None = None
+    prefer_fallback: bool = False  # a silent route: move on rather than retry it
+
+
+def _own(error: Error) -> Failure:
+    code = error.code
+    category = error.category
+
+    def make(
+        failure_type: FailureType,
+        retry_type: RetryableErrorType | None,
+        *,
+        counts: bool = False,
+        retryable: bool = True,
+        fallback_ok: bool = True,
+        prefer_fallback: bool = False,
+        network_type: NetworkErrorType | None = None,
+    ) -> Failure:
+        return Failure(
+            error=error,
+            category=category,
+            failure_type=failure_type,
+            retry_type=retry_type,
+            counts_toward_attempts=counts,
+            retryable=retryable,
+            fallback_ok=fallback_ok,
+            reason=code.value.lower(),
+            network_type=network_type,
+            prefer_fallback=prefer_fallback,
+        )
+
+    if code is ErrorCode.INITIAL_TOKEN_TIMEOUT:
+        return make(
+            FailureType.TIMEOUT,
+            RetryableErrorType.TIMEOUT,
+            prefer_fallback=True,
+            network_type=NetworkErrorType.TIMEOUT,
+        )
+    if code is ErrorCode.INTER_TOKEN_TIMEOUT:
+        return make(FailureType.TIMEOUT, RetryableErrorType.TIMEOUT, network_type=NetworkErrorType.TIMEOUT)
+    if code is ErrorCode.ZERO_OUTPUT:
+        return make(FailureType.ZERO_OUTPUT, RetryableErrorType.ZERO_OUTPUT)
+    if code is ErrorCode.GUARDRAIL_VIOLATION:
+        return make(FailureType.GUARDRAIL, RetryableErrorType.GUARDRAIL_VIOLATION, counts=True)
+    if code is ErrorCode.DRIFT_DETECTED:
+        return make(FailureType.DRIFT, RetryableErrorType.DRIFT, counts=True)
+    if code is ErrorCode.NETWORK_ERROR:
+        kind = getattr(error, "network_type", NetworkErrorType.UNKNOWN)
+        return make(
+            FailureType.NETWORK,
+            RetryableErrorType.NETWORK_ERROR,
+            retryable=kind is not NetworkErrorType.SSL_ERROR,
+            network_type=kind,
+        )
+    if code is ErrorCode.PROVIDER_ERROR:
+        return make(FailureType.MODEL, None, retryable=False)
+    if code is ErrorCode.STREAM_ABORTED:
+        return make(FailureType.ABORT, None, retryable=False, fallback_ok=False)
+    if code in (ErrorCode.FATAL_GUARDRAIL_VIOLATION,):
+        return make(FailureType.GUARDRAIL, None, retryable=False, fallback_ok=False)
+    if code is ErrorCode.TOTAL_TIMEOUT:
+        return make(FailureType.TIMEOUT, None, retryable=False, fallback_ok=False)
+    return make(FailureType.INVALID, None, retryable=False, fallback_ok=False)
+
+
+def classify(error: BaseException) -> Failure:
+    """What a failure is and what may be done about it (see the module table)."""
+    if isinstance(error, Error):
+        return _own(error)
+    category = categorize_error(error)
+    status = status_code_of(error)
+    if category is ErrorCategory.TRANSIENT:
+        rate_limited = status == 429
+        return Failure(
+            error=error,
+            category=category,
+            failure_type=FailureType.RATE_LIMIT if rate_limited else FailureType.SERVER_ERROR,
+            retry_type=(
+                RetryableErrorType.RATE_LIMIT if rate_limited else RetryableErrorType.SERVER_ERROR
+            ),
+            counts_toward_attempts=False,
+            retryable=True,
+            fallback_ok=True,
+            reason="rate_limit" if rate_limited else "server_error",
+            retry_after=retry_after_of(error),
+        )
+    if category is ErrorCategory.NETWORK:
+        kind = network_error_type(error) or NetworkErrorType.UNKNOWN
+        timeout = kind is NetworkErrorType.TIMEOUT
+        return Failure(
+            error=error,
+            category=category,
+            failure_type=FailureType.TIMEOUT if timeout else FailureType.NETWORK,
+            retry_type=RetryableErrorType.TIMEOUT if timeout else RetryableErrorType.NETWORK_ERROR,
+            counts_toward_attempts=False,
+            retryable=kind is not NetworkErrorType.SSL_ERROR,
+            fallback_ok=True,
+            reason=kind.value,
+            network_type=kind,
+        )
+    if category is ErrorCategory.FATAL or category is ErrorCategory.PROVIDER:
+        return Failure(
+            error=error,
+            category=category,
+            failure_type=FailureType.FATAL if category is ErrorCategory.FATAL else FailureType.MODEL,
+            retry_type=None,
+            counts_toward_attempts=False,
+            retryable=False,
+            fallback_ok=True,
+            reason=f"http_{status}" if status else category.value,
+        )
+    if category is ErrorCategory.INTERNAL:
+        return Failure(
+            error=error,
+            category=category,
+            failure_type=FailureType.INVALID,
+            retry_type=None,
+            counts_toward_attempts=False,
+            retryable=False,
+            fallback_ok=False,
+            reason="internal",
+        )
+    return Failure(
+        error=error,
+        category=category,
+        failure_type=FailureType.MODEL,
+        retry_type=None,
+        counts_toward_attempts=True,
+        retryable=True,
+        fallback_ok=True,
+        reason="model_error",
+    )
+
+
+def retry_allowed(
+    failure: Failure,
+    retry: Retry,
+    *,
+    model_retries: int,
+    total_retries: int,
+    fallback_pending: bool,
+) -> bool:
+    """Whether the budget (for the current stream factory) allows one more retry."""
+    if not failure.retryable:
+        return False
+    if failure.prefer_fallback and fallback_pending:
+        return False
+    if retry.retry_on is not None and failure.retry_type not in retry.retry_on:
+        return False
+    if total_retries >= retry.max_retries:
+        return False
+    return not (failure.counts_toward_attempts and model_retries >= retry.attempts)
+
+
+def retry_delay(
+    failure: Failure,
+    retry: Retry,
+    *,
+    attempt: int,
+    total_attempts: int,
+    rng: random.Random,
+) -> float:
+    """Seconds to wait before the retry: the backoff of `retry.strategy`, a server's
+    Retry-After when it sent one (capped by `max_delay`), or the user's `calculate_delay`."""
+    base = retry.base_delay
+    if failure.network_type is not None and retry.error_type_delays is not None:
+        base = retry.error_type_delays.for_type(failure.network_type)
+    delay = backoff_delay(retry.strategy, attempt, base, retry.max_delay, rng)
+    if failure.retry_after is not None:
+        delay = min(failure.retry_after, retry.max_delay)
+    if retry.calculate_delay is not None:
+        context: dict[str, Any] = {
+            "attempt": attempt,
+            "total_attempts": total_attempts,
+            "category": failure.category.value,
+            "reason": failure.reason,
+            "error": failure.error,
+            "default_delay": delay,
+        }
+        try:
+            custom = retry.calculate_delay(context)
+        except Exception as exc:
+            raise Error(
+                f"Retry.calculate_delay raised {type(exc).__name__}: {exc}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            ) from exc
+        if isinstance(custom, bool) or not isinstance(custom, (int, float)) or custom < 0:
+            raise Error(
+                f"Retry.calculate_delay must return seconds >= 0, got {custom!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        delay = float(custom)
+    return max(0.0, delay)
+
+
+__all__ = ["Failure", "classify", "retry_allowed", "retry_delay"]
