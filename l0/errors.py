@@ -175,7 +175,7 @@ class Error(Exception):
         return f"{type(self).__name__}({self.message!r}, code={self.code.value})"
 
 
-class TimeoutError(Error, builtins.TimeoutError):  # noqa: A001 - the reference's name
+class TimeoutError(Error, builtins.TimeoutError):
     """A stream went silent for longer than its `Timeout` allows (or the run overran)."""
 
     def __init__(

@@ -129,7 +129,9 @@ class GuardrailEngine:
                     fresh.append(violation)
         bus = self._bus
         if bus.active:
-            bus.emit(ObservabilityEventType.GUARDRAIL_PHASE_START, ts=ts, phase=phase, rules=len(found))
+            bus.emit(
+                ObservabilityEventType.GUARDRAIL_PHASE_START, ts=ts, phase=phase, rules=len(found)
+            )
             for rule, violations in found:
                 if rule.name == "drift":
                     bus.emit(

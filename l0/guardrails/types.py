@@ -62,7 +62,9 @@ class GuardrailRule:
         from l0.errors import Error, ErrorCode
 
         if not isinstance(self.name, str) or not self.name:
-            raise Error("GuardrailRule.name must be a non-empty string", code=ErrorCode.INVALID_ARGUMENT)
+            raise Error(
+                "GuardrailRule.name must be a non-empty string", code=ErrorCode.INVALID_ARGUMENT
+            )
         if not callable(self.check):
             raise Error(
                 f"GuardrailRule {self.name!r}: check must be callable, got {type(self.check).__name__}",
@@ -76,4 +78,11 @@ class GuardrailRule:
             )
 
 
-__all__ = ["SEVERITIES", "GuardrailRule", "GuardrailViolation", "RuleSession", "Severity", "Violation"]
+__all__ = [
+    "SEVERITIES",
+    "GuardrailRule",
+    "GuardrailViolation",
+    "RuleSession",
+    "Severity",
+    "Violation",
+]

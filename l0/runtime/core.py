@@ -229,7 +229,10 @@ class RunCore(MachineModel):
             self.attention = True
             return None
         if kind is EventType.ERROR:
-            self.failed(chunk.error or Error("The stream reported an error", code=ErrorCode.PROVIDER_ERROR), now)
+            self.failed(
+                chunk.error or Error("The stream reported an error", code=ErrorCode.PROVIDER_ERROR),
+                now,
+            )
             return None
         if kind is EventType.TOOL_CALL:
             return self._tool_call(chunk, now)
@@ -345,6 +348,8 @@ class RunCore(MachineModel):
         """Mark the run for abort; the driver reports `aborted` at its next step."""
         self.abort_requested = True
         self.attention = True
+        if self.phase not in ("complete", "error"):
+            self.state.aborted = True
 
     def checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
         """An off-loop check finished. Returns a decision if the run must act on it."""
@@ -395,7 +400,9 @@ class RunCore(MachineModel):
 
     def _require_matcher(self) -> OverlapMatcher:
         if self._matcher is None:
-            raise Error("No overlap matcher in continuation_matching", code=ErrorCode.INTERNAL_ERROR)
+            raise Error(
+                "No overlap matcher in continuation_matching", code=ErrorCode.INTERNAL_ERROR
+            )
         return self._matcher
 
     def _resolve_overlap(self, verdict: OverlapResult, now: float) -> Event | None:
@@ -479,7 +486,9 @@ class RunCore(MachineModel):
         if any(v.rule == "drift" for v in violations):
             state.drift_detected = True  # the engine has emitted DRIFT_CHECK_RESULT
         fatal = [
-            v for v in violations if v.severity == "fatal" or (v.severity == "error" and not v.recoverable)
+            v
+            for v in violations
+            if v.severity == "fatal" or (v.severity == "error" and not v.recoverable)
         ]
         if fatal:
             return Error(
@@ -688,7 +697,9 @@ class RunCore(MachineModel):
         assert failure is not None
         ts = self._ts(now)
         if self._retried_since_success:
-            self.bus.emit(Obs.RETRY_GIVE_UP, ts=ts, reason=failure.reason, retries=self._budget_total)
+            self.bus.emit(
+                Obs.RETRY_GIVE_UP, ts=ts, reason=failure.reason, retries=self._budget_total
+            )
             self._retried_since_success = False
         previous = self.factory_index
         self.factory_index += 1
@@ -712,7 +723,9 @@ class RunCore(MachineModel):
         error = self._final_error(failure)
         ts = self._ts(now)
         if self._retried_since_success:
-            self.bus.emit(Obs.RETRY_GIVE_UP, ts=ts, reason=failure.reason, retries=self._budget_total)
+            self.bus.emit(
+                Obs.RETRY_GIVE_UP, ts=ts, reason=failure.reason, retries=self._budget_total
+            )
         if self.factory_index > 0:
             self.bus.emit(Obs.FALLBACK_END, ts=ts, index=self.factory_index, success=False)
         self.state.duration = now - self._started
@@ -763,7 +776,11 @@ class RunCore(MachineModel):
     @property
     def _validates_checkpoints(self) -> bool:
         continuation = self.plan.continuation
-        return self.engine is not None and continuation is not None and continuation.validate_checkpoint
+        return (
+            self.engine is not None
+            and continuation is not None
+            and continuation.validate_checkpoint
+        )
 
     @property
     def _failed_while_streaming(self) -> bool:

@@ -126,10 +126,14 @@ class Driver:
                 self._scope = None
         raise self._interruption(timeout_type, seconds)
 
-    async def _slow_read(self, coro: Coroutine[Any, Any, Any], pending: Any, deadline: float) -> Any:
+    async def _slow_read(
+        self, coro: Coroutine[Any, Any, Any], pending: Any, deadline: float
+    ) -> Any:
         if deadline == math.inf:
             deadline = self._clock() + self._inter
-            return await self._bounded(_finish_coroutine(coro, pending), deadline, "inter_token", self._inter)
+            return await self._bounded(
+                _finish_coroutine(coro, pending), deadline, "inter_token", self._inter
+            )
         return await self._bounded(
             _finish_coroutine(coro, pending), deadline, "initial_token", self._initial
         )
@@ -169,19 +173,18 @@ class Driver:
                             chunk = done.value
                         else:
                             chunk = await self._slow_read(coro, pending, deadline)
+                        deadline = math.inf  # from now on, bound the silence between chunks
                         now = clock()
                         if type(chunk) is str:
                             event = token(chunk, now)
                         else:
                             event = chunk_event(chunk, now)
                         if event is not None:
-                            deadline = math.inf
                             yield event
                         if core.attention:
-                            decision_now = core.decision
-                            if type(decision_now) is RunCheck:
-                                if await self._check_off_loop(decision_now) is None:
-                                    continue
+                            check = core.decision
+                            if type(check) is RunCheck and await self._check_off_loop(check) is None:
+                                continue
                             break
                     decision = core.interrupted(clock())
                 except StopAsyncIteration:

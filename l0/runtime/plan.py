@@ -88,7 +88,11 @@ def make_plan(
         raise _problem(f"context must be a dict, got {type(context).__name__}")
     if build_continuation_prompt is not None and not callable(build_continuation_prompt):
         raise _problem("build_continuation_prompt must be callable")
-    if isinstance(check_interval, bool) or not isinstance(check_interval, int) or check_interval < 1:
+    if (
+        isinstance(check_interval, bool)
+        or not isinstance(check_interval, int)
+        or check_interval < 1
+    ):
         raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
     return RunPlan(
         factories=(stream, *fallback_list),

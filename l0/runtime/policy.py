@@ -86,7 +86,9 @@ def _own(error: Error) -> Failure:
             network_type=NetworkErrorType.TIMEOUT,
         )
     if code is ErrorCode.INTER_TOKEN_TIMEOUT:
-        return make(FailureType.TIMEOUT, RetryableErrorType.TIMEOUT, network_type=NetworkErrorType.TIMEOUT)
+        return make(
+            FailureType.TIMEOUT, RetryableErrorType.TIMEOUT, network_type=NetworkErrorType.TIMEOUT
+        )
     if code is ErrorCode.ZERO_OUTPUT:
         return make(FailureType.ZERO_OUTPUT, RetryableErrorType.ZERO_OUTPUT)
     if code is ErrorCode.GUARDRAIL_VIOLATION:
@@ -151,7 +153,9 @@ def classify(error: BaseException) -> Failure:
         return Failure(
             error=error,
             category=category,
-            failure_type=FailureType.FATAL if category is ErrorCategory.FATAL else FailureType.MODEL,
+            failure_type=FailureType.FATAL
+            if category is ErrorCategory.FATAL
+            else FailureType.MODEL,
             retry_type=None,
             counts_toward_attempts=False,
             retryable=False,

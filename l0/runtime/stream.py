@@ -41,9 +41,7 @@ class Stream:
     def _start(self) -> AsyncGenerator[Event, None]:
         if self._events is None:
             now = backend_clock()()
-            core = RunCore(
-                self._plan, now=now, epoch=time.time(), rng=self._rng, state=self._state
-            )
+            core = RunCore(self._plan, now=now, epoch=time.time(), rng=self._rng, state=self._state)
             self._core = core
             self._driver = Driver(core)
             if self._early_abort:
@@ -81,6 +79,7 @@ class Stream:
         `l0.Error(code=STREAM_ABORTED)`."""
         if self._driver is None:
             self._early_abort = True
+            self._state.aborted = True
         else:
             self._driver.abort()
 
