@@ -1,0 +1,163 @@
+"""Parallel operations: `parallel`, `race`, `sequential`, `batched`, and the `Parallel`
+namespace that returns the detailed results.
+
+Every function takes task factories (`lambda: fetch(url)`), never started coroutines, so
+that l0 decides when each task starts. The plain functions return plain values, like the
+reference shows; the `Parallel` methods return `ParallelResult` / `RaceResult` with every
+task's outcome and timing and never raise for a task's failure.
+
+When a task fails, the plain functions let the other tasks finish (unless `fail_fast=True`,
+which cancels them at once) and then raise the failed task's own exception, the first one
+in task order; with several failures the others are named in its notes (Python 3.11+).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import TypeVar
+
+from l0.errors import Error, ErrorCode
+from l0.parallel import engine
+from l0.parallel.types import (
+    AggregatedTelemetry,
+    ParallelOptions,
+    ParallelResult,
+    ProgressCallback,
+    RaceResult,
+    Task,
+    check_concurrency,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Parallel:
+    """Run many tasks and get every outcome back (`ParallelResult`, `RaceResult`)."""
+
+    @staticmethod
+    async def run(
+        tasks: Iterable[Task[T]], options: ParallelOptions | None = None
+    ) -> ParallelResult[T]:
+        """Run `tasks` with `options` (concurrency 5 by default); results in task order."""
+        options = options or ParallelOptions()
+        checked = engine.check_tasks(tasks)
+        run = engine.BoundedRun.from_options(checked, options)
+        await run.run(range(len(checked)), options.concurrency)
+        return run.result()
+
+    @staticmethod
+    async def race(tasks: Iterable[Task[T]]) -> RaceResult[T]:
+        """Start every task; the first to finish wins and the others are cancelled.
+
+        If the first task to finish failed, its exception is raised at once: the race does
+        not wait for another task to succeed.
+        """
+        return await engine.race(tasks)
+
+    @staticmethod
+    async def sequential(
+        tasks: Iterable[Task[T]],
+        *,
+        fail_fast: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ParallelResult[T]:
+        """Run `tasks` one after another, in order."""
+        options = ParallelOptions(
+            concurrency=1, fail_fast=fail_fast, timeout=timeout, on_progress=on_progress
+        )
+        return await Parallel.run(tasks, options)
+
+    @staticmethod
+    async def batched(
+        items: Iterable[T],
+        handler: Callable[[T], Awaitable[R]],
+        batch_size: int = 10,
+        *,
+        fail_fast: bool = False,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ParallelResult[R]:
+        """Call `handler(item)` for every item, one batch of `batch_size` items at a time.
+
+        The items of a batch run concurrently; the next batch starts when the whole batch
+        has settled. With `fail_fast`, a failure cancels its batch and no later batch runs.
+        """
+        check_concurrency(batch_size)
+        if not callable(handler):
+            raise Error(
+                f"handler must be an async callable, got {type(handler).__name__}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        tasks: list[Task[R]] = [partial(handler, item) for item in items]
+        run = engine.BoundedRun(
+            tasks, fail_fast=fail_fast, timeout=timeout, on_progress=on_progress
+        )
+        for start in range(0, len(tasks), batch_size):
+            await run.run(range(start, min(start + batch_size, len(tasks))), batch_size)
+            if run.stopped:
+                break
+        return run.result()
+
+
+async def parallel(
+    tasks: Iterable[Task[T]],
+    concurrency: int = 5,
+    *,
+    fail_fast: bool = False,
+    timeout: float | None = None,
+) -> list[T]:
+    """Run tasks with at most `concurrency` at once; results in the same order as `tasks`.
+
+    A failing task does not cancel the others unless `fail_fast=True`; once every task has
+    settled the first failure (in task order) is raised. `timeout` is seconds per task.
+    For every outcome instead of an exception use `Parallel.run`.
+    """
+    options = ParallelOptions(concurrency=concurrency, fail_fast=fail_fast, timeout=timeout)
+    return (await Parallel.run(tasks, options)).unwrap()
+
+
+async def race(tasks: Iterable[Task[T]]) -> T:
+    """The first task to finish wins: its value is returned and the others are cancelled.
+
+    If that first task failed, its exception is raised without waiting for the others.
+    `Parallel.race` also says which task won.
+    """
+    return (await engine.race(tasks)).value
+
+
+async def sequential(
+    tasks: Iterable[Task[T]], *, fail_fast: bool = False, timeout: float | None = None
+) -> list[T]:
+    """Run tasks one after another; failures are handled as in `parallel`."""
+    return (await Parallel.sequential(tasks, fail_fast=fail_fast, timeout=timeout)).unwrap()
+
+
+async def batched(
+    items: Iterable[T],
+    handler: Callable[[T], Awaitable[R]],
+    batch_size: int = 10,
+    *,
+    fail_fast: bool = False,
+    timeout: float | None = None,
+) -> list[R]:
+    """`handler(item)` for every item, in batches of `batch_size`; results in item order."""
+    result = await Parallel.batched(
+        items, handler, batch_size, fail_fast=fail_fast, timeout=timeout
+    )
+    return result.unwrap()
+
+
+__all__ = [
+    "AggregatedTelemetry",
+    "Parallel",
+    "ParallelOptions",
+    "ParallelResult",
+    "RaceResult",
+    "batched",
+    "parallel",
+    "race",
+    "sequential",
+]
