@@ -68,7 +68,7 @@ def memory(
         )
     max_entries = opts.get("max_entries")
     if max_entries is not None:
-        entries = last_n_entries(entries, max_entries)
+        entries = last_n_entries(entries, require_int("Format.memory", "max_entries", max_entries))
     stamped = bool(opts.get("include_timestamps", False))
     return "\n".join(
         _render(style, _role(entry, i), _text(entry, i), _stamp(entry) if stamped else None)
