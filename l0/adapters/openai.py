@@ -171,9 +171,19 @@ class OpenAIAdapter:
 
     async def wrap(self, stream: Any) -> AsyncIterator[AdaptedEvent]:
         reader = ChunkReader(self.options)
+        iterator: Any = stream
         try:
             try:
-                async for chunk in stream:
+                # Step the stream itself when it is an iterator: `async for` would make the
+                # SDK build a generator around it that nobody closes if we stop early.
+                if not hasattr(type(stream), "__anext__"):
+                    iterator = aiter(stream)
+                next_chunk = iterator.__anext__
+                while True:
+                    try:
+                        chunk = await next_chunk()
+                    except StopAsyncIteration:
+                        break
                     text = reader.feed(chunk)
                     if text is not None:
                         yield Event(type=_TOKEN, text=text)
@@ -186,6 +196,8 @@ class OpenAIAdapter:
                 yield Event(type=_TOOL_CALL, data=call)
             yield reader.complete(include_usage=self.options.include_usage)
         finally:
+            if iterator is not stream:
+                await close_stream(iterator)
             await close_stream(stream)
 
     def __repr__(self) -> str:

@@ -275,11 +275,15 @@ class FaultServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, handler_cancellation=True
+            app,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self._port, shutdown_timeout=1.0)
+            site = web.TCPSite(runner, self._host, self._port)
             await site.start()
             self._bound_port = int(runner.addresses[0][1])
             self._ready.set()
