@@ -6,8 +6,8 @@ pure-Python O(n·m) table takes seconds. It is imported on first use so `import 
 fast. The token metrics (cosine over word counts, Jaccard over word sets) are a few lines of
 counting and are written here.
 
-Every metric first applies the same normalization (`StringComparisonOptions`): optional case
-folding and whitespace collapsing. Words, for the token metrics, are runs of `\\w`
+Every metric first applies the same normalization (`StringComparisonOptions`): optional
+whitespace collapsing, trimming of punctuation at the ends, and case folding. Words, for the token metrics, are runs of `\\w`
 characters, so punctuation never makes two words differ.
 """
 
@@ -22,6 +22,8 @@ from l0.compare.types import StringAlgorithm, StringComparisonOptions
 
 _DEFAULT = StringComparisonOptions()
 _WORD = re.compile(r"\w+")
+# Stripped by `trim_punctuation` (with whitespace, so "Paris. " and "**Paris**" trim fully).
+_EDGE_PUNCTUATION = ".,;:!?…\"'“”‘’«»()[]{}*_` \t\r\n"
 
 
 def normalize(text: str, options: StringComparisonOptions | None = None) -> str:
@@ -29,6 +31,8 @@ def normalize(text: str, options: StringComparisonOptions | None = None) -> str:
     options = options or _DEFAULT
     if options.normalize_whitespace:
         text = " ".join(text.split())
+    if options.trim_punctuation:
+        text = text.strip(_EDGE_PUNCTUATION)
     if not options.case_sensitive:
         text = text.casefold()
     return text

@@ -35,11 +35,15 @@ class StringComparisonOptions:
 
     Normalization happens before any metric: `case_sensitive=False` folds case,
     `normalize_whitespace=True` turns every run of whitespace into one space and strips both
-    ends. `algorithm` picks the similarity metric of `Compare.strings`.
+    ends, `trim_punctuation=True` strips sentence punctuation, quotes, brackets and markdown
+    emphasis (`.,;:!?…"'“”‘’«»()[]{}*_`` ` ``) at both ends, so `**Paris.**` reads as
+    `Paris`; inner punctuation (`3.14`) is kept. `algorithm` picks the metric of
+    `Compare.strings`.
     """
 
     case_sensitive: bool = True
     normalize_whitespace: bool = False
+    trim_punctuation: bool = False
     algorithm: StringAlgorithm = "levenshtein"
 
     def __post_init__(self) -> None:

@@ -201,3 +201,11 @@ def test_invalid_object_options_are_rejected() -> None:
         ObjectComparisonOptions(numeric_tolerance=-1)
     with pytest.raises(Error, match="string_threshold"):
         ObjectComparisonOptions(string_threshold=2)
+
+
+def test_trim_punctuation_strips_only_the_ends() -> None:
+    """Edge punctuation, quotes and markdown emphasis go; inner punctuation stays."""
+    trim = StringComparisonOptions(trim_punctuation=True)
+    assert Compare.normalize('**"Paris."** ', trim) == "Paris"
+    assert Compare.strings("3.14", "314", trim) < 1.0
+    assert Compare.strings("(Paris)", "Paris!", trim) == 1.0
