@@ -395,6 +395,7 @@ class RunCore(MachineModel):
     def _leave_waiting(self, now: float) -> None:
         if self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
+            self._fast = True
         else:
             self._fire("first_token", now)
 

@@ -5,31 +5,31 @@ backoff, consults `should_retry`, runs heavy checks in a worker thread, and clos
 stream it abandons. Events are produced by one async generator, `events()`, which the
 consumer iterates directly (no extra layer per token).
 
-Deadlines without per-token cost: a read first runs the provider's `__anext__()` coroutine
-one step by hand. When a chunk is already there (the common case for a fast stream) it
-completes on the spot and no timer is armed. Only when the provider has to wait does the
-read enter a cancel scope whose deadline is "now + inter_token" (or the attempt's
-first-token deadline), and the rest of the coroutine runs inside it. The scope is entered
-and left within one read, never across a `yield` to the consumer, so a consumer's own
-cancel scopes nest correctly and a slow consumer is never mistaken for a silent provider.
-`abort()` cancels whatever wait is in progress.
+Each read of the provider is bounded by a deadline: the attempt's first-token deadline for
+the first chunk, then "now + inter_token" measured from the moment l0 asks for the next
+chunk, so time the consumer spends between events never counts. On asyncio a `Watchdog`
+timer enforces it without per-token cost; elsewhere each read gets its own cancel scope.
+Either way nothing that can cancel is held across a `yield` to the consumer, so the
+consumer's own cancel scopes nest correctly. `abort()` cuts short whatever wait is pending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import math
 import time
-import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
 from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
 
 logger = logging.getLogger("l0")
@@ -58,28 +58,6 @@ class _Interrupted(Exception):
         self.seconds = seconds
 
 
-@types.coroutine
-def _finish_coroutine(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
-    """Continue a coroutine that already ran one step and suspended on `pending`: hand that
-    suspension to the event loop, then relay every send/throw until the coroutine returns."""
-    while True:
-        try:
-            sent = yield pending
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # relayed as-is, cancellation included
-            try:
-                pending = coro.throw(exc)
-            except StopIteration as done:
-                return done.value
-        else:
-            try:
-                pending = coro.send(sent)
-            except StopIteration as done:
-                return done.value
-
-
 class Driver:
     """Runs one `RunCore` to its end (see the module docstring)."""
 
@@ -92,12 +70,15 @@ class Driver:
         self._total = timeout.total_seconds
         self._clock: Callable[[], float] = time.monotonic
         self._total_deadline = math.inf
+        self._watchdog: Watchdog | None = None
 
     def abort(self) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop)."""
         self.core.request_abort()
         if self._scope is not None:
             self._scope.cancel()
+        if self._watchdog is not None:
+            self._watchdog.abort()
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -126,17 +107,23 @@ class Driver:
                 self._scope = None
         raise self._interruption(timeout_type, seconds)
 
-    async def _slow_read(
-        self, coro: Coroutine[Any, Any, Any], pending: Any, deadline: float
-    ) -> Any:
+    async def _scoped_read(self, step: Callable[[], Awaitable[Any]], deadline: float) -> Any:
+        """One read under its own cancel scope (the portable way)."""
         if deadline == math.inf:
-            deadline = self._clock() + self._inter
             return await self._bounded(
-                _finish_coroutine(coro, pending), deadline, "inter_token", self._inter
+                step(), self._clock() + self._inter, "inter_token", self._inter
             )
-        return await self._bounded(
-            _finish_coroutine(coro, pending), deadline, "initial_token", self._initial
-        )
+        return await self._bounded(step(), deadline, "initial_token", self._initial)
+
+    def _watchdog_interruption(self, watchdog: Watchdog, first: bool) -> _Interrupted | None:
+        reason = watchdog.settle()
+        if reason is None:
+            return None
+        if reason == "abort":
+            return _Interrupted(None)
+        if first:
+            return self._interruption("initial_token", self._initial)
+        return self._interruption("inter_token", self._inter)
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -147,6 +134,8 @@ class Driver:
         now = clock()
         if self._total is not None:
             self._total_deadline = now + self._total
+        self._watchdog = make_watchdog()
+        current_task = asyncio.current_task
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
@@ -165,14 +154,33 @@ class Driver:
                     step = iterator.__anext__
                     # The first read waits for the first token; later ones for the next.
                     deadline = first_deadline
+                    watchdog = self._watchdog
                     while True:
-                        coro = step()
-                        try:
-                            pending = coro.send(None)
-                        except StopIteration as done:
-                            chunk = done.value
+                        if watchdog is None:
+                            chunk = await self._scoped_read(step, deadline)
                         else:
-                            chunk = await self._slow_read(coro, pending, deadline)
+                            first = deadline != math.inf
+                            watchdog.deadline = min(
+                                deadline if first else clock() + self._inter,
+                                self._total_deadline,
+                            )
+                            watchdog.task = current_task()
+                            watchdog.reading = True
+                            if watchdog.armed_for > watchdog.deadline:
+                                watchdog.arm()
+                            try:
+                                chunk = await step()
+                            except asyncio.CancelledError:
+                                watchdog.reading = False
+                                why = self._watchdog_interruption(watchdog, first)
+                                if why is None:
+                                    raise
+                                raise why from None
+                            watchdog.reading = False
+                            if watchdog.fired or watchdog.aborting:  # a provider ate the cancel
+                                why = self._watchdog_interruption(watchdog, first)
+                                if why is not None:
+                                    raise why
                         deadline = math.inf  # from now on, bound the silence between chunks
                         now = clock()
                         if type(chunk) is str:
@@ -194,6 +202,8 @@ class Driver:
                 except Exception as exc:
                     decision = core.failed(exc, clock())
                 finally:
+                    if self._watchdog is not None:
+                        self._watchdog.close()
                     await self._close(iterator, raw)
                 if type(decision) is RunCheck:
                     decision = await self._check_off_loop(decision) or core.decision

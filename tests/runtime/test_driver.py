@@ -1,0 +1,428 @@
+"""The driver on asyncio and trio, on a virtual clock: no test here sleeps for real."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+import l0
+from l0.errors import ErrorCode
+from l0.testing.scripted import Script, ScriptedFactory
+
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
+
+FIXED = l0.Retry(strategy=l0.BackoffStrategy.FIXED, base_delay=0.5)
+
+
+async def collect(stream: l0.Stream) -> list[l0.Event]:
+    return [event async for event in stream]
+
+
+async def test_read_returns_the_text() -> None:
+    """read() consumes the stream and returns its text."""
+    factory = ScriptedFactory(Script.tokens("Hello world", size=3))
+    result = await l0.run(stream=factory)
+    assert await result.read() == "Hello world"
+    assert result.state.completed
+    assert factory.all_closed
+
+
+async def test_iteration_yields_tokens_then_complete() -> None:
+    """async for yields one TOKEN event per chunk, then COMPLETE."""
+    result = await l0.run(stream=ScriptedFactory(Script(chunks=["a", "b"])))
+    events = await collect(result)
+    assert [(e.type, e.text) for e in events] == [
+        (l0.EventType.TOKEN, "a"),
+        (l0.EventType.TOKEN, "b"),
+        (l0.EventType.COMPLETE, None),
+    ]
+
+
+async def test_retry_after_a_drop_resets_and_keeps_only_surviving_text() -> None:
+    """A stream dropped mid-answer is retried after the backoff; the consumer gets RESET."""
+    factory = ScriptedFactory(Script.tokens("Hello wor", fail_at=5), Script.tokens("Hello world"))
+    result = await l0.run(stream=factory, retry=FIXED)
+    started = anyio.current_time()
+    events = await collect(result)
+    assert anyio.current_time() - started == pytest.approx(0.5)
+    kinds = [e.type for e in events]
+    reset_at = kinds.index(l0.EventType.RESET)
+    assert "".join(e.text or "" for e in events[:reset_at]) == "Hello"
+    assert events[reset_at].data == {
+        "reason": "econnreset",
+        "attempt": 1,
+        "fallback_index": 0,
+        "discarded": 5,
+        "kept": 0,
+    }
+    assert "".join(e.text or "" for e in events[reset_at:]) == "Hello world"
+    assert result.state.content == "Hello world"
+    assert result.state.network_retry_count == 1
+    assert factory.calls == 2 and factory.all_closed
+
+
+async def test_first_token_timeout_moves_to_the_fallback_at_the_deadline() -> None:
+    """A primary silent past initial_token is abandoned (and closed) for the fallback."""
+    primary = ScriptedFactory(Script.tokens("never", stall_at=0, stall_for=100.0))
+    fallback = ScriptedFactory(Script.tokens("backup"))
+    result = await l0.run(
+        stream=primary, fallbacks=[fallback], timeout=l0.Timeout(initial_token=2000)
+    )
+    started = anyio.current_time()
+    assert await result.read() == "backup"
+    assert anyio.current_time() - started == pytest.approx(2.0)
+    assert result.state.fallback_index == 1
+    (error,) = result.errors
+    assert isinstance(error, l0.TimeoutError)
+    assert error.timeout_type == "initial_token" and error.timeout_seconds == 2.0
+    assert primary.all_closed and fallback.all_closed
+
+
+async def test_inter_token_timeout_raises_after_retries() -> None:
+    """A stream that goes silent mid-answer times out; with no retries left the error is raised."""
+    factory = ScriptedFactory(Script.tokens("abc", stall_at=2, stall_for=60.0))
+    result = await l0.run(
+        stream=factory,
+        timeout=l0.Timeout(inter_token=1500),
+        retry=l0.Retry(max_retries=0),
+    )
+    started = anyio.current_time()
+    with pytest.raises(l0.TimeoutError) as caught:
+        await result.read()
+    assert anyio.current_time() - started == pytest.approx(1.5)
+    assert caught.value.timeout_type == "inter_token"
+    assert caught.value.code is ErrorCode.INTER_TOKEN_TIMEOUT
+    assert factory.all_closed
+
+
+async def test_a_slow_consumer_is_not_a_silent_provider() -> None:
+    """Time the consumer spends between events never counts against inter_token."""
+    factory = ScriptedFactory(Script.tokens("abcd"))
+    result = await l0.run(stream=factory, timeout=l0.Timeout(inter_token=1000))
+    text = []
+    async for event in result:
+        if event.is_token:
+            text.append(event.text)
+            await anyio.sleep(5.0)
+    assert "".join(text) == "abcd"
+    assert result.errors == []
+
+
+async def test_total_timeout_bounds_every_attempt_and_backoff() -> None:
+    """Timeout(total=...) ends the run when its budget is spent, whatever is in progress."""
+    factory = ScriptedFactory(Script(chunks=["x"], fail_at=0))
+    result = await l0.run(
+        stream=factory,
+        retry=l0.Retry(max_retries=100, base_delay=2.0, strategy=l0.BackoffStrategy.FIXED),
+        timeout=l0.Timeout(total=5000),
+    )
+    started = anyio.current_time()
+    with pytest.raises(l0.TimeoutError) as caught:
+        await result.read()
+    assert caught.value.timeout_type == "total"
+    assert anyio.current_time() - started == pytest.approx(5.0)
+
+
+async def test_backoff_waits_exactly_the_computed_delays() -> None:
+    """Exponential backoff: 0.5, 1, 2 seconds between the attempts."""
+    factory = ScriptedFactory(Script(chunks=["x"], fail_at=0), Script(chunks=["x"], fail_at=0),
+                              Script(chunks=["x"], fail_at=0), Script.tokens("ok"))
+    starts: list[float] = []
+
+    def on_event(event: l0.ObservabilityEvent) -> None:
+        if event.type is l0.ObservabilityEventType.STREAM_INIT:
+            starts.append(anyio.current_time())
+
+    result = await l0.run(
+        stream=factory,
+        retry=l0.Retry(base_delay=0.5, strategy=l0.BackoffStrategy.EXPONENTIAL),
+        on_event=on_event,
+    )
+    assert await result.read() == "ok"
+    gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:])]
+    assert gaps == [0.5, 1.0, 2.0]
+
+
+async def test_abort_cancels_a_pending_read_promptly() -> None:
+    """abort() from another task ends a silent stream at once and closes the provider."""
+    factory = ScriptedFactory(Script(chunks=["first", "never"], stall_at=1, stall_for=1000.0))
+    result = await l0.run(stream=factory)
+    received: list[str] = []
+    started = anyio.current_time()
+
+    async def consume() -> None:
+        with pytest.raises(l0.Error) as caught:
+            async for event in result:
+                if event.is_token:
+                    received.append(event.text or "")
+        assert caught.value.code is ErrorCode.STREAM_ABORTED
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(consume)
+        await anyio.sleep(3.0)
+        result.abort()
+    assert anyio.current_time() - started == pytest.approx(3.0)
+    assert received == ["first"]
+    assert result.state.aborted
+    assert factory.all_closed
+
+
+async def test_abort_between_events_raises_on_the_next_iteration() -> None:
+    """The reference's pattern: abort() then break; state.aborted is set at once."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    async for event in result:
+        if event.text == "c":
+            result.abort()
+            break
+    assert result.state.aborted
+    with pytest.raises(l0.Error) as caught:
+        await result.read()
+    assert caught.value.code is ErrorCode.STREAM_ABORTED
+    assert factory.all_closed
+
+
+async def test_async_with_closes_the_provider_when_the_consumer_leaves_early() -> None:
+    """Leaving `async with stream` early closes the provider stream."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    async with await l0.run(stream=factory) as result:
+        async for event in result:
+            if event.text == "b":
+                break
+    assert factory.all_closed
+
+
+# trio warns (ResourceWarning) when any async generator is collected unfinished, then closes
+# it anyway; that advice to use `async with` is what this test's consumer ignores on purpose.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+async def test_a_dropped_half_read_stream_is_closed() -> None:
+    """A consumer that breaks out and drops the stream still gets the provider closed."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    async for event in result:
+        if event.text == "b":
+            break
+    del result, event
+    gc.collect()
+    await anyio.sleep(0.01)  # the loop runs the generator's finalizer
+    assert factory.all_closed
+
+
+async def test_cancellation_from_outside_propagates_and_closes_the_provider() -> None:
+    """A cancelled consumer is cancelled (not converted into an l0 error); the provider closes."""
+    factory = ScriptedFactory(Script(chunks=["a", "b"], stall_at=1, stall_for=1000.0))
+    result = await l0.run(stream=factory)
+    with anyio.move_on_after(2.0) as scope:
+        await result.read()
+    assert scope.cancelled_caught
+    assert result.errors == []
+    assert factory.all_closed
+
+
+async def test_consumer_scopes_nest_correctly_around_iteration() -> None:
+    """A consumer's own cancel scope around a partial iteration exits cleanly."""
+    factory = ScriptedFactory(Script.tokens("abcdef", delay=1.0))
+    result = await l0.run(stream=factory)
+    with anyio.move_on_after(100.0):
+        async for event in result:
+            if event.text == "c":
+                break
+    async with anyio.create_task_group():
+        pass
+    assert await result.read() == "abcdef"
+
+
+async def test_async_should_retry_can_veto() -> None:
+    """An async should_retry that says no stops the retries."""
+    calls: list[tuple[str, int, l0.ErrorCategory]] = []
+
+    async def should_retry(
+        error: BaseException, state: l0.State, attempt: int, category: l0.ErrorCategory
+    ) -> bool:
+        await anyio.sleep(0)
+        calls.append((type(error).__name__, attempt, category))
+        return False
+
+    factory = ScriptedFactory(Script(chunks=["x"], fail_at=0))
+    result = await l0.run(stream=factory, retry=l0.Retry(should_retry=should_retry))
+    with pytest.raises(l0.NetworkError):
+        await result.read()
+    assert calls == [("ConnectionResetError", 0, l0.ErrorCategory.NETWORK)]
+    assert factory.calls == 1
+
+
+async def test_unknown_chunks_fail_with_a_clear_error() -> None:
+    """A stream of objects l0 cannot read fails at once, naming the type."""
+    factory = ScriptedFactory(Script(chunks=[123]))
+    result = await l0.run(stream=factory)
+    with pytest.raises(l0.Error) as caught:
+        await result.read()
+    assert caught.value.code is ErrorCode.INVALID_CHUNK
+    assert "builtins.int" in str(caught.value)
+    assert factory.calls == 1 and factory.all_closed
+
+
+async def test_events_from_the_stream_pass_through() -> None:
+    """l0.Event chunks are accepted: tokens count as text, other events pass as they are."""
+    progress = l0.Event(type=l0.EventType.PROGRESS, data={"percent": 50})
+    factory = ScriptedFactory(
+        Script(chunks=[l0.Event(type=l0.EventType.TOKEN, text="hi"), progress, " there"])
+    )
+    result = await l0.run(stream=factory)
+    events = await collect(result)
+    assert events[1] is progress
+    assert result.state.content == "hi there"
+
+
+async def test_a_guardrail_violation_stops_the_attempt_and_retries() -> None:
+    """No token of a violating attempt reaches the consumer after the violation."""
+
+    def no_oops(state: l0.State) -> list[l0.GuardrailViolation]:
+        if "oops" in state.content:
+            return [l0.GuardrailViolation(rule="no_oops", message="oops", severity="error")]
+        return []
+
+    factory = ScriptedFactory(
+        Script(chunks=["fine ", "oops", " more", " text"]), Script(chunks=["all ", "good"])
+    )
+    result = await l0.run(
+        stream=factory,
+        guardrails=[l0.GuardrailRule(name="no_oops", check=no_oops)],
+        retry=FIXED,
+        check_interval=1,
+    )
+    events = await collect(result)
+    texts = [e.text for e in events if e.is_token]
+    assert texts == ["fine ", "all ", "good"]
+    assert [e.type for e in events].count(l0.EventType.RESET) == 1
+    assert result.state.model_retry_count == 1
+    assert result.state.content == "all good"
+
+
+async def test_large_checks_run_in_a_worker_thread() -> None:
+    """A plain rule over more than 10 KB of text is run off the event loop."""
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
+
+    def record(state: l0.State) -> list[l0.GuardrailViolation]:
+        threads.add(threading.get_ident())
+        return []
+
+    factory = ScriptedFactory(Script(chunks=["x" * 1000] * 30))
+    result = await l0.run(
+        stream=factory, guardrails=[l0.GuardrailRule(name="record", check=record)]
+    )
+    assert len(await result.read()) == 30_000
+    assert loop_thread in threads
+    assert threads - {loop_thread}
+
+
+async def test_a_raising_event_handler_does_not_break_the_stream(caplog: Any) -> None:
+    """An on_event handler that raises is logged; the stream completes."""
+
+    def broken(event: l0.ObservabilityEvent) -> None:
+        raise RuntimeError("handler bug")
+
+    result = await l0.run(stream=ScriptedFactory(Script.tokens("ok")), on_event=broken)
+    assert await result.read() == "ok"
+    assert "handler raised" in caplog.text
+
+
+async def test_the_context_is_copied_at_the_start() -> None:
+    """Mutating the context dict after run() does not change recorded events."""
+    context = {"request_id": "r1", "nested": {"k": 1}}
+    seen: list[dict[str, Any]] = []
+    result = await l0.run(
+        stream=ScriptedFactory(Script.tokens("ok")),
+        context=context,
+        on_event=lambda e: seen.append(e.context),
+    )
+    stream_iter = result.__aiter__()
+    context["request_id"] = "changed"
+    context["nested"]["k"] = 2  # type: ignore[index]
+    async for _ in stream_iter:
+        pass
+    assert all(c == {"request_id": "r1", "nested": {"k": 1}} for c in seen)
+
+
+async def test_a_consumed_stream_cannot_be_iterated_again() -> None:
+    """Iterating a finished stream is a clear error; read() returns the text again."""
+    result = await l0.run(stream=ScriptedFactory(Script.tokens("once")))
+    assert await result.read() == "once"
+    assert await result.read() == "once"
+    with pytest.raises(l0.Error) as caught:
+        async for _ in result:
+            pass
+    assert caught.value.code is ErrorCode.STREAM_CONSUMED
+
+
+async def test_wrap_reads_a_raw_stream_once() -> None:
+    """wrap(raw_stream) needs no await and reads the stream."""
+
+    async def raw() -> AsyncIterator[str]:
+        yield "raw "
+        yield "text"
+
+    result = l0.wrap(raw())
+    assert isinstance(result, l0.LazyStream)
+    assert await result.read() == "raw text"
+
+
+async def test_wrap_rejects_retry_for_a_raw_stream() -> None:
+    """A raw stream cannot be re-created, so asking for retries is an error."""
+
+    async def raw() -> AsyncIterator[str]:
+        yield "x"
+
+    stream = raw()
+    with pytest.raises(l0.Error) as caught:
+        l0.wrap(stream, retry=l0.Retry())
+    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
+    await stream.aclose()
+
+
+async def test_run_rejects_bad_arguments_clearly() -> None:
+    """A non-callable stream or fallback is an INVALID_ARGUMENT error naming the problem."""
+    with pytest.raises(l0.Error, match="factory"):
+        await l0.run(stream="not a factory")  # type: ignore[arg-type]
+    with pytest.raises(l0.Error, match=r"fallbacks\[0\]"):
+        await l0.run(stream=lambda: None, fallbacks=[42])  # type: ignore[list-item]
+
+
+async def test_factory_returning_a_coroutine_is_awaited() -> None:
+    """A factory may return an awaitable that resolves to the stream (like SDK create())."""
+
+    async def create() -> Any:
+        await anyio.sleep(0.1)
+        return ScriptedFactory(Script.tokens("made"))()
+
+    result = await l0.run(stream=create)
+    assert await result.read() == "made"
+
+
+async def test_state_machine_view_and_diagram_of_a_run() -> None:
+    """A finished run exposes its machine history and a diagram of the path it took."""
+    factory = ScriptedFactory(Script(chunks=["x"], fail_at=0), Script.tokens("ok"))
+    result = await l0.run(stream=factory, retry=FIXED)
+    await result.read()
+    machine = result.state_machine
+    assert machine.get() is l0.RuntimeState.COMPLETE
+    path = [t.to_state for t in machine.get_history()]
+    assert path == [
+        l0.RuntimeState.WAITING_FOR_TOKEN,
+        l0.RuntimeState.RETRYING,
+        l0.RuntimeState.WAITING_FOR_TOKEN,
+        l0.RuntimeState.STREAMING,
+        l0.RuntimeState.FINALIZING,
+        l0.RuntimeState.COMPLETE,
+    ]
+    diagram = result.diagram()
+    assert "waiting_for_token --> retrying: fail [retry_allowed] / schedule_backoff (x1)" in diagram
+    assert "class complete current" in diagram
+    with pytest.raises(l0.Error):
+        machine.transition(l0.RuntimeState.INIT)
