@@ -1,0 +1,437 @@
+"""Drift detection: noticing, while a stream flows, that the model has wandered off its task.
+
+Four deterministic signals, each found at most once per stream, each with a position:
+
+- ``meta_commentary``: the model talks about itself ("As an AI language model, ...", "my
+  training data"), found by an incremental phrase scan (`l0.guardrails._scan`);
+- ``repetition``: the text has become a loop, the same passage repeated `repetition_threshold`
+  times in a row (`l0.guardrails._loops`);
+- ``tone_shift``: an answer that started formal turns casual: one window has at least
+  `tone_threshold` informal markers (slang like "lol"/"gonna", "!!", emoji, ":)") while the
+  windows before it averaged at most one marker per two windows;
+- ``entropy_spike``: one window's character entropy is at least `entropy_threshold` bits above
+  the mean of the earlier windows and above 5.5 bits (prose sits around 4.1-4.4, random
+  printable garbage around 6.3, base64 around 5.8). Windows written mostly in CJK, kana,
+  Hangul or emoji (naturally high entropy) are not judged.
+
+Windows are consecutive, non-overlapping `window_size`-character slices of the text (plus,
+at the end, the last `window_size` characters). A window is compared only with windows that
+end before it starts, and needs at least one such window: the first window is the baseline.
+Every test point is fixed by the text itself, never by how it was split into pieces, so a
+`DriftSession` fed any split finds exactly what `DriftDetector.detect` finds on the whole.
+
+A `DriftDetector` holds only configuration and can be shared; per-stream state lives in the
+`DriftSession` it creates. `DriftDetector.as_rule()` is the guardrail form, named ``"drift"``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from l0.errors import Error, ErrorCode
+from l0.guardrails._loops import LoopDetector
+from l0.guardrails._rule import make_rule
+from l0.guardrails._scan import PatternSet, PhraseScanner
+from l0.guardrails.types import GuardrailViolation
+
+if TYPE_CHECKING:
+    from l0.guardrails.types import GuardrailRule
+    from l0.types import State
+
+META_COMMENTARY = "meta_commentary"
+REPETITION = "repetition"
+TONE_SHIFT = "tone_shift"
+ENTROPY_SPIKE = "entropy_spike"
+DRIFT_TYPES = (META_COMMENTARY, REPETITION, TONE_SHIFT, ENTROPY_SPIKE)
+
+_ENTROPY_FLOOR = 5.5
+_WIDE_SHARE = 0.3  # more than this share of CJK/kana/Hangul/emoji: entropy not judged
+
+_A = "['’]"
+_META_PHRASES = (
+    r"\bas an ai(?:[,.;:]| language model| assistant| model\b)",
+    r"\bas a (?:large )?language model\b",
+    rf"\bi(?: a|{_A})m (?:just |only )?an (?:ai|artificial intelligence)\b(?! \w)",
+    r"\bmy (?:training data|knowledge cutoff)\b",
+    r"\bas of my (?:last|latest) (?:knowledge |training )?update\b",
+    rf"\bi (?:don{_A}t|do not) have (?:personal (?:opinions|feelings|experiences)|feelings)\b",
+    r"\bi (?:was|have been) trained (?:on|by) (?:openai|anthropic|google|large amounts)\b",
+)
+_META_MAX_MATCH = 120
+_INFORMAL = re.compile(
+    r"\b(?:lol|lmao|rofl|omg|wtf|gonna|wanna|gotta|dude|bruh|yolo|nah|yep|yup|kinda|sorta"
+    rf"|y{_A}all|ain{_A}t)\b|\b(?:ha){{2,}}\b|!{{2,}}|[\U0001F300-\U0001FAFF]"
+    r"|(?<=\s)[:;]-?[()](?=\s|$)"
+)
+_WIDE = re.compile(r"[\u2e80-\ud7ff\uf900-\ufaff\U0001F300-\U0001FAFF\U00020000-\U0003FFFF]")
+_meta_set: PatternSet | None = None
+
+
+def _meta_patterns() -> PatternSet:
+    global _meta_set
+    if _meta_set is None:  # compiled on first use: importing l0 stays fast
+        phrases = [p.replace(" ", r"\s{1,3}") for p in _META_PHRASES]
+        _meta_set = PatternSet.build(phrases, lowercase=True, max_match=_META_MAX_MATCH)
+    return _meta_set
+
+
+@dataclass(frozen=True, slots=True)
+class DriftConfig:
+    """What to look for and how sensitive to be (see the module docstring)."""
+
+    detect_meta_commentary: bool = True
+    detect_repetition: bool = True
+    detect_tone_shift: bool = True
+    detect_entropy_spike: bool = True
+    window_size: int = 200  # characters per window (tone, entropy)
+    entropy_threshold: float = 1.8  # bits per character above the earlier windows' mean
+    tone_threshold: int = 3  # informal markers in one window after a formal start
+    repetition_threshold: int = 3  # identical copies in a row that make a loop
+    repetition_window: int = 1000  # characters a loop (all its copies) must fit in
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("window_size", 50), ("tone_threshold", 1),
+                              ("repetition_threshold", 2), ("repetition_window", 40)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise Error(f"DriftConfig.{name} must be an int >= {minimum}, got {value!r}",
+                            code=ErrorCode.INVALID_ARGUMENT)
+        value = self.entropy_threshold
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise Error(f"DriftConfig.entropy_threshold must be a number > 0, got {value!r}",
+                        code=ErrorCode.INVALID_ARGUMENT)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftFinding:
+    """One drift signal: its type, how sure, where it starts, and what was seen."""
+
+    type: str
+    confidence: float
+    position: int
+    details: str
+
+
+@dataclass(slots=True)
+class DriftResult:
+    detected: bool = False
+    types: list[str] = field(default_factory=list)
+    confidence: float = 0.0  # the highest confidence among the findings
+    details: str = ""
+    findings: list[DriftFinding] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, findings: list[DriftFinding]) -> DriftResult:
+        return cls(
+            detected=bool(findings),
+            types=[f.type for f in findings],
+            confidence=max((f.confidence for f in findings), default=0.0),
+            details="; ".join(f.details for f in findings),
+            findings=list(findings),
+        )
+
+
+def _entropy(text: str) -> float:
+    size = len(text)
+    return math.log2(size) - sum(c * math.log2(c) for c in Counter(text).values()) / size
+
+
+class _Baseline:
+    """Running sums over the judged windows, to compare a new window with the earlier ones
+    in O(1). The last window is kept apart: the final window overlaps it."""
+
+    __slots__ = ("entropies", "entropy_sum", "last", "marker_sum", "windows")
+
+    def __init__(self) -> None:
+        self.windows = 0
+        self.marker_sum = 0
+        self.entropies = 0
+        self.entropy_sum = 0.0
+        self.last: tuple[int, float | None] | None = None  # (markers, entropy)
+
+    def add(self, markers: int, entropy: float | None) -> None:
+        self.windows += 1
+        self.marker_sum += markers
+        if entropy is not None:
+            self.entropies += 1
+            self.entropy_sum += entropy
+        self.last = (markers, entropy)
+
+    def before(self, *, skip_last: bool) -> tuple[float | None, float | None]:
+        """Mean markers and mean entropy of the earlier windows (None when there are none)."""
+        windows, markers = self.windows, self.marker_sum
+        entropies, entropy_sum = self.entropies, self.entropy_sum
+        if skip_last and self.last is not None:
+            windows -= 1
+            markers -= self.last[0]
+            if self.last[1] is not None:
+                entropies -= 1
+                entropy_sum -= self.last[1]
+        return (
+            markers / windows if windows else None,
+            entropy_sum / entropies if entropies else None,
+        )
+
+
+class DriftSession:
+    """One stream's drift state: `feed` pieces in order, `finish` once at the end."""
+
+    __slots__ = ("_baseline", "_config", "_finished", "_last_window", "_length", "_loops",
+                 "_meta", "_pending", "_pending_size", "_windowed", "findings")
+
+    def __init__(self, config: DriftConfig) -> None:
+        self._config = config
+        self._meta = PhraseScanner(_meta_patterns()) if config.detect_meta_commentary else None
+        self._loops = (
+            LoopDetector(window=config.repetition_window, threshold=config.repetition_threshold)
+            if config.detect_repetition else None
+        )
+        self._pending: list[str] = []  # text of the window being filled
+        self._pending_size = 0
+        self._last_window = ""  # the last full window, for the final one
+        self._baseline = _Baseline()
+        self._windowed = config.detect_tone_shift or config.detect_entropy_spike
+        self._length = 0
+        self._finished = False
+        self.findings: list[DriftFinding] = []
+
+    @property
+    def result(self) -> DriftResult:
+        return DriftResult.of(self.findings)
+
+    def feed(self, text: str) -> list[DriftFinding]:
+        """Analyze the next piece; the findings it revealed (usually none)."""
+        if not text or self._finished:
+            return []
+        new: list[DriftFinding] = []
+        if self._meta is not None:
+            for match in self._meta.feed(text):
+                new.append(self._meta_finding(match.text, match.position))
+        if self._loops is not None:
+            loop = self._loops.feed(text)
+            if loop is not None:
+                new.append(self._loop_finding(loop.unit, loop.copies, loop.position))
+        if self._windowed:
+            if self._pending_size + len(text) < self._config.window_size:
+                self._pending.append(text)  # the common case: the window is not full yet
+                self._pending_size += len(text)
+            else:
+                self._fill_windows(text, new)
+        self._length += len(text)
+        return self._record(new) if new else new
+
+    def finish(self) -> list[DriftFinding]:
+        """The text is complete: judge what needed the end to be known."""
+        if self._finished:
+            return []
+        self._finished = True
+        new: list[DriftFinding] = []
+        if self._meta is not None:
+            for match in self._meta.finish():
+                new.append(self._meta_finding(match.text, match.position))
+        if self._loops is not None and self._loops.found is None:
+            loop = self._loops.finish()
+            if loop is not None:
+                new.append(self._loop_finding(loop.unit, loop.copies, loop.position))
+        size = self._config.window_size
+        if self._windowed and self._pending_size and self._length >= size:
+            last = (self._last_window + "".join(self._pending))[-size:]
+            self._judge(last, self._length - size, new, final=True)
+        return self._record(new)
+
+    # -- windows ------------------------------------------------------------------------------
+
+    def _fill_windows(self, text: str, new: list[DriftFinding]) -> None:
+        size = self._config.window_size
+        start = self._length
+        index = 0
+        while index < len(text):
+            take = min(size - self._pending_size, len(text) - index)
+            self._pending.append(text[index : index + take])
+            self._pending_size += take
+            index += take
+            if self._pending_size == size:
+                window = "".join(self._pending)
+                self._last_window = window
+                self._pending.clear()
+                self._pending_size = 0
+                self._judge(window, start + index - size, new, final=False)
+
+    def _judge(self, window: str, start: int, new: list[DriftFinding], *, final: bool) -> None:
+        config = self._config
+        mean_markers, mean_entropy = self._baseline.before(skip_last=final)
+        markers = len(_INFORMAL.findall(window.lower())) if config.detect_tone_shift else 0
+        entropy = None
+        if config.detect_entropy_spike and (
+            window.isascii() or len(_WIDE.findall(window)) <= _WIDE_SHARE * len(window)
+        ):
+            entropy = _entropy(window)
+        if (
+            mean_markers is not None
+            and mean_markers <= 0.5
+            and markers >= config.tone_threshold
+        ):
+            new.append(DriftFinding(
+                TONE_SHIFT, min(1.0, 0.5 + 0.1 * (markers - config.tone_threshold + 1)), start,
+                f"tone shift: {markers} informal markers in the window at {start} after a "
+                f"formal start ({mean_markers:.1f} per window before)",
+            ))
+        if entropy is not None and mean_entropy is not None:
+            rise = entropy - mean_entropy
+            if rise >= config.entropy_threshold and entropy >= _ENTROPY_FLOOR:
+                new.append(DriftFinding(
+                    ENTROPY_SPIKE, min(1.0, 0.5 + 0.25 * (rise - config.entropy_threshold)),
+                    start, f"entropy spike: {entropy:.2f} bits/char in the window at {start}, "
+                    f"{rise:.2f} above the earlier mean {mean_entropy:.2f}",
+                ))
+        if not final:
+            self._baseline.add(markers, entropy)
+
+    # -- findings -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _meta_finding(text: str, position: int) -> DriftFinding:
+        return DriftFinding(META_COMMENTARY, 0.9, position,
+                            f"meta commentary: {text!r} at {position}")
+
+    @staticmethod
+    def _loop_finding(unit: str, copies: int, position: int) -> DriftFinding:
+        return DriftFinding(REPETITION, 0.85, position,
+                            f"repetition: {unit!r} repeated {copies} times in a row at {position}")
+
+    def _has(self, kind: str) -> bool:
+        return any(f.type == kind for f in self.findings)
+
+    def _record(self, new: list[DriftFinding]) -> list[DriftFinding]:
+        """Keep the first finding of each type and stop looking for types already found."""
+        fresh: list[DriftFinding] = []
+        for finding in new:
+            if not self._has(finding.type) and all(f.type != finding.type for f in fresh):
+                fresh.append(finding)
+        self.findings.extend(fresh)
+        if self._has(META_COMMENTARY):
+            self._meta = None
+        if self._has(REPETITION):
+            self._loops = None
+        config = self._config
+        if (self._has(TONE_SHIFT) or not config.detect_tone_shift) and (
+            self._has(ENTROPY_SPIKE) or not config.detect_entropy_spike
+        ):
+            self._windowed = False
+        return fresh
+
+
+class DriftDetector:
+    """Drift detection with one configuration; shareable (see the module docstring)."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: DriftConfig | None = None) -> None:
+        if config is not None and not isinstance(config, DriftConfig):
+            raise Error(f"DriftDetector takes a DriftConfig, got {type(config).__name__}",
+                        code=ErrorCode.INVALID_ARGUMENT)
+        self.config = config or DriftConfig()
+
+    def session(self) -> DriftSession:
+        """Fresh per-stream state for incremental detection."""
+        return DriftSession(self.config)
+
+    def detect(self, text: str) -> DriftResult:
+        """Drift in a complete text."""
+        session = self.session()
+        session.feed(text)
+        session.finish()
+        return session.result
+
+    def as_rule(self) -> GuardrailRule:
+        """This detector as the guardrail rule ``"drift"`` (error, recoverable): one
+        violation per drift type, with the finding in ``violation.context``."""
+        return make_rule(
+            "drift",
+            lambda: _DriftRuleSession(self.config),
+            description="Detects drift: meta commentary, tone shift, loops, entropy spikes",
+            streaming=True,
+            severity="error",
+            recoverable=True,
+        )
+
+    def __repr__(self) -> str:
+        return f"DriftDetector({self.config!r})"
+
+
+class _DriftRuleSession:
+    """The rule's per-stream session: one violation per new finding."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, config: DriftConfig) -> None:
+        self._session = DriftSession(config)
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        return self._violations(self._session.feed(delta))
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        return self._violations(self._session.finish())
+
+    @staticmethod
+    def _violations(findings: list[DriftFinding]) -> list[GuardrailViolation]:
+        if not findings:
+            return []
+        return [
+            GuardrailViolation(
+                rule="drift",
+                message=f"Drift detected ({finding.type}): {finding.details}",
+                severity="error",
+                recoverable=True,
+                position=finding.position,
+                context={
+                    "types": [finding.type],
+                    "confidence": finding.confidence,
+                    "details": finding.details,
+                },
+                suggestion="Retry; restate the task or lower the temperature.",
+            )
+            for finding in findings
+        ]
+
+
+class Drift:
+    """Drift detection under one name."""
+
+    @staticmethod
+    def create(config: DriftConfig | None = None, **options: Any) -> DriftDetector:
+        """A detector from a config, or from `DriftConfig` fields given as keywords."""
+        if options:
+            if config is not None:
+                raise Error("Drift.create takes a DriftConfig or keyword options, not both",
+                            code=ErrorCode.INVALID_ARGUMENT)
+            try:
+                config = DriftConfig(**options)
+            except TypeError as exc:
+                raise Error(f"Drift.create: {exc}", code=ErrorCode.INVALID_ARGUMENT) from exc
+        return DriftDetector(config)
+
+    @staticmethod
+    def detect(text: str, config: DriftConfig | None = None) -> DriftResult:
+        """Drift in a complete text."""
+        return DriftDetector(config).detect(text)
+
+    @staticmethod
+    def rule(config: DriftConfig | None = None) -> GuardrailRule:
+        """The ``"drift"`` guardrail rule."""
+        return DriftDetector(config).as_rule()
+
+
+__all__ = [
+    "DRIFT_TYPES",
+    "Drift",
+    "DriftConfig",
+    "DriftDetector",
+    "DriftFinding",
+    "DriftResult",
+    "DriftSession",
+]

@@ -1,0 +1,124 @@
+"""Incremental loop detection: the text has started repeating the same passage over and over.
+
+A model stuck in a loop emits the same passage again and again, so the end of its text is
+periodic. `LoopDetector` tests that at fixed points of the text (just after every `step`-th
+space, and at the very end once the text is complete), which makes the result independent of
+how the text was split into pieces. At a test point it takes the last 12 characters as a
+needle, finds their nearest earlier occurrences (`str.rfind`, in C) within `window`
+characters, and for each candidate distance ``d`` checks whether the last ``threshold`` copies
+of a unit of ``d`` (repeated up to at least `min_unit` characters) are identical. A unit must
+contain at least two different words, so rules (``-----``), rows of numbers and lists like
+``None, None, None`` never count as a loop (a model repeating one word is not caught).
+
+Cost: O(len(piece)) per feed to count spaces, plus a few C-level searches over at most
+`window` characters per test point; the kept tail is `window` characters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[^\W\d_]+")
+_NEEDLE = 12
+_CANDIDATES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    position: int  # where the repeated copies start
+    unit: str  # the passage that repeats
+    copies: int  # how many identical copies end at `end`
+    end: int
+
+
+class LoopDetector:
+    """Per-stream loop detector (see the module docstring); reports the first loop once."""
+
+    __slots__ = ("_length", "_pending", "_pending_spaces", "_spaces", "_tail", "found",
+                 "min_unit", "step", "threshold", "window")
+
+    def __init__(self, *, window: int, threshold: int, min_unit: int = 20, step: int = 8) -> None:
+        self.window = window
+        self.threshold = threshold
+        self.min_unit = min_unit
+        self.step = step
+        self._tail = ""  # the last `window` characters before the pending text
+        self._pending: list[str] = []  # text since the last test point
+        self._pending_spaces = 0
+        self._length = 0
+        self._spaces = 0  # spaces up to the end of the tail
+        self.found: Loop | None = None
+
+    def feed(self, text: str) -> Loop | None:
+        """Check the test points inside `text`; the first loop, when this piece reveals it."""
+        if self.found is not None or not text:
+            return None
+        self._length += len(text)
+        self._pending.append(text)
+        self._pending_spaces += text.count(" ")
+        if self._spaces % self.step + self._pending_spaces < self.step:
+            return None  # no test point yet: nothing to join
+        self._pending.insert(0, self._tail)
+        window = "".join(self._pending)
+        self._pending.clear()
+        base = len(self._tail)  # window[base:] is the text not checked yet
+        offset = self._length - len(window)  # stream offset of window[0]
+        spaces, self._pending_spaces = self._pending_spaces, 0
+        needed = self.step - self._spaces % self.step  # spaces until the next test point
+        self._spaces += spaces
+        index = base - 1
+        while spaces >= needed:
+            for _ in range(needed):
+                index = window.find(" ", index + 1)
+            spaces -= needed
+            needed = self.step
+            loop = self._check(window, index + 1, offset)
+            if loop is not None:
+                self.found = loop
+                break
+        self._tail = window[-self.window :]
+        return self.found
+
+    def finish(self) -> Loop | None:
+        """The text is complete: test its very end too."""
+        if self.found is None and (self._tail or self._pending):
+            window = self._tail + "".join(self._pending)
+            self.found = self._check(window, len(window), self._length - len(window))
+        return self.found
+
+    def _check(self, window: str, end: int, offset: int) -> Loop | None:
+        lowest = max(0, end - self.window)
+        if end - lowest < 2 * _NEEDLE:
+            return None
+        needle = window[end - _NEEDLE : end]
+        search_end = end - 1
+        for _ in range(_CANDIDATES):
+            found = window.rfind(needle, lowest, search_end)
+            if found < 0:
+                return None
+            period = end - _NEEDLE - found
+            unit_size = period * -(-self.min_unit // period)
+            span = unit_size * self.threshold
+            if end - span < lowest:
+                return None
+            if window[end - span : end - period] == window[end - span + period : end]:
+                unit = window[end - unit_size : end]
+                if len({word.lower() for word in _WORD.findall(unit)}) >= 2:
+                    return Loop(offset + end - span, unit, self.threshold, offset + end)
+            search_end = found + _NEEDLE - 1
+        return None
+
+
+def find_loop(
+    text: str, *, window: int, threshold: int, complete: bool, min_unit: int = 20, step: int = 8
+) -> Loop | None:
+    """What a `LoopDetector` fed `text` in one piece finds (plus `finish` when `complete`)."""
+    detector = LoopDetector(window=window, threshold=threshold, min_unit=min_unit, step=step)
+    found = detector.feed(text)
+    if found is None and complete:
+        found = detector.finish()
+    return found
+
+
+__all__ = ["Loop", "LoopDetector", "find_loop"]

@@ -1,0 +1,275 @@
+"""Rules about what the output says and how it flows: patterns, empty output, stalls, loops.
+
+- `pattern_rule`: regexes that should not appear (by default the usual "AI slop": talking about
+  being an AI, refusals, filler). Scanned incrementally with a bounded tail (`_scan`).
+- `zero_output_rule`: nothing but whitespace (and no tool call) when the stream ends.
+- `stall_rule`: tokens arriving more than `max_gap` seconds apart. The runtime stamps
+  `state.last_token_at` on every token but runs streaming checks only every N tokens, so a
+  session sees the clock at its checks only. It reports when the *average* gap between the
+  tokens since its previous check exceeds `max_gap`: never a false alarm, exact when checks
+  run every token, and a single long pause hidden among N-1 quick tokens is caught only when
+  it exceeds N x `max_gap`. (Waiting for a token that never comes is the inter-token
+  timeout's job, not a guardrail's.)
+- `repetition_rule`: the model looping on the same passage (`_loops`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from l0.errors import Error, ErrorCode
+from l0.guardrails._loops import Loop, LoopDetector
+from l0.guardrails._rule import check_float, check_int, check_severity, make_rule, violation
+from l0.guardrails._scan import PatternSet, PhraseMatch, PhraseScanner
+from l0.guardrails.types import GuardrailRule, GuardrailViolation, Severity
+
+if TYPE_CHECKING:
+    from l0.types import State
+
+# (kind, phrase): written in lower case and matched against lower-cased text; a space stands
+# for one to three whitespace characters, so every match is at most DEFAULT_MAX_MATCH long.
+_APOSTROPHE = "['’]"
+_DEFAULT_PHRASES: tuple[tuple[str, str], ...] = (
+    ("meta commentary", r"\bas an ai\b"),
+    ("meta commentary", r"\bas a (?:large )?language model\b"),
+    ("meta commentary", rf"\bi(?: a|{_APOSTROPHE})m (?:just |only )?an ai\b"),
+    ("meta commentary", r"\bmy (?:training data|knowledge cutoff)\b"),
+    ("meta commentary", r"\bas of my (?:last|latest) (?:knowledge )?update\b"),
+    ("refusal", rf"\bi can(?:not|{_APOSTROPHE}t) (?:help|assist) with (?:that|this)\b"),
+    ("refusal", rf"\bi(?: a|{_APOSTROPHE})m (?:sorry|afraid),? but i can(?:not|{_APOSTROPHE}t)\b"),
+    ("refusal", rf"\bi(?: a|{_APOSTROPHE})m (?:unable|not able) to (?:help|assist|comply)\b"),
+    ("filler", r"\bi hope this helps\b"),
+    ("filler", rf"\bit(?: i|{_APOSTROPHE})s (?:important|worth) (?:to note|noting) that\b"),
+    ("filler", r"\blet me know if you have any (?:other |further |more )?questions\b"),
+    ("filler", r"\bfeel free to (?:ask|reach out)\b"),
+    ("filler", rf"\bin today{_APOSTROPHE}s (?:fast-paced|digital|ever-changing) world\b"),
+    ("filler", r"\bdelve into\b"),
+)
+DEFAULT_PATTERNS: tuple[str, ...] = tuple(
+    phrase.replace(" ", r"\s{1,3}") for _, phrase in _DEFAULT_PHRASES
+)
+DEFAULT_MAX_MATCH = 120
+_PATTERN_KINDS = tuple(kind for kind, _ in _DEFAULT_PHRASES)
+_default_set: PatternSet | None = None
+
+
+def _default_pattern_set() -> PatternSet:
+    global _default_set
+    if _default_set is None:  # compiled on first use: importing l0 stays fast
+        _default_set = PatternSet.build(DEFAULT_PATTERNS, lowercase=True,
+                                        max_match=DEFAULT_MAX_MATCH)
+    return _default_set
+
+
+def _user_pattern_set(patterns: Sequence[str | re.Pattern[str]], max_match: int) -> PatternSet:
+    if isinstance(patterns, (str, re.Pattern)) or not isinstance(patterns, Sequence):
+        raise Error(
+            "Guardrails.pattern(patterns) takes a list of regexes (str or re.Pattern), "
+            f"got {type(patterns).__name__}",
+            code=ErrorCode.INVALID_ARGUMENT,
+        )
+    for pattern in patterns:
+        source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+        if not isinstance(source, str) or not source:
+            raise Error(
+                f"Guardrails.pattern: each pattern must be a non-empty str or re.Pattern, "
+                f"got {pattern!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+    try:
+        return PatternSet.build(patterns, lowercase=False, max_match=max_match, flags=re.IGNORECASE)
+    except re.error as exc:
+        raise Error(
+            f"Guardrails.pattern: invalid regex {exc.pattern!r}: {exc}",
+            code=ErrorCode.INVALID_ARGUMENT,
+        ) from exc
+
+
+class _PatternSession:
+    __slots__ = ("_labels", "_recoverable", "_scanner", "_severity")
+
+    def __init__(
+        self, pattern_set: PatternSet, labels: tuple[str, ...], severity: Severity,
+        recoverable: bool,
+    ) -> None:
+        self._scanner = PhraseScanner(pattern_set)
+        self._labels = labels
+        self._severity = severity
+        self._recoverable = recoverable
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        return self._report(self._scanner.feed(delta))
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        return self._report(self._scanner.finish())
+
+    def _report(self, matches: list[PhraseMatch]) -> list[GuardrailViolation]:
+        found: list[GuardrailViolation] = []
+        for match in matches:
+            label = self._labels[match.index]
+            found.append(violation(
+                "pattern",
+                f"Matched {label}: {match.text!r}",
+                severity=self._severity,
+                recoverable=self._recoverable,
+                position=match.position,
+                context={"pattern": label, "match": match.text},
+                suggestion="Rephrase the prompt or ask the model to answer directly.",
+            ))
+        return found
+
+
+def pattern_rule(
+    patterns: Sequence[str | re.Pattern[str]] | None = None,
+    *,
+    severity: Severity = "warning",
+    recoverable: bool = True,
+    max_match_length: int = 200,
+) -> GuardrailRule:
+    """Report the first occurrence of each pattern (default: `DEFAULT_PATTERNS`).
+
+    String patterns are compiled case-insensitively; compiled patterns keep their flags.
+    While streaming, a match is found even when it is split across tokens, provided it is at
+    most `max_match_length` characters long and needs at most 16 characters of context on
+    either side (``\\b`` and short lookarounds are fine).
+    """
+    severity = check_severity(severity, "Guardrails.pattern")
+    if patterns is None:
+        pattern_set = _default_pattern_set()
+        labels = tuple(f"{kind} phrase" for kind in _PATTERN_KINDS)
+    else:
+        max_match = check_int(max_match_length, "Guardrails.pattern max_match_length",
+                              minimum=1)
+        pattern_set = _user_pattern_set(patterns, max_match)
+        labels = tuple(f"pattern {p.pattern!r}" for p in pattern_set.patterns)
+    return make_rule(
+        "pattern",
+        lambda: _PatternSession(pattern_set, labels, severity, recoverable),
+        description="Detects unwanted patterns (default: AI slop)",
+        streaming=True,
+        severity=severity,
+        recoverable=recoverable,
+    )
+
+
+class _ZeroOutputSession:
+    __slots__ = ()
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        return []
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        if state.tool_calls:
+            return []
+        content = state.content
+        if content and not content.isspace():
+            return []
+        what = "no output" if not content else "only whitespace"
+        return [violation("zero_output", f"Empty output: the model produced {what}",
+                          severity="error", recoverable=True, position=0,
+                          suggestion="Retry; check the prompt and the model's limits.")]
+
+
+def zero_output_rule() -> GuardrailRule:
+    """Empty or whitespace-only output at the end (tool calls count as output)."""
+    return make_rule("zero_output", _ZeroOutputSession, description="Empty output on complete",
+                     streaming=False, severity="error", recoverable=True)
+
+
+class _StallSession:
+    __slots__ = ("_max_gap", "_offset", "_since", "_tokens")
+
+    def __init__(self, max_gap: float) -> None:
+        self._max_gap = max_gap
+        self._since: float | None = None  # last_token_at at the previous check
+        self._tokens = 0  # token_count at the previous check
+        self._offset = 0
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        self._offset += len(delta)
+        now = state.last_token_at
+        if now is None:
+            return []
+        since, tokens = self._since, self._tokens
+        if since is None:  # the first check: measure from the first token
+            since = state.first_token_at if state.first_token_at is not None else now
+            tokens = 1
+        self._since, self._tokens = now, state.token_count
+        gaps = state.token_count - tokens
+        if gaps <= 0:
+            return []
+        gap = (now - since) / gaps
+        if gap <= self._max_gap:
+            return []
+        over = f"averaged over {gaps} tokens" if gaps > 1 else "between two tokens"
+        return [violation(
+            "stall",
+            f"Token stall: {gap:.2f}s per token {over} (max_gap {self._max_gap}s)",
+            severity="warning",
+            recoverable=True,
+            position=self._offset,
+            context={"gap": gap, "tokens": gaps, "max_gap": self._max_gap},
+        )]
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        return []
+
+
+def stall_rule(max_gap: float = 5.0) -> GuardrailRule:
+    """Tokens arriving more than `max_gap` seconds apart (see the module docstring)."""
+    gap = check_float(max_gap, "Guardrails.stall max_gap", minimum=0)
+    return make_rule("stall", lambda: _StallSession(gap), description="Detects token stalls",
+                     streaming=True, severity="warning", recoverable=True)
+
+
+class _RepetitionSession:
+    __slots__ = ("_detector",)
+
+    def __init__(self, window: int, threshold: int) -> None:
+        self._detector = LoopDetector(window=window, threshold=threshold)
+
+    def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
+        if self._detector.found is not None:
+            return []  # reported already
+        return self._report(self._detector.feed(delta))
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        if self._detector.found is not None:
+            return []
+        return self._report(self._detector.finish())
+
+    @staticmethod
+    def _report(loop: Loop | None) -> list[GuardrailViolation]:
+        if loop is None:
+            return []
+        return [violation(
+            "repetition",
+            f"Repeated content: the model is looping on {loop.unit!r} "
+            f"({loop.copies} identical copies in a row)",
+            severity="error",
+            recoverable=True,
+            position=loop.position,
+            context={"unit": loop.unit, "copies": loop.copies},
+            suggestion="Retry, perhaps with a higher temperature or a repetition penalty.",
+        )]
+
+
+def repetition_rule(window: int = 1000, threshold: int = 3) -> GuardrailRule:
+    """The model looping: the last `threshold` copies of one passage (at least 20 characters
+    and two different words, repeated within `window` characters) are identical."""
+    size = check_int(window, "Guardrails.repetition window", minimum=40)
+    copies = check_int(threshold, "Guardrails.repetition threshold", minimum=2)
+    return make_rule("repetition", lambda: _RepetitionSession(size, copies),
+                     description="Detects model looping", streaming=True, severity="error",
+                     recoverable=True)
+
+
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "pattern_rule",
+    "repetition_rule",
+    "stall_rule",
+    "zero_output_rule",
+]
