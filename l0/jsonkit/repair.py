@@ -34,15 +34,19 @@ from l0.jsonkit.lexer import (
 )
 from l0.jsonkit.types import MAX_DEPTH, CorrectionType, JSONParseError
 
+# Whitespace before a token is matched with it (half as many tokens to walk).
 _TOKEN = re.compile(
     rf"""
-      (?P<ws>\s+)
-    | "(?P<dq>{DQ_BODY})(?P<dq_end>")?
-    | '(?P<sq>{SQ_BODY})(?P<sq_end>')?
-    | (?P<comment>{LINE_COMMENT}|{BLOCK_COMMENT})
-    | (?P<punct>[{{}}\[\]:,])
-    | (?P<bare>[^\s{{}}\[\]:,"'/\#]+)
-    | (?P<other>.)
+      (?P<tail>\s+\Z)
+    | (?P<lead>\s*)
+      (?:
+        "(?P<dq>{DQ_BODY})(?P<dq_end>")?
+      | '(?P<sq>{SQ_BODY})(?P<sq_end>')?
+      | (?P<comment>{LINE_COMMENT}|{BLOCK_COMMENT})
+      | (?P<punct>[{{}}\[\]:,])
+      | (?P<bare>[^\s{{}}\[\]:,"'/\#]+)
+      | (?P<other>.)
+      )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -67,14 +71,13 @@ class Repair:
 class _Frame:
     """An open container (or the document itself, whose closer is empty)."""
 
-    __slots__ = ("closer", "comma_at", "cut_scalar", "expect", "member_start")
+    __slots__ = ("closer", "comma_at", "expect", "member_start")
 
     def __init__(self, closer: str, member_start: int) -> None:
         self.closer = closer
         self.expect = _KEY if closer == "}" else _VALUE
         self.member_start = member_start  # output index where the current member began
         self.comma_at = -1  # output index of the comma before the expected member
-        self.cut_scalar = False  # the current member's value is a half-written scalar
 
     def value_done(self) -> None:
         self.expect = _DONE if not self.closer else _COMMA
@@ -112,33 +115,44 @@ class _Repairer:
         self.stack = [_Frame("", 0)]
         self.fixes: dict[CorrectionType, None] = {}  # an ordered set
         self.truncated = False
+        self.cut_string = False  # the text ends inside a string value that is to be dropped
 
     def fix(self, correction: CorrectionType) -> None:
         self.fixes.setdefault(correction, None)
 
     def run(self, text: str) -> Repair:
+        out = self.out
         for match in _TOKEN.finditer(text):
             kind = match.lastgroup
-            if kind == "ws":
-                self.out.append(match.group())
-                continue
-            if kind == "comment":
-                self.fix(CorrectionType.COMMENT_REMOVED)
-                self.out.append(" ")  # keeps the tokens on either side apart
-                continue
-            self.stack[-1].cut_scalar = False
-            if kind == "dq_end" or kind == "sq_end":
+            if kind == "dq_end" and not _CONTROL.search(match.group("dq")):
+                out.append(match.group())  # the common case: a well-formed string
+                self.string_done(self.stack[-1])
+            elif kind == "punct":
+                out.append(match.group("lead"))
+                self.punctuation(match.group("punct"), match.start("punct"))
+            elif kind == "bare":
+                out.append(match.group("lead"))
+                self.bare(match.group("bare"))
+            elif kind == "dq_end" or kind == "sq_end":
+                out.append(match.group("lead"))
                 self.string(match, quote=kind[:2])
             elif kind == "dq" or kind == "sq":  # no closing quote: only at the end of the text
+                out.append(match.group("lead"))
                 self.string(match, quote=kind)
-            elif kind == "punct":
-                self.punctuation(match.group(), match.start())
-            elif kind == "bare":
-                self.bare(match.group())
+            elif kind == "comment":
+                self.fix(CorrectionType.COMMENT_REMOVED)
+                out.append(match.group("lead") + " ")  # keeps the tokens either side apart
             else:
-                self.out.append(match.group())
+                out.append(match.group())
         self.finish()
-        return Repair("".join(self.out).strip(), tuple(self.fixes), self.truncated)
+        return Repair("".join(out).strip(), tuple(self.fixes), self.truncated)
+
+    def string_done(self, frame: _Frame) -> None:
+        if frame.expect == _KEY:
+            frame.expect = _COLON
+            frame.comma_at = -1
+        elif frame.expect == _VALUE:
+            frame.value_done()
 
     def string(self, match: re.Match[str], quote: str) -> None:
         body = match.group(quote)
@@ -154,17 +168,13 @@ class _Repairer:
             frame.expect, frame.comma_at = _COLON, -1  # a key cut short: `finish` drops it
             return
         if not closed and not self.keep_cut_strings:
-            frame.cut_scalar = frame.expect == _VALUE  # `finish` drops the member
+            self.cut_string = frame.expect == _VALUE  # `finish` drops the member
         elif not closed:
             self.fix(CorrectionType.TRUNCATED_STRING_CLOSED)
             self.truncated = True
             body = _drop_cut_escape(body)
         self.out.append(f'"{body}"')
-        if frame.expect == _KEY:
-            frame.expect = _COLON
-            frame.comma_at = -1
-        elif frame.expect == _VALUE:
-            frame.value_done()
+        self.string_done(frame)
 
     def bare(self, token: str) -> None:
         frame = self.stack[-1]
@@ -172,8 +182,6 @@ class _Repairer:
         if python is not None:
             self.fix(CorrectionType.PYTHON_LITERAL_REPLACED)
             token = python
-        elif token not in LITERALS and not NUMBER.match(token):
-            frame.cut_scalar = frame.expect == _VALUE and is_cut_scalar(token)
         self.out.append(token)
         if frame.expect == _VALUE:
             frame.value_done()
@@ -214,12 +222,12 @@ class _Repairer:
             self.fix(_MISSING[self.out[-1]])
         self.close_frame(at_end=False)
 
-    def close_frame(self, *, at_end: bool) -> None:
+    def close_frame(self, *, at_end: bool, cut: bool = False) -> None:
         frame = self.stack.pop()
         dangling = frame.expect in (_COLON, _VALUE) and frame.comma_at < 0
         if frame.expect == _VALUE and frame.closer == "]":
             dangling = False  # an array waiting for its first value is just empty
-        if at_end and (dangling or frame.cut_scalar):
+        if at_end and (dangling or cut):
             self.fix(CorrectionType.INCOMPLETE_MEMBER_REMOVED)
             del self.out[frame.member_start :]
         elif frame.comma_at >= 0:
@@ -228,9 +236,20 @@ class _Repairer:
         self.out.append(frame.closer)
         self.stack[-1].value_done()
 
+    def ends_with_cut_scalar(self) -> bool:
+        """True when the last token is a number or literal the end of the text cut short."""
+        last = next((piece for piece in reversed(self.out) if piece.strip()), "")
+        if last in LITERALS or NUMBER.match(last):
+            return False
+        return is_cut_scalar(last)
+
     def finish(self) -> None:
-        if len(self.stack) > 1:
-            self.truncated = True
+        if len(self.stack) == 1:
+            return
+        self.truncated = True
+        cut = self.cut_string or self.ends_with_cut_scalar()
+        self.close_frame(at_end=True, cut=cut)  # only the innermost member can be cut
+        self.fix(_MISSING[self.out[-1]])
         while len(self.stack) > 1:
             self.close_frame(at_end=True)
             self.fix(_MISSING[self.out[-1]])
