@@ -7,8 +7,8 @@ fast. The token metrics (cosine over word counts, Jaccard over word sets) are a 
 counting and are written here.
 
 Every metric first applies the same normalization (`StringComparisonOptions`): optional
-whitespace collapsing, trimming of punctuation at the ends, and case folding. Words, for the token metrics, are runs of `\\w`
-characters, so punctuation never makes two words differ.
+whitespace collapsing, trimming of punctuation at the ends, and case folding. Words, for the
+token metrics, are runs of `\\w` characters, so punctuation never makes two words differ.
 """
 
 from __future__ import annotations
