@@ -21,4 +21,8 @@ def server() -> Iterator[FaultServer]:
 @pytest.fixture
 def new_model() -> Callable[[str], str]:
     """A model name no other test uses, so scripts never collide on the shared server."""
-    return lambda prefix="model": f"{prefix}-{next(_names)}"
+
+    def fresh(prefix: str = "model") -> str:
+        return f"{prefix}-{next(_names)}"
+
+    return fresh

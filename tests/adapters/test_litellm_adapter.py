@@ -18,6 +18,7 @@ import openai
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from litellm import exceptions as errors
 from litellm.exceptions import MidStreamFallbackError
 
 from l0.adapters import Adapters, LiteLLMAdapter
@@ -213,7 +214,7 @@ async def test_stall_among_tokens_past_the_timeout_is_a_litellm_timeout(
     events = await adapt(await open_stream(server, model, timeout=0.5))
     assert tokens(events) == ["a"]
     error = events[-1].error
-    assert type(error) is litellm.Timeout
+    assert type(error) is errors.Timeout
     assert error.status_code == 408
     assert openai.APITimeoutError in causes(error)
 
@@ -221,26 +222,26 @@ async def test_stall_among_tokens_past_the_timeout_is_a_litellm_timeout(
 # -- faults raised by acompletion() -------------------------------------------------------
 
 CREATE_FAULTS: list[tuple[str, Step, type[Exception], int, type[Exception] | None]] = [
-    ("429", ErrorReply(429, retry_after=2), litellm.RateLimitError, 429, openai.RateLimitError),
-    ("500", ErrorReply(500), litellm.InternalServerError, 500, openai.InternalServerError),
-    ("503", ErrorReply(503), litellm.ServiceUnavailableError, 503, openai.InternalServerError),
-    ("401", ErrorReply(401), litellm.AuthenticationError, 401, openai.AuthenticationError),
-    ("403", ErrorReply(403), litellm.APIError, 403, openai.PermissionDeniedError),
+    ("429", ErrorReply(429, retry_after=2), errors.RateLimitError, 429, openai.RateLimitError),
+    ("500", ErrorReply(500), errors.InternalServerError, 500, openai.InternalServerError),
+    ("503", ErrorReply(503), errors.ServiceUnavailableError, 503, openai.InternalServerError),
+    ("401", ErrorReply(401), errors.AuthenticationError, 401, openai.AuthenticationError),
+    ("403", ErrorReply(403), errors.APIError, 403, openai.PermissionDeniedError),
     (
         "context",
         ErrorReply(400, code="context_length_exceeded"),
-        litellm.ContextWindowExceededError,
+        errors.ContextWindowExceededError,
         400,
         openai.BadRequestError,
     ),
     (
         "policy",
         ErrorReply(400, code="content_policy_violation"),
-        litellm.BadRequestError,
+        errors.BadRequestError,
         400,
         openai.BadRequestError,
     ),
-    ("reset", ResetConnection(), litellm.InternalServerError, 500, openai.APIConnectionError),
+    ("reset", ResetConnection(), errors.InternalServerError, 500, openai.APIConnectionError),
 ]
 
 
@@ -272,7 +273,7 @@ async def test_rate_limit_headers_stay_reachable_on_the_litellm_error(
 ) -> None:
     model = new_model("limited")
     server.script(model, [ErrorReply(429, retry_after=2, retry_after_ms=1500)])
-    with pytest.raises(litellm.RateLimitError) as caught:
+    with pytest.raises(errors.RateLimitError) as caught:
         await open_stream(server, model)
     headers = caught.value.response.headers
     assert (headers["retry-after"], headers["retry-after-ms"]) == ("2", "1500")
@@ -283,9 +284,9 @@ async def test_content_policy_code_is_on_the_litellm_error(
 ) -> None:
     model = new_model("policy-code")
     server.script(model, [ErrorReply(400, code="content_policy_violation")])
-    with pytest.raises(litellm.BadRequestError) as caught:
+    with pytest.raises(errors.BadRequestError) as caught:
         await open_stream(server, model)
-    assert caught.value.code == "content_policy_violation"  # type: ignore[attr-defined]
+    assert caught.value.code == "content_policy_violation"
 
 
 async def test_prefill_rejection_is_a_bad_request(
@@ -294,6 +295,6 @@ async def test_prefill_rejection_is_a_bad_request(
     model = new_model("prefill")
     server.script(model, [Reply(["ignored"])])
     messages = [*USER, {"role": "assistant", "content": "It is"}]
-    with pytest.raises(litellm.BadRequestError) as caught:
+    with pytest.raises(errors.BadRequestError) as caught:
         await open_stream(server, model, messages=messages)
     assert "prefill" in str(caught.value)

@@ -17,7 +17,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai import AsyncOpenAI, BadRequestError, NotFoundError
+from openai import (
+    APIConnectionError,
+    AsyncOpenAI,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+)
 
 from l0.errors import Error, ErrorCode
 from l0.testing import (
@@ -30,7 +36,7 @@ from l0.testing import (
     ToolCall,
 )
 
-USER = [{"role": "user", "content": "Say hello to the world"}]
+USER: Any = [{"role": "user", "content": "Say hello to the world"}]
 
 # On trio, the openai SDK (and httpx2 under it) leave inner async generators unexhausted when
 # a stream reaches [DONE]; trio warns when they are garbage collected. The SDK's, not ours.
@@ -243,7 +249,7 @@ async def test_async_with_and_the_openai_sdk() -> None:
             stream = await client.chat.completions.create(
                 model="sdk",
                 messages=USER,
-                stream=True,  # type: ignore[arg-type]
+                stream=True,
             )
             text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
             assert text == "Hello"
@@ -251,15 +257,55 @@ async def test_async_with_and_the_openai_sdk() -> None:
                 await client.chat.completions.create(
                     model="sdk",
                     messages=USER,
-                    stream=True,  # type: ignore[arg-type]
+                    stream=True,
                 )
             assert caught.value.code == "context_length_exceeded"
             with pytest.raises(NotFoundError):
                 await client.chat.completions.create(
                     model="other",
                     messages=USER,
-                    stream=True,  # type: ignore[arg-type]
+                    stream=True,
                 )
         finally:
             await client.close()
     assert server.attempts("sdk") == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.filterwarnings(OPENAI_TRIO_LEAK)
+async def test_docs_example_rate_limit_drop_then_answer() -> None:
+    """The opening example of docs/testing.md."""
+    messages: Any = [{"role": "user", "content": "Say hello"}]
+    with FaultServer() as server:
+        server.script(
+            "gpt-4o",
+            [
+                ErrorReply(429, retry_after=1),
+                Reply(["Hel", "lo", " wor", "ld"], drop_after=2),
+                Reply(["Hello", " world"]),
+            ],
+        )
+        client = AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            with pytest.raises(RateLimitError) as caught:
+                await client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)
+            assert caught.value.response.headers["retry-after"] == "1"
+
+            stream = await client.chat.completions.create(
+                model="gpt-4o", messages=messages, stream=True
+            )
+            seen = []
+            with pytest.raises(APIConnectionError):
+                async for chunk in stream:
+                    seen.append(chunk.choices[0].delta.content or "")
+            assert "".join(seen) == "Hello"
+
+            stream = await client.chat.completions.create(
+                model="gpt-4o", messages=messages, stream=True
+            )
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+            assert text == "Hello world"
+        finally:
+            await client.close()
+        assert server.attempts("gpt-4o") == 3
+        assert len(server.gaps("gpt-4o")) == 2
