@@ -3,13 +3,13 @@
 Fences first: among the ``` (or ~~~) blocks, the first one labelled json (or unlabelled)
 wins, else the first whose content starts like JSON; a fence the text never closes runs to
 the end. Without a fence, each `{` or `[` that looks like the start of JSON (followed by a
-quote, a bracket, a digit, a literal or a comment) begins a candidate that ends where its
+quote, a bracket, a number, a literal or a comment) begins a candidate that ends where its
 brackets balance (strings and comments skipped); the longest candidate wins, and one that
 never balances runs to the end (the repairer closes it). Candidates never overlap, so the
 whole text is scanned once.
 
-Closing brackets right after the JSON are kept for the repairer, which reports them as extra
-closers rather than as prose.
+Comments around the JSON and closing brackets right after it are kept for the repairer, which
+reports them as comments and extra closers rather than as prose.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ from l0.jsonkit.types import CorrectionType
 _FENCE_OPEN = re.compile(r"(`{3,}|~{3,})[ \t]*([A-Za-z0-9_+.-]*)")
 _JSON_LANGUAGES = frozenset({"", "json", "json5", "jsonc", "jsonl"})
 _JSON_START = re.compile(
-    r"""[{\[]\s*(?:["'{}\[\]0-9-]|true|false|null|True|False|None|//|/\*|\Z)"""
+    r"""[{\[]\s*(?:["'{}\[\]0-9#-]|true|false|null|True|False|None|//|/\*|\Z)"""
 )
 _SPAN_TOKEN = re.compile(
     rf'"{DQ_BODY}"?|\'{SQ_BODY}\'?|{LINE_COMMENT}|{BLOCK_COMMENT}|[\[\]{{}}]', re.DOTALL
 )
-_TRAILING_CLOSERS = re.compile(r"[\s\]}]*")
+# Comments and stray closers next to the JSON belong to it: the repairer removes and reports
+# them as what they are, not as prose.
+_COMMENTS = rf"(?:\s+|{LINE_COMMENT}|{BLOCK_COMMENT})*"
+_LEADING = re.compile(_COMMENTS, re.DOTALL)
+_TRAILING = re.compile(rf"(?:{_COMMENTS}[\]}}]*)*", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +92,11 @@ def _fenced_block(text: str) -> tuple[int, int, int, int] | None:
 
 
 def _outside_span(text: str, start: int, end: int) -> tuple[str, bool]:
-    """The JSON span (with any stray closers after it), and whether prose was cut away."""
-    end = _TRAILING_CLOSERS.match(text, end).end()  # type: ignore[union-attr]  # always matches
+    """The JSON span (with comments and stray closers around it), and whether prose was cut
+    away."""
+    if _LEADING.fullmatch(text, 0, start):
+        start = 0
+    end = _TRAILING.match(text, end).end()  # type: ignore[union-attr]  # always matches
     prose = bool(text[:start].strip()) or bool(text[end:].strip())
     return text[start:end].strip(), prose
 

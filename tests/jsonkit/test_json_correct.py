@@ -171,7 +171,7 @@ def test_is_valid() -> None:
     [
         ('```json\n{"a": 1}\n```', '{"a": 1}'),
         ('```JSON\n{"a": 1}\n```', '{"a": 1}'),
-        ('```python\nprint(1)\n```\n```\n[1]\n```', "[1]"),
+        ("```python\nprint(1)\n```\n```\n[1]\n```", "[1]"),
         ('```python\nx = {"a": 1}\n```', '{"a": 1}'),  # no JSON fence: found amid the text
         ('```json\n{"a": 1}', '{"a": 1}'),  # never closed
         ('Result: {"a": {"b": [1]}} (done)', '{"a": {"b": [1]}}'),
