@@ -172,6 +172,8 @@ async def test_dropped_connection_is_a_midstream_fallback_error_over_the_network
     assert tokens(events) == ["Hel", "lo"]
     error = events[-1].error
     assert type(error) is MidStreamFallbackError
+    assert isinstance(error, errors.ServiceUnavailableError)
+    assert isinstance(error.original_exception, errors.APIConnectionError)
     assert error.status_code == 500
     chain = causes(error)
     assert openai.APIConnectionError in chain
@@ -203,7 +205,9 @@ async def test_stream_without_finish_reason_or_done_is_an_error_in_litellm(
     assert tokens(events) == ["a", "b"]
     error = events[-1].error
     assert type(error) is MidStreamFallbackError
+    assert error.status_code == 500
     assert "finish_reason" in str(error)
+    assert StopAsyncIteration in causes(error)
 
 
 async def test_stall_among_tokens_past_the_timeout_is_a_litellm_timeout(
@@ -221,32 +225,45 @@ async def test_stall_among_tokens_past_the_timeout_is_a_litellm_timeout(
 
 # -- faults raised by acompletion() -------------------------------------------------------
 
-CREATE_FAULTS: list[tuple[str, Step, type[Exception], int, type[Exception] | None]] = [
-    ("429", ErrorReply(429, retry_after=2), errors.RateLimitError, 429, openai.RateLimitError),
-    ("500", ErrorReply(500), errors.InternalServerError, 500, openai.InternalServerError),
-    ("503", ErrorReply(503), errors.ServiceUnavailableError, 503, openai.InternalServerError),
-    ("401", ErrorReply(401), errors.AuthenticationError, 401, openai.AuthenticationError),
-    ("403", ErrorReply(403), errors.APIError, 403, openai.PermissionDeniedError),
+CREATE_FAULTS: list[tuple[str, Step, type[Exception], int, list[type[BaseException]]]] = [
+    ("429", ErrorReply(429, retry_after=2), errors.RateLimitError, 429, [openai.RateLimitError]),
+    ("500", ErrorReply(500), errors.InternalServerError, 500, [openai.InternalServerError]),
+    ("503", ErrorReply(503), errors.ServiceUnavailableError, 503, [openai.InternalServerError]),
+    ("401", ErrorReply(401), errors.AuthenticationError, 401, [openai.AuthenticationError]),
+    ("403", ErrorReply(403), errors.APIError, 403, [openai.PermissionDeniedError]),
     (
         "context",
         ErrorReply(400, code="context_length_exceeded"),
         errors.ContextWindowExceededError,
         400,
-        openai.BadRequestError,
+        [openai.BadRequestError],
     ),
     (
         "policy",
         ErrorReply(400, code="content_policy_violation"),
         errors.BadRequestError,
         400,
-        openai.BadRequestError,
+        [openai.BadRequestError],
     ),
-    ("reset", ResetConnection(), errors.InternalServerError, 500, openai.APIConnectionError),
+    (
+        "reset",
+        ResetConnection(),
+        errors.InternalServerError,
+        500,
+        [openai.APIConnectionError, aiohttp.ClientOSError, ConnectionResetError],
+    ),
+    (
+        "slowstart",
+        Reply(["a"], stall=Stall(30, before_headers=True)),
+        errors.Timeout,
+        408,
+        [openai.APITimeoutError],
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("name", "step", "raised", "status", "cause"), CREATE_FAULTS, ids=[f[0] for f in CREATE_FAULTS]
+    ("name", "step", "raised", "status", "chain"), CREATE_FAULTS, ids=[f[0] for f in CREATE_FAULTS]
 )
 async def test_http_faults_raise_from_acompletion_once(
     server: FaultServer,
@@ -255,17 +272,27 @@ async def test_http_faults_raise_from_acompletion_once(
     step: Step,
     raised: type[Exception],
     status: int,
-    cause: type[Exception] | None,
+    chain: list[type[BaseException]],
 ) -> None:
     model = new_model(name)
     server.script(model, [step])
     with pytest.raises(raised) as caught:
-        await open_stream(server, model)
+        await open_stream(server, model, timeout=0.5)
     error = caught.value
     assert type(error) is raised
     assert getattr(error, "status_code", None) == status
-    assert cause in causes(error)
+    assert set(chain) <= set(causes(error))
     assert server.attempts(model) == 1  # num_retries=0: LiteLLM did not retry underneath
+
+
+async def test_context_window_error_says_it_by_type_only(
+    server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    model = new_model("context-only")
+    server.script(model, [ErrorReply(400, code="context_length_exceeded")])
+    with pytest.raises(errors.ContextWindowExceededError) as caught:
+        await open_stream(server, model)
+    assert (caught.value.code, caught.value.body) == (None, None)
 
 
 async def test_rate_limit_headers_stay_reachable_on_the_litellm_error(

@@ -348,8 +348,9 @@ async def test_stall_before_headers_past_the_sdk_timeout_raises_api_timeout_erro
     model = new_model("slowstart")
     server.script(model, [Reply(["a"], stall=Stall(30, before_headers=True))])
     async with make_client(server, timeout=0.5) as sdk:
-        with pytest.raises(openai.APITimeoutError):
+        with pytest.raises(openai.APITimeoutError) as caught:
             await open_stream(sdk, model)
+    assert type(caught.value.__cause__) is httpx2.ReadTimeout
 
 
 async def test_prefill_rejection_is_a_bad_request_with_its_code(
