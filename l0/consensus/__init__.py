@@ -73,16 +73,14 @@ class Consensus:
     ) -> ConsensusResult[T]:
         """Apply `strategy` to values already collected (value i plays task i)."""
         strategy = check_strategy(strategy)
-        outputs = [ConsensusOutput(i, value, None, 0.0) for i, value in enumerate(values)]
-        return _analysis.resolve(outputs, strategy, preset or STANDARD_CONSENSUS)
+        return _analysis.resolve(_outputs(values), strategy, preset or STANDARD_CONSENSUS)
 
     @staticmethod
     def analyze(
         values: Sequence[Any], *, preset: ConsensusPreset | None = None
     ) -> ConsensusAnalysis:
         """How `values` agree: groups, disagreements and (for structured values) fields."""
-        outputs = [ConsensusOutput(i, value, None, 0.0) for i, value in enumerate(values)]
-        return _analysis.analyze(outputs, preset or STANDARD_CONSENSUS)
+        return _analysis.analyze(_outputs(values), preset or STANDARD_CONSENSUS)
 
     @staticmethod
     def strict() -> ConsensusPreset:
@@ -99,6 +97,16 @@ class Consensus:
     def lenient() -> ConsensusPreset:
         """Near-identical wording (Levenshtein similarity >= 0.85) also agrees."""
         return LENIENT_CONSENSUS
+
+
+def _outputs(values: Sequence[T]) -> list[ConsensusOutput[T]]:
+    """Values already collected, as the outputs of tasks 0..n-1."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise Error(
+            "consensus needs a non-empty list of values to compare",
+            code=ErrorCode.INVALID_ARGUMENT,
+        )
+    return [ConsensusOutput(i, value, None, 0.0) for i, value in enumerate(values)]
 
 
 async def consensus(

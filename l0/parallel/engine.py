@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Generic, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -135,14 +135,14 @@ class BoundedRun(Generic[T]):
         if self.callback_error is not None:
             raise self.callback_error
 
-    async def _worker(self, pending: Any, group: TaskGroup) -> None:
+    async def _worker(self, pending: Iterator[int], group: TaskGroup) -> None:
         for index in pending:
-            await self._run_one(index, group)
+            await self._run_one(index)
             if self.stopped:
                 group.cancel_scope.cancel()
                 return
 
-    async def _run_one(self, index: int, group: TaskGroup) -> None:
+    async def _run_one(self, index: int) -> None:
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         begun = anyio.current_time()

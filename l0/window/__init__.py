@@ -23,6 +23,7 @@ from l0.window.types import (
     ContextRestorationStrategy,
     DocumentChunk,
     ProcessingStats,
+    StrategyName,
     TokenCounter,
     WindowConfig,
     WindowStats,
@@ -38,7 +39,7 @@ class Window:
         *,
         size: int = 2000,
         overlap: int = 200,
-        strategy: ChunkingStrategy | str = ChunkingStrategy.TOKEN,
+        strategy: ChunkingStrategy | StrategyName = ChunkingStrategy.TOKEN,
         token_counter: TokenCounter | None = None,
     ) -> DocumentWindow:
         """A window over `document`: chunks of at most `size` tokens sharing up to `overlap`."""

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from l0.errors import Error, ErrorCode
 
+StrategyName = Literal["token", "char", "paragraph", "sentence"]
 TokenCounter = Callable[[str], int]
 """Counts the tokens of a text (e.g. `lambda s: len(encoding.encode(s))`)."""
 
@@ -163,6 +164,7 @@ __all__ = [
     "ContextRestorationStrategy",
     "DocumentChunk",
     "ProcessingStats",
+    "StrategyName",
     "TokenCounter",
     "WindowConfig",
     "WindowStats",

@@ -236,3 +236,5 @@ async def test_bad_arguments_are_clear_errors() -> None:
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
     with pytest.raises(Error, match="at least one task"):
         await lc.consensus([])
+    with pytest.raises(Error, match="non-empty list"):
+        Consensus.evaluate([])
