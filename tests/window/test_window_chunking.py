@@ -255,3 +255,21 @@ def test_chunk_metadata_is_per_chunk_and_kept() -> None:
     window.get_chunk(0).metadata["seen"] = True
     assert window.get_chunk(0).metadata == {"seen": True} and window.get_chunk(1).metadata == {}
     assert isinstance(window.get_chunk(0), DocumentChunk)
+
+
+def test_document_chunk_has_the_reference_fields_in_order() -> None:
+    """DocumentChunk is a dataclass with exactly the reference's fields."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(DocumentChunk)] == [
+        "index",
+        "content",
+        "start_pos",
+        "end_pos",
+        "token_count",
+        "char_count",
+        "is_first",
+        "is_last",
+        "total_chunks",
+        "metadata",
+    ]
