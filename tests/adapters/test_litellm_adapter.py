@@ -37,6 +37,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Accessing the 'model_.*on the instance is deprecated"),
 ]
 
+# The SDK's read timeout in the stall tests: well under the stalls (30 s), well over the time
+# the server needs to answer on a busy machine.
+SDK_TIMEOUT = 1.0
+
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
@@ -215,7 +219,7 @@ async def test_stall_among_tokens_past_the_timeout_is_a_litellm_timeout(
 ) -> None:
     model = new_model("stall")
     server.script(model, [Reply(["a", "b"], stall=Stall(30, after=1))])
-    events = await adapt(await open_stream(server, model, timeout=0.5))
+    events = await adapt(await open_stream(server, model, timeout=SDK_TIMEOUT))
     assert tokens(events) == ["a"]
     error = events[-1].error
     assert type(error) is errors.Timeout
@@ -277,7 +281,7 @@ async def test_http_faults_raise_from_acompletion_once(
     model = new_model(name)
     server.script(model, [step])
     with pytest.raises(raised) as caught:
-        await open_stream(server, model, timeout=0.5)
+        await open_stream(server, model, timeout=SDK_TIMEOUT)
     error = caught.value
     assert type(error) is raised
     assert getattr(error, "status_code", None) == status

@@ -28,6 +28,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Async generator '(openai|httpx|httpcore):ResourceWarning"),
 ]
 
+# The SDK's read timeout in the stall tests: well under the stalls (30 s), well over the time
+# the server needs to answer on a busy machine.
+SDK_TIMEOUT = 1.0
+
 USER = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
@@ -253,7 +257,7 @@ async def test_stall_among_tokens_past_the_sdk_timeout_is_an_api_timeout_error(
 ) -> None:
     model = new_model("stall")
     server.script(model, [Reply(["a", "b"], stall=Stall(30, after=1))])
-    async with make_client(server, timeout=0.5) as sdk:
+    async with make_client(server, timeout=SDK_TIMEOUT) as sdk:
         events = await adapt(await open_stream(sdk, model))
     assert tokens(events) == ["a"]
     assert type(events[-1].error) is openai.APITimeoutError
@@ -347,7 +351,7 @@ async def test_stall_before_headers_past_the_sdk_timeout_raises_api_timeout_erro
 ) -> None:
     model = new_model("slowstart")
     server.script(model, [Reply(["a"], stall=Stall(30, before_headers=True))])
-    async with make_client(server, timeout=0.5) as sdk:
+    async with make_client(server, timeout=SDK_TIMEOUT) as sdk:
         with pytest.raises(openai.APITimeoutError) as caught:
             await open_stream(sdk, model)
     assert type(caught.value.__cause__) is httpx2.ReadTimeout
