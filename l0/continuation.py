@@ -2,19 +2,33 @@
 
 When a stream fails after some text, l0 can resume from the last checkpoint instead of
 starting over. A resumed model often repeats the end of what it already said; the overlap is
-the longest suffix of the checkpoint that is also a prefix of the continuation (at least
-`min_overlap`, at most `max_overlap` characters), optionally ignoring case and treating runs
-of whitespace as one space. Only the text after the overlap is new.
+the longest suffix of the checkpoint that is also a prefix of the continuation, at least
+`min_overlap` and at most `max_overlap` characters long. Only the text after it is new.
 
-`OverlapMatcher` does the same on a live stream: it buffers the continuation until the
-overlap can be decided (it may span many tokens), then releases only the new text.
+Matching happens on *prepared* text: with `normalize_whitespace` every run of whitespace is
+one space, and with `case_sensitive=False` letters are lower-cased (one character for one,
+final sigma as sigma). Lengths and limits count prepared characters; the overlap removed is
+the matching stretch of the original continuation, whitespace runs included whole.
+
+The search itself is a few C-level string operations: find each place where the
+continuation's first `min_overlap` characters occur in the checkpoint's tail, leftmost
+first, and take the first one from which the whole rest of the tail starts the continuation.
+
+`OverlapMatcher` does the same on a live stream. It buffers the continuation until the
+overlap is decided: when the buffered (prepared) text no longer occurs inside the tail other
+than flush against its end, or is as long as the tail, no later text can change the answer.
+With `normalize_whitespace` it also waits while the overlap ends with a whitespace run at the
+end of the buffer, since more whitespace would belong to the same run.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from l0.errors import Error, ErrorCode
+
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +39,13 @@ class DeduplicationOptions:
     normalize_whitespace: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("min_overlap", "max_overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise Error(
+                    f"DeduplicationOptions.{name} must be an int, got {value!r}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
         if self.min_overlap < 1 or self.max_overlap < self.min_overlap:
             raise Error(
                 "DeduplicationOptions needs 1 <= min_overlap <= max_overlap, got "
@@ -42,10 +63,16 @@ class ContinuationConfig:
     validate_checkpoint: bool = True  # run the guardrails over a checkpoint before resuming
 
     def __post_init__(self) -> None:
-        if not isinstance(self.checkpoint_interval, int) or self.checkpoint_interval < 1:
+        interval = self.checkpoint_interval
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise Error(
-                f"ContinuationConfig.checkpoint_interval must be an int >= 1, "
-                f"got {self.checkpoint_interval!r}",
+                f"ContinuationConfig.checkpoint_interval must be an int >= 1, got {interval!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        if not isinstance(self.deduplication_options, DeduplicationOptions):
+            raise Error(
+                "ContinuationConfig.deduplication_options must be a DeduplicationOptions, got "
+                f"{type(self.deduplication_options).__name__}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
 
@@ -68,48 +95,72 @@ class ContinuationConfig:
 @dataclass(frozen=True, slots=True)
 class OverlapResult:
     has_overlap: bool
-    overlap_length: int
+    overlap_length: int  # characters of the continuation that repeat the checkpoint
     overlap_text: str
-    deduplicated: str
+    deduplicated: str  # the continuation without them
 
 
 DEFAULT_OPTIONS = DeduplicationOptions()
 
 
-class _Comparable:
-    """A string prepared for matching: folded case and/or collapsed whitespace, plus, for
-    every character of the prepared form, the index just past it in the original."""
-
-    __slots__ = ("ends", "text")
-
-    def __init__(self, original: str, options: DeduplicationOptions) -> None:
-        chars: list[str] = []
-        ends: list[int] = []
-        in_space = False
-        for index, ch in enumerate(original):
-            if options.normalize_whitespace and ch.isspace():
-                if in_space:
-                    ends[-1] = index + 1  # the run grows; it still counts as one space
-                    continue
-                in_space = True
-                ch = " "
-            else:
-                in_space = False
-            if not options.case_sensitive:
-                folded = ch.lower()
-                ch = folded if len(folded) == 1 else ch
-            chars.append(ch)
-            ends.append(index + 1)
-        self.text = "".join(chars)
-        self.ends = ends
+def _prepare(text: str, options: DeduplicationOptions) -> str:
+    """`text` as it is matched (see the module docstring)."""
+    if options.normalize_whitespace:
+        text = _WHITESPACE.sub(" ", text)
+    if not options.case_sensitive:
+        lower = text.lower()
+        if len(lower) != len(text):  # e.g. "İ" lowers to two characters: keep those as they are
+            lower = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        text = lower.replace("ς", "σ")
+    return text
 
 
-def _longest_overlap(tail: str, head: str, options: DeduplicationOptions) -> int:
-    """Length (in prepared characters) of the longest suffix of `tail` that prefixes `head`."""
-    for size in range(min(len(tail), len(head), options.max_overlap), options.min_overlap - 1, -1):
-        if tail.endswith(head[:size]):
-            return size
+def _prepared_tail(checkpoint: str, options: DeduplicationOptions) -> str:
+    """The last `max_overlap` prepared characters of the checkpoint."""
+    size = options.max_overlap
+    take = size
+    while True:
+        tail = _prepare(checkpoint[-take:], options)
+        if len(tail) >= size or take >= len(checkpoint):
+            return tail[-size:]
+        take *= 2  # collapsed whitespace: read further back
+
+
+def _original_length(original: str, prepared_length: int, options: DeduplicationOptions) -> int:
+    """How many characters of `original` make its first `prepared_length` prepared ones."""
+    if not options.normalize_whitespace:
+        return prepared_length
+    original_at = prepared_at = 0
+    for run in _WHITESPACE.finditer(original):
+        run_at = prepared_at + run.start() - original_at  # where the run's space is prepared
+        if prepared_length <= run_at:
+            break
+        original_at, prepared_at = run.end(), run_at + 1
+    return original_at + prepared_length - prepared_at
+
+
+def _longest_overlap(tail: str, head: str, min_overlap: int) -> int:
+    """Length of the longest suffix of `tail` (at least `min_overlap`) that prefixes `head`."""
+    if len(head) < min_overlap or len(tail) < min_overlap:
+        return 0
+    probe = head[:min_overlap]
+    at = tail.find(probe, max(0, len(tail) - len(head)))
+    while at != -1:
+        if head.startswith(tail[at:]):
+            return len(tail) - at
+        at = tail.find(probe, at + 1)
     return 0
+
+
+def _resolve(tail: str, continuation: str, options: DeduplicationOptions) -> OverlapResult:
+    head = _prepare(continuation[: options.max_overlap], options)
+    if options.normalize_whitespace and len(head) < options.max_overlap:
+        head = _prepare(continuation, options)[: options.max_overlap]
+    size = _longest_overlap(tail, head, options.min_overlap)
+    if size == 0:
+        return OverlapResult(False, 0, "", continuation)
+    end = _original_length(continuation, size, options)
+    return OverlapResult(True, end, continuation[:end], continuation[end:])
 
 
 def detect_overlap(
@@ -121,13 +172,7 @@ def detect_overlap(
     options = options or DEFAULT_OPTIONS
     if not checkpoint or not continuation:
         return OverlapResult(False, 0, "", continuation)
-    tail = _Comparable(checkpoint[-options.max_overlap * 4 :], options)
-    head = _Comparable(continuation[: options.max_overlap * 4], options)
-    size = _longest_overlap(tail.text[-options.max_overlap :], head.text, options)
-    if size == 0:
-        return OverlapResult(False, 0, "", continuation)
-    end = head.ends[size - 1]
-    return OverlapResult(True, end, continuation[:end], continuation[end:])
+    return _resolve(_prepared_tail(checkpoint, options), continuation, options)
 
 
 def deduplicate(
@@ -140,45 +185,67 @@ def deduplicate(
 
 
 class OverlapMatcher:
-    """Buffers a resumed stream until its overlap with the checkpoint is decided."""
+    """Buffers a resumed stream until its overlap with the checkpoint is decided.
 
-    __slots__ = ("_buffer", "_checkpoint", "_options", "_tail")
+    `feed` each piece of the continuation; it returns None while undecided, then the
+    `OverlapResult` for everything buffered (its `deduplicated` text is what to emit). Later
+    pieces are new text: pass them on as they are (`feed` returns them unchanged, as a result
+    without overlap). `finish` decides with what has arrived, when the stream ends early.
+    """
+
+    __slots__ = ("_buffer", "_options", "_prepared", "_tail", "_verdict")
 
     def __init__(self, checkpoint: str, options: DeduplicationOptions | None = None) -> None:
         self._options = options or DEFAULT_OPTIONS
-        self._checkpoint = checkpoint
-        self._tail = _Comparable(checkpoint[-self._options.max_overlap * 4 :], self._options).text[
-            -self._options.max_overlap :
-        ]
+        self._tail = _prepared_tail(checkpoint, self._options) if checkpoint else ""
         self._buffer: list[str] = []
+        self._prepared = ""  # the buffer, prepared; shorter than the tail while undecided
+        self._verdict: OverlapResult | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self._verdict is not None
 
     def feed(self, text: str) -> OverlapResult | None:
         """Add continuation text; the verdict once the overlap is decided, else None."""
+        if self._verdict is not None:
+            return OverlapResult(False, 0, "", text)
         self._buffer.append(text)
+        options = self._options
+        piece = _prepare(text, options)
+        if options.normalize_whitespace and piece[:1] == " " and self._prepared[-1:] == " ":
+            piece = piece[1:]  # the same whitespace run goes on
+        prepared = self._prepared + piece
+        self._prepared = prepared
+        tail = self._tail
+        if len(prepared) < len(tail) and (
+            not prepared or tail.find(prepared, 0, len(tail) - 1) >= 0
+        ):
+            return None  # the buffer may still grow into a longer overlap
         buffered = "".join(self._buffer)
-        prepared = _Comparable(buffered, self._options).text
-        if len(prepared) < len(self._tail) and self._could_grow(prepared):
-            return None
-        return self.finish()
+        verdict = _resolve(tail, buffered, options) if tail else OverlapResult(
+            False, 0, "", buffered
+        )
+        if (
+            options.normalize_whitespace
+            and verdict.overlap_length == len(buffered)
+            and buffered[-1:].isspace()
+        ):
+            return None  # more whitespace would belong to the overlap's last run
+        self._buffer.clear()
+        self._verdict = verdict
+        return verdict
 
     def finish(self) -> OverlapResult:
         """Decide with what has arrived (the stream ended or the overlap is settled)."""
-        buffered = "".join(self._buffer)
-        self._buffer = [buffered]
-        return detect_overlap(self._checkpoint, buffered, self._options)
-
-    def _could_grow(self, prepared: str) -> bool:
-        """Whether a longer overlap is still possible: `prepared` occurs in the tail somewhere
-        other than flush against its end, so more text could extend the match."""
-        if not prepared:
-            return True
-        tail = self._tail
-        start = tail.find(prepared)
-        while start != -1:
-            if start + len(prepared) < len(tail):
-                return True
-            start = tail.find(prepared, start + 1)
-        return False
+        if self._verdict is None:
+            buffered = "".join(self._buffer)
+            self._buffer.clear()
+            if not self._tail or not buffered:
+                self._verdict = OverlapResult(False, 0, "", buffered)
+            else:
+                self._verdict = _resolve(self._tail, buffered, self._options)
+        return self._verdict
 
 
 class Continuation:
