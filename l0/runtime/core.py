@@ -302,6 +302,7 @@ class RunCore(MachineModel):
             attempt=self.attempt,
             fallback_index=self.factory_index,
             final=False,
+            exception=error,
         )
         if self._retry_budget_allows() and self.plan.retry.should_retry is not None:
             self.decision = Consult(error, self._budget_total, failure.category)
@@ -652,6 +653,9 @@ class RunCore(MachineModel):
             content_length=state.content_length,
             attempts=self.attempt + 1,
             fallback_index=self.factory_index,
+            model=state.model,
+            finish_reason=state.finish_reason,
+            usage=state.usage,
         )
         self._record_metrics(completed=True)
         self.decision = Finish()
@@ -868,6 +872,7 @@ class RunCore(MachineModel):
             attempt=self.attempt,
             fallback_index=self.factory_index,
             final=True,
+            exception=error,
         )
         self._record_metrics(completed=False)
         self.decision = Fail(error)
