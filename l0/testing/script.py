@@ -80,8 +80,13 @@ class ToolCall:
             raise _invalid(f"ToolCall.name must be a non-empty string, got {self.name!r}")
         if isinstance(self.arguments, str):
             return
-        if not all(isinstance(part, str) for part in self.arguments):
-            raise _invalid("ToolCall.arguments must be a string or a sequence of strings")
+        if not isinstance(self.arguments, Sequence) or not all(
+            isinstance(part, str) for part in self.arguments
+        ):
+            raise _invalid(
+                f"ToolCall.arguments must be a string or a sequence of strings, "
+                f"got {self.arguments!r}"
+            )
         object.__setattr__(self, "arguments", tuple(self.arguments))
 
     @property
@@ -124,14 +129,16 @@ class Reply:
     interleave_tool_calls: bool = False
 
     def __post_init__(self) -> None:
-        tokens = (self.tokens,) if isinstance(self.tokens, str) else tuple(self.tokens)
-        if not all(isinstance(token, str) for token in tokens):
-            raise _invalid("Reply.tokens must be a string or a sequence of strings")
-        object.__setattr__(self, "tokens", tokens)
-        calls = tuple(self.tool_calls)
-        if not all(isinstance(call, ToolCall) for call in calls):
-            raise _invalid("Reply.tool_calls must be a sequence of l0.testing.ToolCall")
-        object.__setattr__(self, "tool_calls", calls)
+        tokens = (self.tokens,) if isinstance(self.tokens, str) else self.tokens
+        if not isinstance(tokens, Sequence) or not all(isinstance(t, str) for t in tokens):
+            raise _invalid(
+                f"Reply.tokens must be a string or a sequence of strings, got {tokens!r}"
+            )
+        object.__setattr__(self, "tokens", tuple(tokens))
+        calls = self.tool_calls
+        if not isinstance(calls, Sequence) or not all(isinstance(c, ToolCall) for c in calls):
+            raise _invalid(f"Reply.tool_calls must be a sequence of ToolCall, got {calls!r}")
+        object.__setattr__(self, "tool_calls", tuple(calls))
         if self.usage is not None:
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in self.usage.values()):
                 raise _invalid(f"Reply.usage must map names to ints, got {self.usage!r}")

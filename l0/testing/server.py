@@ -41,6 +41,8 @@ from l0.testing.wire import (
 if TYPE_CHECKING:
     from aiohttp import web
 
+_HOST = "127.0.0.1"  # loopback only: a fault server is never reachable from elsewhere
+
 PREFILL_REJECTION = ErrorReply(
     400,
     code="prefill_not_supported",
@@ -120,10 +122,11 @@ class FaultServer:
     """An OpenAI-compatible chat completions server whose answers follow a script.
 
     Use it as a context manager (`with FaultServer() as server:` or `async with`) and point
-    a client at `server.base_url`. Models without a script get `default` when given, or a
-    404 `model_not_found`. Requests whose last message is from the assistant (a prefill) are
-    rejected with a 400 unless the model's script has `accept_prefill=True` (or the server
-    was built with it); a rejected request does not consume a script step.
+    a client at `server.base_url`; `port=0` (the default) picks a free port. Models without
+    a script get `default` when given, or a 404 `model_not_found`. Requests whose last
+    message is from the assistant (a prefill) are rejected with a 400 unless the model's
+    script has `accept_prefill=True` (or the server was built with it); a rejected request
+    does not consume a script step.
     """
 
     def __init__(
@@ -131,12 +134,15 @@ class FaultServer:
         *,
         default: Step | None = None,
         accept_prefill: bool = False,
-        host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise Error(
+                f"port must be 0 (a free port) or a TCP port number, got {port!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
         self._default = None if default is None else _check_step(default, "default")
         self._accept_prefill = accept_prefill
-        self._host = host
         self._port = port
         self._book = _Book()
         self._thread: threading.Thread | None = None
@@ -161,6 +167,11 @@ class FaultServer:
         Once they are used up, `then` answers every further request (when given); otherwise
         the server's `default`, otherwise a 404. Scripting a model again replaces its script.
         """
+        if not isinstance(model, str) or not model:
+            raise Error(
+                f"script() needs the model name the client sends, got {model!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
         checked = deque(_check_step(step, f"script step {i}") for i, step in enumerate(steps))
         final = None if then is None else _check_step(then, "then")
         prefill = self._accept_prefill if accept_prefill is None else accept_prefill
@@ -208,7 +219,7 @@ class FaultServer:
     @property
     def base_url(self) -> str:
         """The OpenAI-style base URL, e.g. `http://127.0.0.1:PORT/v1`."""
-        return f"http://{self._host}:{self.port}/v1"
+        return f"http://{_HOST}:{self.port}/v1"
 
     def start(self) -> FaultServer:
         if self._thread is not None:
@@ -283,7 +294,7 @@ class FaultServer:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._host, self._port)
+            site = web.TCPSite(runner, _HOST, self._port)
             await site.start()
             self._bound_port = int(runner.addresses[0][1])
             self._ready.set()

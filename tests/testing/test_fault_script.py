@@ -217,6 +217,9 @@ def test_error_reply_retry_headers() -> None:
         lambda: Stall(1, after=2, before_headers=True),
         lambda: ToolCall(""),
         lambda: ToolCall("f", [1]),  # type: ignore[list-item]
+        lambda: ToolCall("f", 42),  # type: ignore[arg-type]
+        lambda: Reply(7),  # type: ignore[arg-type]
+        lambda: Reply(tool_calls=["f"]),  # type: ignore[list-item]
         lambda: ErrorReply(200),
         lambda: ErrorReply(429, retry_after=-1),
     ],

@@ -231,9 +231,19 @@ def test_a_server_starts_once() -> None:
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
 
 
-def test_script_steps_must_be_steps(server: FaultServer) -> None:
+@pytest.mark.parametrize(
+    "misuse",
+    [
+        lambda server: server.script("bad", ["not a step"]),
+        lambda server: server.script("", [Reply("x")]),
+        lambda server: server.script("bad", [], then="not a step"),
+        lambda server: FaultServer(port=70000),
+        lambda server: FaultServer(default="hello"),  # type: ignore[arg-type]
+    ],
+)
+def test_misuse_is_an_invalid_argument_error(server: FaultServer, misuse: Any) -> None:
     with pytest.raises(Error) as caught:
-        server.script("bad", ["not a step"])  # type: ignore[list-item]
+        misuse(server)
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
 
 
