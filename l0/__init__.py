@@ -2,8 +2,15 @@
 
 Retries with backoff, fallbacks, timeouts, checkpoints and continuation, guardrails and
 observability for OpenAI / LiteLLM / any async token stream, on an explicit state machine.
-This module only re-exports the public API.
+
+This module only re-exports the public API. The runtime and its vocabulary load with
+`import l0`; everything else loads on first use (`_LAZY`), so importing l0 stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from l0._version import __version__
 from l0.continuation import Continuation, ContinuationConfig, DeduplicationOptions, OverlapResult
@@ -44,6 +51,129 @@ from l0.runtime import LazyStream, Stream, l0, run, wrap
 from l0.state_machine import StateMachine, StateTransition, create_state_machine
 from l0.timeout import Timeout
 from l0.types import ErrorCategory, Event, EventType, RuntimeState, RuntimeStates, State
+
+# name -> module, imported on first access
+_LAZY: dict[str, str] = {
+    # Formatting, text, multimodal, stream helpers
+    "Format": "l0.format",
+    "Text": "l0.text",
+    "NormalizeOptions": "l0.text",
+    "WhitespaceOptions": "l0.text",
+    "Multimodal": "l0.multimodal",
+    "ContentType": "l0.multimodal",
+    "DataPayload": "l0.multimodal",
+    "Progress": "l0.multimodal",
+    "consume_stream": "l0.stream_utils",
+    "get_text": "l0.stream_utils",
+    # Comparison
+    "Compare": "l0.compare",
+    "Difference": "l0.compare",
+    "DifferenceSeverity": "l0.compare",
+    "DifferenceType": "l0.compare",
+    "StringComparisonOptions": "l0.compare",
+    "ObjectComparisonOptions": "l0.compare",
+    # Parallel operations
+    "parallel": "l0.concurrency",
+    "race": "l0.concurrency",
+    "sequential": "l0.concurrency",
+    "batched": "l0.concurrency",
+    "Parallel": "l0.concurrency",
+    "ParallelResult": "l0.concurrency",
+    "ParallelOptions": "l0.concurrency",
+    "RaceResult": "l0.concurrency",
+    "AggregatedTelemetry": "l0.concurrency",
+    # Consensus
+    "Consensus": "l0.voting",
+    "consensus": "l0.voting",
+    "ConsensusResult": "l0.voting",
+    "ConsensusOutput": "l0.voting",
+    "ConsensusAnalysis": "l0.voting",
+    "ConsensusPreset": "l0.voting",
+    "Agreement": "l0.voting",
+    "Disagreement": "l0.voting",
+    "DisagreementValue": "l0.voting",
+    "FieldAgreement": "l0.voting",
+    "FieldConsensus": "l0.voting",
+    "FieldConsensusInfo": "l0.voting",
+    # Document windows
+    "Window": "l0.window",
+    "DocumentWindow": "l0.window",
+    "DocumentChunk": "l0.window",
+    "WindowConfig": "l0.window",
+    "WindowStats": "l0.window",
+    "ChunkProcessConfig": "l0.window",
+    "ChunkResult": "l0.window",
+    "ChunkingStrategy": "l0.window",
+    "ProcessingStats": "l0.window",
+    "ContextRestorationOptions": "l0.window",
+    "ContextRestorationStrategy": "l0.window",
+}
+
+if TYPE_CHECKING:
+    from l0.compare import (
+        Compare,
+        Difference,
+        DifferenceSeverity,
+        DifferenceType,
+        ObjectComparisonOptions,
+        StringComparisonOptions,
+    )
+    from l0.concurrency import (
+        AggregatedTelemetry,
+        Parallel,
+        ParallelOptions,
+        ParallelResult,
+        RaceResult,
+        batched,
+        parallel,
+        race,
+        sequential,
+    )
+    from l0.format import Format
+    from l0.multimodal import ContentType, DataPayload, Multimodal, Progress
+    from l0.stream_utils import consume_stream, get_text
+    from l0.text import NormalizeOptions, Text, WhitespaceOptions
+    from l0.voting import (
+        Agreement,
+        Consensus,
+        ConsensusAnalysis,
+        ConsensusOutput,
+        ConsensusPreset,
+        ConsensusResult,
+        Disagreement,
+        DisagreementValue,
+        FieldAgreement,
+        FieldConsensus,
+        FieldConsensusInfo,
+        consensus,
+    )
+    from l0.window import (
+        ChunkingStrategy,
+        ChunkProcessConfig,
+        ChunkResult,
+        ContextRestorationOptions,
+        ContextRestorationStrategy,
+        DocumentChunk,
+        DocumentWindow,
+        ProcessingStats,
+        Window,
+        WindowConfig,
+        WindowStats,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'l0' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ERROR_TYPE_DELAY_DEFAULTS",
@@ -97,4 +227,5 @@ __all__ = [
     "reset_global_metrics",
     "run",
     "wrap",
+    *_LAZY,
 ]

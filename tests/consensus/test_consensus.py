@@ -9,9 +9,9 @@ import anyio
 import pytest
 from pydantic import BaseModel
 
-import l0.consensus as lc
+import l0.voting as lc
 from l0.compare import DifferenceSeverity
-from l0.consensus import Consensus, ConsensusPreset
+from l0.voting import Consensus, ConsensusPreset
 from l0.errors import Error, ErrorCode
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 import anyio
 import pytest
 
-import l0.parallel as lp
+import l0.concurrency as lp
 from l0.errors import Error, ErrorCode, TimeoutError
-from l0.parallel import Parallel, ParallelOptions
+from l0.concurrency import Parallel, ParallelOptions
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-import l0.parallel as lp
+import l0.concurrency as lp
 from l0.errors import Error, ErrorCode
-from l0.parallel import Parallel
+from l0.concurrency import Parallel
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 

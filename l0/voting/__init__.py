@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from l0.consensus import analysis as _analysis
-from l0.consensus.types import (
+from l0.voting import analysis as _analysis
+from l0.voting.types import (
     LENIENT_CONSENSUS,
     STANDARD_CONSENSUS,
     STRICT_CONSENSUS,
@@ -30,9 +30,9 @@ from l0.consensus.types import (
     check_strategy,
 )
 from l0.errors import Error, ErrorCode
-from l0.parallel import Parallel, ParallelOptions
-from l0.parallel.engine import check_tasks
-from l0.parallel.types import Task
+from l0.concurrency import Parallel, ParallelOptions
+from l0.concurrency.engine import check_tasks
+from l0.concurrency.types import Task
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from l0.compare import DifferenceSeverity, ObjectComparisonOptions
 from l0.compare.objects import deep_equal, key_path, plain
-from l0.consensus.types import (
+from l0.voting.types import (
     STANDARD_CONSENSUS,
     Agreement,
     ConsensusAnalysis,

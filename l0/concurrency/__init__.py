@@ -18,8 +18,8 @@ from functools import partial
 from typing import TypeVar
 
 from l0.errors import Error, ErrorCode
-from l0.parallel import engine
-from l0.parallel.types import (
+from l0.concurrency import engine
+from l0.concurrency.types import (
     AggregatedTelemetry,
     ParallelOptions,
     ParallelResult,

@@ -24,7 +24,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from l0.errors import Error, ErrorCode, TimeoutError
-from l0.parallel.types import (
+from l0.concurrency.types import (
     AggregatedTelemetry,
     ParallelOptions,
     ParallelResult,
