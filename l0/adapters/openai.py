@@ -2,9 +2,10 @@
 
 `ChunkReader` is the pure, incremental part: `feed(chunk)` returns the chunk's text (or
 None) and notes everything else the chunk says (tool-call fragments, finish reason, usage,
-model); `ready_tool_calls()` hands over complete tool calls once a finish reason arrived;
-`complete()` builds the final COMPLETE event. It reads chunks by attribute or by key, so
-SDK objects and plain dicts work alike and the `openai` package is never imported.
+model). When `tool_calls_ready` turns true (a finish reason arrived while calls were open),
+`take_tool_calls()` hands them over; `complete()` builds the final COMPLETE event. Chunks
+are read by attribute or by key, so SDK objects and plain dicts work alike and the `openai`
+package is never imported.
 
 `OpenAIAdapter.wrap` is the thin async part: it iterates the SDK stream, yields a TOKEN per
 non-empty text delta, TOOL_CALL events when calls complete, then COMPLETE when the stream
@@ -80,16 +81,17 @@ class ChunkReader:
         "_choice_index",
         "_refusal",
         "_tool_calls",
-        "_tool_calls_due",
         "finish_reason",
         "model",
+        "tool_calls_ready",
         "usage",
     )
 
     def __init__(self, options: OpenAIAdapterOptions) -> None:
         self._choice_index = options.choice_index
         self._tool_calls = ToolCallAccumulator() if options.emit_tool_calls else None
-        self._tool_calls_due = False
+        # True once a finish reason arrived while calls were pending: the caller takes them.
+        self.tool_calls_ready = False
         self._refusal: list[str] = []
         self.finish_reason: str | None = None
         self.model: str | None = None
@@ -117,7 +119,7 @@ class ChunkReader:
             finish_reason = _get(choice, "finish_reason")
             if finish_reason is not None:
                 self.finish_reason = finish_reason
-                self._tool_calls_due = True
+                self.tool_calls_ready = self._tool_calls is not None and self._tool_calls.pending
         return text
 
     def _read_delta(self, delta: Any) -> str | None:
@@ -131,14 +133,9 @@ class ChunkReader:
         content = _get(delta, "content")
         return content if content else None
 
-    def ready_tool_calls(self) -> list[dict[str, Any]]:
-        """Complete tool calls, once a finish reason said the calls are done."""
-        if not self._tool_calls_due or self._tool_calls is None or not self._tool_calls.pending:
-            return []
-        return self._tool_calls.take()
-
-    def remaining_tool_calls(self) -> list[dict[str, Any]]:
-        """Calls still pending when the stream ended without a finish reason."""
+    def take_tool_calls(self) -> list[dict[str, Any]]:
+        """The complete tool calls not yet taken (at a finish reason, or at the end)."""
+        self.tool_calls_ready = False
         if self._tool_calls is None or not self._tool_calls.pending:
             return []
         return self._tool_calls.take()
@@ -187,12 +184,13 @@ class OpenAIAdapter:
                     text = reader.feed(chunk)
                     if text is not None:
                         yield Event(type=_TOKEN, text=text)
-                    for call in reader.ready_tool_calls():
-                        yield Event(type=_TOOL_CALL, data=call)
+                    if reader.tool_calls_ready:
+                        for call in reader.take_tool_calls():
+                            yield Event(type=_TOOL_CALL, data=call)
             except Exception as exc:  # the provider's own error, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
                 return
-            for call in reader.remaining_tool_calls():
+            for call in reader.take_tool_calls():  # calls still open when the stream ended
                 yield Event(type=_TOOL_CALL, data=call)
             yield reader.complete(include_usage=self.options.include_usage)
         finally:
