@@ -181,22 +181,28 @@ class UnifiedSchema(Generic[T]):
         """`schema` as a UnifiedSchema (returned as is when it already is one)."""
         return schema if isinstance(schema, UnifiedSchema) else UnifiedSchema(schema)
 
-    def _check(self, value: Any, *, partial: bool = False) -> tuple[Any, list[SchemaIssue]]:
-        """The validated value and the issues (with the issues, the value is meaningless)."""
+    def _check(
+        self, value: Any, *, partial: bool = False
+    ) -> tuple[Any, list[SchemaIssue], Exception | None]:
+        """The validated value, the issues, and Pydantic's error (the value is meaningless
+        when there are issues)."""
         if self._json is not None:
-            return value, self._json.errors(value)
+            return value, self._json.errors(value), None
         from pydantic import ValidationError
         from pydantic_core import to_json
 
         adapter = cast("TypeAdapter[Any]", self._pydantic)
         try:
             if self.strict:  # JSON-mode strictness: Python mode would refuse "2024-01-01"
-                return adapter.validate_json(
-                    to_json(value), strict=True, experimental_allow_partial=partial
-                ), []
-            return adapter.validate_python(value, experimental_allow_partial=partial), []
+                data = to_json(value)
+                return (
+                    adapter.validate_json(data, strict=True, experimental_allow_partial=partial),
+                    [],
+                    None,
+                )
+            return adapter.validate_python(value, experimental_allow_partial=partial), [], None
         except ValidationError as exc:
-            return value, _issues_of(exc)
+            return value, _issues_of(exc), exc
 
     def errors(self, value: Any) -> list[SchemaIssue]:
         """Every way `value` fails the schema (empty when it is valid)."""
@@ -208,9 +214,9 @@ class UnifiedSchema(Generic[T]):
     def validate(self, value: Any) -> T:
         """The validated value (a model instance for a Pydantic model; the value itself for
         JSON Schema); `JSONSchemaValidationError` with every issue otherwise."""
-        result, issues = self._check(value)
+        result, issues, cause = self._check(value)
         if issues:
-            raise JSONSchemaValidationError(self.name, issues)
+            raise JSONSchemaValidationError(self.name, issues) from cause
         return cast(T, result)
 
     def validate_json(self, text: str) -> T:

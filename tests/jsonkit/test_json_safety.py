@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import l0.jsonkit.partial
+import l0.jsonkit.strict
 from l0.errors import Error, ErrorCode
 from l0.jsonkit import JSON, MAX_DEPTH, CorrectionType, JSONParseError, PartialJSONParser
 
@@ -90,13 +90,13 @@ def test_huge_string_cut_off_is_closed() -> None:
 def test_streaming_reads_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Feeding n characters re-reads the text O(log n) times, not once per token."""
     reads: list[int] = []
-    real_load = l0.jsonkit.partial.load
+    real_load = l0.jsonkit.strict.load
 
     def counting_load(text: str, **options: Any) -> Any:
         reads.append(len(text))
         return real_load(text, **options)
 
-    monkeypatch.setattr(l0.jsonkit.partial, "load", counting_load)
+    monkeypatch.setattr("l0.jsonkit.partial.load", counting_load)
     text = json.dumps({"rows": [{"id": i, "name": f"row {i}"} for i in range(20_000)]})
     parser = PartialJSONParser(growth=0.05)
     for start in range(0, len(text), 7):  # about 65k small tokens
