@@ -99,7 +99,7 @@ def test_streaming_reads_are_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("l0.jsonkit.partial.load", counting_load)
     text = json.dumps({"rows": [{"id": i, "name": f"row {i}"} for i in range(20_000)]})
     parser = PartialJSONParser(growth=0.05)
-    for start in range(0, len(text), 7):  # about 65k small tokens
+    for start in range(0, len(text), 7):  # about 100k small tokens
         parser.feed(text[start : start + 7])
     final = parser.latest
     assert final is not None and final.complete
