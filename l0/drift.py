@@ -10,9 +10,10 @@ Four deterministic signals, each found at most once per stream, each with a posi
   `tone_threshold` informal markers (slang like "lol"/"gonna", "!!", emoji, ":)") while the
   windows before it averaged at most one marker per two windows;
 - ``entropy_spike``: one window's character entropy is at least `entropy_threshold` bits above
-  the mean of the earlier windows and above 5.5 bits (prose sits around 4.1-4.4, random
-  printable garbage around 6.3, base64 around 5.8). Windows written mostly in CJK, kana,
-  Hangul or emoji (naturally high entropy) are not judged.
+  the mean of the earlier windows and above 5.5 bits (in 200-character windows prose and
+  code sit around 4.0-4.5, random printable garbage around 6.2). Windows written mostly in
+  CJK, kana, Hangul or emoji (naturally high entropy) and windows holding a data token (40+
+  characters of base64/hex/key alphabet, entropy around 5.8) are not judged.
 
 Windows are consecutive, non-overlapping `window_size`-character slices of the text (plus,
 at the end, the last `window_size` characters). A window is compared only with windows that
@@ -35,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 from l0.errors import Error, ErrorCode
 from l0.guardrails._loops import LoopDetector
 from l0.guardrails._rule import make_rule
-from l0.guardrails._scan import PatternSet, PhraseScanner
+from l0.guardrails._scan import BATCH, PatternSet, PhraseScanner
+from l0.guardrails.content_rules import NOT_ABOUT_ITSELF
 from l0.guardrails.types import GuardrailViolation
 
 if TYPE_CHECKING:
@@ -53,9 +55,9 @@ _WIDE_SHARE = 0.3  # more than this share of CJK/kana/Hangul/emoji: entropy not 
 
 _A = "['’]"
 _META_PHRASES = (
-    r"\bas an ai(?:[,.;:]| language model| assistant| model\b)",
+    rf"\bas an ai{NOT_ABOUT_ITSELF}",
     r"\bas a (?:large )?language model\b",
-    rf"\bi(?: a|{_A})m (?:just |only )?an (?:ai|artificial intelligence)\b(?! \w)",
+    rf"\bi(?: a|{_A})m (?:just |only )?an (?:ai|artificial intelligence){NOT_ABOUT_ITSELF}",
     r"\bmy (?:training data|knowledge cutoff)\b",
     r"\bas of my (?:last|latest) (?:knowledge |training )?update\b",
     rf"\bi (?:don{_A}t|do not) have (?:personal (?:opinions|feelings|experiences)|feelings)\b",
@@ -67,6 +69,7 @@ _INFORMAL = re.compile(
     rf"|y{_A}all|ain{_A}t)\b|\b(?:ha){{2,}}\b|!{{2,}}|[\U0001F300-\U0001FAFF]"
     r"|(?<=\s)[:;]-?[()](?=\s|$)"
 )
+_BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{40,}")  # base64, hex, keys, hashes: data, not prose
 _WIDE = re.compile(r"[\u2e80-\ud7ff\uf900-\ufaff\U0001F300-\U0001FAFF\U00020000-\U0003FFFF]")
 _meta_set: PatternSet | None = None
 
@@ -88,7 +91,7 @@ class DriftConfig:
     detect_tone_shift: bool = True
     detect_entropy_spike: bool = True
     window_size: int = 200  # characters per window (tone, entropy)
-    entropy_threshold: float = 1.8  # bits per character above the earlier windows' mean
+    entropy_threshold: float = 1.5  # bits per character above the earlier windows' mean
     tone_threshold: int = 3  # informal markers in one window after a formal start
     repetition_threshold: int = 3  # identical copies in a row that make a loop
     repetition_window: int = 1000  # characters a loop (all its copies) must fit in
@@ -133,6 +136,14 @@ class DriftResult:
             details="; ".join(f.details for f in findings),
             findings=list(findings),
         )
+
+
+def _judgeable(window: str) -> bool:
+    """Whether a window's entropy means anything: not mostly wide characters (CJK, emoji),
+    no long data token (base64, hex)."""
+    if not window.isascii() and len(_WIDE.findall(window)) > _WIDE_SHARE * len(window):
+        return False
+    return _BLOB.search(window) is None
 
 
 def _entropy(text: str) -> float:
@@ -183,9 +194,12 @@ class DriftSession:
     __slots__ = ("_baseline", "_config", "_finished", "_last_window", "_length", "_loops",
                  "_meta", "_pending", "_pending_size", "_windowed", "findings")
 
-    def __init__(self, config: DriftConfig) -> None:
+    def __init__(self, config: DriftConfig, *, scan_batch: int = BATCH) -> None:
         self._config = config
-        self._meta = PhraseScanner(_meta_patterns()) if config.detect_meta_commentary else None
+        self._meta = (
+            PhraseScanner(_meta_patterns(), batch=scan_batch)
+            if config.detect_meta_commentary else None
+        )
         self._loops = (
             LoopDetector(window=config.repetition_window, threshold=config.repetition_threshold)
             if config.detect_repetition else None
@@ -266,9 +280,7 @@ class DriftSession:
         mean_markers, mean_entropy = self._baseline.before(skip_last=final)
         markers = len(_INFORMAL.findall(window.lower())) if config.detect_tone_shift else 0
         entropy = None
-        if config.detect_entropy_spike and (
-            window.isascii() or len(_WIDE.findall(window)) <= _WIDE_SHARE * len(window)
-        ):
+        if config.detect_entropy_spike and _judgeable(window):
             entropy = _entropy(window)
         if (
             mean_markers is not None
@@ -357,6 +369,7 @@ class DriftDetector:
             streaming=True,
             severity="error",
             recoverable=True,
+            check_session=lambda: _DriftRuleSession(self.config, scan_batch=1),
         )
 
     def __repr__(self) -> str:
@@ -368,8 +381,8 @@ class _DriftRuleSession:
 
     __slots__ = ("_session",)
 
-    def __init__(self, config: DriftConfig) -> None:
-        self._session = DriftSession(config)
+    def __init__(self, config: DriftConfig, *, scan_batch: int = BATCH) -> None:
+        self._session = DriftSession(config, scan_batch=scan_batch)
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
         return self._violations(self._session.feed(delta))

@@ -5,6 +5,8 @@ at the end). `make_rule` derives the rule's full-content `check(state)` from the
 fed the whole content in one piece, so the two forms cannot disagree: `check` reports what the
 session reports, plus what `finish` reports when the state says the output is complete
 (`state.completed`) or the rule only ever judges complete output (non-streaming rules).
+A session that batches its work for speed can take a different factory for `check`
+(`check_session`), one that does the work at once.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ def make_rule(
     streaming: bool,
     severity: Severity,
     recoverable: bool,
+    check_session: Callable[[], Session] | None = None,
 ) -> GuardrailRule:
+    one_shot = check_session or session
+
     def check(state: State) -> list[GuardrailViolation]:
-        one = session()
+        one = one_shot()
         found = one.feed(state.content, state)
         if state.completed or not streaming:
             found.extend(one.finish(state))

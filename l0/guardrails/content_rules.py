@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from l0.errors import Error, ErrorCode
 from l0.guardrails._loops import Loop, LoopDetector
 from l0.guardrails._rule import check_float, check_int, check_severity, make_rule, violation
-from l0.guardrails._scan import PatternSet, PhraseMatch, PhraseScanner
+from l0.guardrails._scan import BATCH, PatternSet, PhraseMatch, PhraseScanner
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, Severity
 
 if TYPE_CHECKING:
@@ -31,10 +31,15 @@ if TYPE_CHECKING:
 # (kind, phrase): written in lower case and matched against lower-cased text; a space stands
 # for one to three whitespace characters, so every match is at most DEFAULT_MAX_MATCH long.
 _APOSTROPHE = "['’]"
+# "As an AI researcher" and "an AI-powered tool" are about AI, not the model talking about itself.
+NOT_ABOUT_ITSELF = (
+    r"\b(?!-)(?! (?:researcher|engineer|scientist|developer|expert|ethicist|student|startup"
+    r"|company|enthusiast|practitioner|product|team|lab|tool|system|ethics|safety|policy)s?\b)"
+)
 _DEFAULT_PHRASES: tuple[tuple[str, str], ...] = (
-    ("meta commentary", r"\bas an ai\b"),
+    ("meta commentary", rf"\bas an ai{NOT_ABOUT_ITSELF}"),
     ("meta commentary", r"\bas a (?:large )?language model\b"),
-    ("meta commentary", rf"\bi(?: a|{_APOSTROPHE})m (?:just |only )?an ai\b"),
+    ("meta commentary", rf"\bi(?: a|{_APOSTROPHE})m (?:just |only )?an ai{NOT_ABOUT_ITSELF}"),
     ("meta commentary", r"\bmy (?:training data|knowledge cutoff)\b"),
     ("meta commentary", r"\bas of my (?:last|latest) (?:knowledge )?update\b"),
     ("refusal", rf"\bi can(?:not|{_APOSTROPHE}t) (?:help|assist) with (?:that|this)\b"),
@@ -92,9 +97,9 @@ class _PatternSession:
 
     def __init__(
         self, pattern_set: PatternSet, labels: tuple[str, ...], severity: Severity,
-        recoverable: bool,
+        recoverable: bool, *, batch: int = BATCH,
     ) -> None:
-        self._scanner = PhraseScanner(pattern_set)
+        self._scanner = PhraseScanner(pattern_set, batch=batch)
         self._labels = labels
         self._severity = severity
         self._recoverable = recoverable
@@ -151,6 +156,8 @@ def pattern_rule(
         streaming=True,
         severity=severity,
         recoverable=recoverable,
+        check_session=lambda: _PatternSession(pattern_set, labels, severity, recoverable,
+                                              batch=1),
     )
 
 
