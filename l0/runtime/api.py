@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
@@ -14,6 +14,9 @@ from l0.retry import Retry
 from l0.runtime.plan import DEFAULT_CHECK_INTERVAL, StreamFactory, make_plan
 from l0.runtime.stream import LazyStream, Stream
 from l0.timeout import Timeout
+
+if TYPE_CHECKING:
+    from l0.eventsourcing.store import EventStore
 
 
 async def run(
@@ -29,9 +32,11 @@ async def run(
     continue_from_last_good_token: bool | ContinuationConfig = False,
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
+    event_store: EventStore | None = None,
 ) -> Stream:
     """Run a stream factory with l0's reliability: retries, fallbacks, timeouts, guardrails,
-    continuation. Returns a `Stream` (lazy: the first attempt starts when it is read)."""
+    continuation. Returns a `Stream` (lazy: the first attempt starts when it is read).
+    With `event_store`, the run's inputs are recorded there when it ends, for replay."""
     plan = make_plan(
         stream=stream,
         fallbacks=fallbacks,
@@ -44,6 +49,7 @@ async def run(
         continue_from_last_good_token=continue_from_last_good_token,
         build_continuation_prompt=build_continuation_prompt,
         check_interval=check_interval,
+        event_store=event_store,
     )
     return Stream(plan)
 
@@ -84,6 +90,7 @@ def wrap(
     context: dict[str, Any] | None = None,
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
+    event_store: EventStore | None = None,
 ) -> Any:
     """Wrap a client (OpenAI / LiteLLM) for reliable streaming everywhere, or a single raw
     stream for one-off use (no await needed; no retries, since it cannot be re-created)."""
@@ -101,6 +108,8 @@ def wrap(
             context=context,
             build_continuation_prompt=build_continuation_prompt,
             check_interval=check_interval,
+            # passed only when set, so a client wrapper without recording support still works
+            **({"event_store": event_store} if event_store is not None else {}),
         )
     if retry is not None or continue_from_last_good_token:
         raise Error(
@@ -118,6 +127,7 @@ def wrap(
         on_event=on_event,
         context=context,
         check_interval=check_interval,
+        event_store=event_store,
     )
     return LazyStream(plan)
 

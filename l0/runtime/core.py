@@ -878,20 +878,22 @@ class RunCore(MachineModel):
         self.decision = Fail(error)
 
     def _record_metrics(self, *, completed: bool) -> None:
+        Metrics.get_global().add(self.run_metrics(completed=completed))
+
+    def run_metrics(self, *, completed: bool) -> MetricsSnapshot:
+        """This run's contribution to the metrics counters."""
         state = self.state
-        Metrics.get_global().add(
-            MetricsSnapshot(
-                requests=1,
-                tokens=state.token_count,
-                retries=state.model_retry_count + state.network_retry_count,
-                network_retry_count=state.network_retry_count,
-                errors=len(self.errors),
-                violations=len(state.violations),
-                drift_detections=1 if state.drift_detected else 0,
-                fallbacks=self.factory_index,
-                completions=1 if completed else 0,
-                timeouts=self._timeouts,
-            )
+        return MetricsSnapshot(
+            requests=1,
+            tokens=state.token_count,
+            retries=state.model_retry_count + state.network_retry_count,
+            network_retry_count=state.network_retry_count,
+            errors=len(self.errors),
+            violations=len(state.violations),
+            drift_detections=1 if state.drift_detected else 0,
+            fallbacks=self.factory_index,
+            completions=1 if completed else 0,
+            timeouts=self._timeouts,
         )
 
 

@@ -34,6 +34,7 @@ class RunPlan:
     on_event: EventHandler | None
     context: dict[str, Any] | None
     build_continuation_prompt: Callable[[str], str] | None
+    event_store: Any = None  # an l0.EventStore: the run is recorded into it
 
     @property
     def fallback_count(self) -> int:
@@ -57,6 +58,7 @@ def make_plan(
     context: dict[str, Any] | None = None,
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
+    event_store: Any = None,
 ) -> RunPlan:
     """Check every argument and build the plan; raise `l0.Error` naming the first problem."""
     if not callable(stream):
@@ -94,6 +96,14 @@ def make_plan(
         or check_interval < 1
     ):
         raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
+    if event_store is not None:
+        from l0.eventsourcing.store import EventStore
+
+        if not isinstance(event_store, EventStore):
+            raise _problem(
+                f"event_store must be an l0.EventStore (e.g. l0.InMemoryEventStore()), got "
+                f"{type(event_store).__name__}"
+            )
     return RunPlan(
         factories=(stream, *fallback_list),
         retry=retry if retry is not None else Retry(),
@@ -105,6 +115,7 @@ def make_plan(
         on_event=on_event,
         context=context,
         build_continuation_prompt=build_continuation_prompt,
+        event_store=event_store,
     )
 
 

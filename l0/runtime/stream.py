@@ -8,6 +8,7 @@ silent. Leaving `async with stream:` (or dropping a half-read stream) closes the
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -22,6 +23,8 @@ from l0.types import Event, State
 
 if TYPE_CHECKING:
     from l0.state_machine import StateMachine
+
+logger = logging.getLogger("l0")
 
 
 class Stream:
@@ -41,12 +44,30 @@ class Stream:
     def _start(self) -> AsyncGenerator[Event, None]:
         if self._events is None:
             now = backend_clock()()
-            core = RunCore(self._plan, now=now, epoch=time.time(), rng=self._rng, state=self._state)
+            plan, epoch = self._plan, time.time()
+            if plan.event_store is None:
+                core = RunCore(plan, now=now, epoch=epoch, rng=self._rng, state=self._state)
+            else:
+                from l0.eventsourcing.recorder import RecordingCore
+
+                core = recording = RecordingCore(
+                    plan,
+                    store=plan.event_store,
+                    now=now,
+                    epoch=epoch,
+                    rng=self._rng,
+                    state=self._state,
+                )
+            if logger.isEnabledFor(logging.DEBUG):  # l0.enable_debug(), or the app's logging
+                from l0.debug import log_event
+
+                core.bus.add_handler(log_event)
             self._core = core
             self._driver = Driver(core)
             if self._early_abort:
                 core.request_abort()
-            self._events = self._driver.events()
+            events = self._driver.events()
+            self._events = events if plan.event_store is None else recording.recorded(events)
         return self._events
 
     @property

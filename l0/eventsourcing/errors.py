@@ -1,0 +1,243 @@
+"""`SerializedError`: an exception as plain data, and back, classified exactly as before.
+
+Replay must route a recorded failure the way the live run did: the same category, failure
+type, network type, reason, retry-after and message. l0's classification looks at an
+exception's class (standard-library bases such as `ConnectionResetError`, and class *names*
+anywhere in its MRO, like `APIConnectionError`), its HTTP status, a server's Retry-After,
+its message, and the chain of causes. So a serialized error keeps exactly those:
+
+- l0's own errors (`l0.Error` and subclasses) come back as instances of the same class with
+  the same code, category, status, network type, timeout details, context and violations;
+- any other exception comes back as a *replica*: a class with the same name and module,
+  built on the same standard-library base, with the same names in between, carrying the
+  same `status_code`, `retry_after`, arguments and message.
+
+Messages and attribute values are scrubbed of credentials (see `l0.monitoring.redact`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from l0.errors import (
+    Error,
+    ErrorCode,
+    ErrorContext,
+    NetworkErrorType,
+    categorize_error,
+    network_error_type,
+    retry_after_of,
+    status_code_of,
+)
+from l0.guardrails.types import GuardrailViolation
+from l0.monitoring.redact import redact, scrub
+from l0.types import ErrorCategory
+
+# Modules whose exception classes are rebuilt as themselves (the bases classification checks).
+_STDLIB_MODULES = frozenset({"builtins", "ssl", "socket", "json.decoder", "asyncio.exceptions"})
+_MAX_CAUSES = 5
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedError:
+    """An exception as data (see the module docstring)."""
+
+    type: str  # class name
+    module: str
+    message: str  # str(error), scrubbed
+    base: str = "builtins.Exception"  # the standard-library class it is built on
+    bases: tuple[str, ...] = ()  # class names between `type` and `base`, nearest first
+    args: tuple[Any, ...] | None = None  # the exception's args, when they are plain scalars
+    category: str | None = None
+    code: str | None = None  # l0.ErrorCode, for l0's errors
+    status_code: int | None = None
+    network_type: str | None = None
+    retry_after: float | None = None
+    timeout_type: str | None = None
+    timeout_seconds: float | None = None
+    context: dict[str, Any] | None = None  # l0.ErrorContext, for l0's errors
+    violations: tuple[dict[str, Any], ...] = ()
+    cause: SerializedError | None = field(default=None, compare=True)
+
+    # -- from an exception ----------------------------------------------------------------
+
+    @classmethod
+    def from_exception(cls, error: BaseException, *, _depth: int = 0) -> SerializedError:
+        kind = type(error)
+        link = error.__cause__ or error.__context__
+        cause = (
+            cls.from_exception(link, _depth=_depth + 1)
+            if link is not None and _depth < _MAX_CAUSES
+            else None
+        )
+        base, between = _split_mro(kind)
+        args = tuple(error.args) if all(isinstance(a, _SCALARS) for a in error.args) else None
+        common: dict[str, Any] = {
+            "type": kind.__name__,
+            "module": kind.__module__,
+            "message": scrub(str(error)),
+            "base": base,
+            "bases": between,
+            "args": tuple(redact(a) for a in args) if args is not None else None,
+            "cause": cause,
+        }
+        if isinstance(error, Error):
+            return cls(
+                **common,
+                category=error.category.value,
+                code=error.code.value,
+                status_code=error.status_code,
+                network_type=_enum_value(getattr(error, "network_type", None)),
+                timeout_type=getattr(error, "timeout_type", None),
+                timeout_seconds=getattr(error, "timeout_seconds", None),
+                context=redact(error.context),
+                violations=tuple(redact(v) for v in error.violations),
+            )
+        kind_of_network = network_error_type(error)
+        return cls(
+            **common,
+            category=categorize_error(error).value,
+            status_code=status_code_of(error),
+            network_type=kind_of_network.value if kind_of_network else None,
+            retry_after=retry_after_of(error),
+        )
+
+    # -- back to an exception ---------------------------------------------------------------
+
+    def rebuild(self) -> BaseException:
+        """An exception that l0 classifies exactly as the original (module docstring)."""
+        error = self._rebuild_own() if self.code is not None else self._rebuild_foreign()
+        if self.cause is not None:
+            error.__cause__ = self.cause.rebuild()
+        return error
+
+    def _rebuild_own(self) -> Error:
+        kind = _l0_class(self.module, self.type)
+        error = kind.__new__(kind)
+        error.args = (self.message,)
+        error.message = self.message
+        error.code = ErrorCode(self.code)
+        error._category = ErrorCategory(self.category) if self.category else None
+        error.status_code = self.status_code
+        error.context = ErrorContext(**self.context) if self.context else ErrorContext()
+        error.violations = [GuardrailViolation(**v) for v in self.violations]
+        if self.network_type is not None:
+            error.network_type = NetworkErrorType(self.network_type)  # type: ignore[attr-defined]
+        if self.timeout_type is not None:
+            error.timeout_type = self.timeout_type  # type: ignore[attr-defined]
+            error.timeout_seconds = self.timeout_seconds  # type: ignore[attr-defined]
+        return error
+
+    def _rebuild_foreign(self) -> BaseException:
+        kind = _replica(self.module, self.type, self.bases, self.base)
+        error: BaseException = kind.__new__(kind)
+        error.args = self.args if self.args is not None else (self.message,)
+        error._l0_message = self.message  # type: ignore[attr-defined]
+        if self.status_code is not None:
+            error.status_code = self.status_code  # type: ignore[attr-defined]
+        if self.retry_after is not None:
+            error.retry_after = self.retry_after  # type: ignore[attr-defined]
+        return error
+
+    # -- plain data -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "module": self.module,
+            "message": self.message,
+            "base": self.base,
+            "bases": list(self.bases),
+            "args": list(self.args) if self.args is not None else None,
+            "category": self.category,
+            "code": self.code,
+            "status_code": self.status_code,
+            "network_type": self.network_type,
+            "retry_after": self.retry_after,
+            "timeout_type": self.timeout_type,
+            "timeout_seconds": self.timeout_seconds,
+            "context": self.context,
+            "violations": list(self.violations),
+            "cause": self.cause.to_dict() if self.cause is not None else None,
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedError:
+        cause = data.get("cause")
+        args = data.get("args")
+        return cls(
+            type=data["type"],
+            module=data["module"],
+            message=data["message"],
+            base=data.get("base", "builtins.Exception"),
+            bases=tuple(data.get("bases", ())),
+            args=tuple(args) if args is not None else None,
+            category=data.get("category"),
+            code=data.get("code"),
+            status_code=data.get("status_code"),
+            network_type=data.get("network_type"),
+            retry_after=data.get("retry_after"),
+            timeout_type=data.get("timeout_type"),
+            timeout_seconds=data.get("timeout_seconds"),
+            context=data.get("context"),
+            violations=tuple(data.get("violations", ())),
+            cause=cls.from_dict(cause) if cause is not None else None,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _split_mro(kind: type[BaseException]) -> tuple[str, tuple[str, ...]]:
+    """The nearest standard-library class of `kind`'s MRO, and the names before it."""
+    between: list[str] = []
+    for klass in kind.__mro__:
+        if klass.__module__ in _STDLIB_MODULES:
+            return f"{klass.__module__}.{klass.__qualname__}", tuple(between)
+        if klass is not kind:
+            between.append(klass.__name__)
+    return "builtins.BaseException", tuple(between)  # pragma: no cover - every MRO has one
+
+
+def _l0_class(module: str, name: str) -> type[Error]:
+    """One of l0's own error classes (only l0 modules are imported, never others)."""
+    if module == "l0" or module.startswith("l0."):
+        found = getattr(importlib.import_module(module), name, None)
+        if isinstance(found, type) and issubclass(found, Error):
+            return found
+    return Error
+
+
+def _stdlib_class(path: str) -> type[BaseException]:
+    module, _, name = path.rpartition(".")
+    if module in _STDLIB_MODULES:
+        found = getattr(importlib.import_module(module), name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    return Exception
+
+
+def _replica_str(self: BaseException) -> str:
+    return str(getattr(self, "_l0_message", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _replica(module: str, name: str, bases: tuple[str, ...], base: str) -> type[BaseException]:
+    """A class named like the original, on the same standard-library base, with the same
+    class names in its MRO (cached: the same recording always yields the same classes)."""
+    parent = _stdlib_class(base)
+    for between in reversed(bases):
+        parent = type(between, (parent,), {"__module__": module})
+    return type(name, (parent,), {"__module__": module, "__str__": _replica_str})
+
+
+__all__ = ["SerializedError"]

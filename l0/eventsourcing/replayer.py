@@ -1,0 +1,408 @@
+"""Replaying a recording: a fresh core, the same facts, the same run — no provider, no loop.
+
+`replay_envelopes` rebuilds the run's plan (with stand-ins for stream factories and user
+callbacks), its clock origin, its random generator and its stream id, then hands the core
+every recorded fact in order, exactly as the driver did: tokens and chunks (collecting the
+events they return), failures as rebuilt exceptions, wake-ups, timeouts, aborts, off-loop
+guardrail checks (evaluate, report, `checked`), and the points where the driver delivered
+queued events. User code is not called again: guardrail outcomes and `calculate_delay`
+results come from the recording, in order. The replay is synchronous and deterministic;
+`ReplayResult` holds what it produced.
+
+A recording made by another version of l0 may not replay: when a fact cannot be applied
+(an illegal transition, a guardrail outcome missing) the replay stops with an `l0.Error`
+saying where. `ReplayResult.divergence()` compares the replayed lifecycle events and final
+state with those recorded live.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from l0.errors import Error, ErrorCode
+from l0.eventsourcing.codec import (
+    Found,
+    chunk_from_dict,
+    found_from_dict,
+    lifecycle_from_dict,
+    lifecycle_to_dict,
+    replay_plan,
+    replay_rules,
+)
+from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
+from l0.eventsourcing.types import (
+    FORMAT_VERSION,
+    EventEnvelope,
+    RecordedEvent,
+    RecordedEventType,
+    ReplayedState,
+    Snapshot,
+    StreamMetadata,
+)
+from l0.guardrails.engine import GuardrailEngine
+from l0.guardrails.types import GuardrailRule
+from l0.machines import render_mermaid
+from l0.metrics import MetricsSnapshot
+from l0.observability import EventBus, ObservabilityEvent
+from l0.runtime.core import Fail, RunCheck, RunCore
+from l0.runtime.plan import RunPlan
+from l0.state_machine import StateTransition
+from l0.types import Event, RuntimeState, State
+
+R = RecordedEventType
+
+
+class _Diverged(Error):
+    """The recording and this version of the core disagree."""
+
+
+def _diverged(message: str) -> Error:
+    return _Diverged(
+        f"The recording cannot be replayed: {message}. It was probably made by another "
+        "version of l0, or edited.",
+        code=ErrorCode.INVALID_ARGUMENT,
+    )
+
+
+@dataclass(slots=True)
+class ReplayCallbacks:
+    """Optional hooks called while a recording replays, in the order things happen."""
+
+    on_record: Callable[[EventEnvelope], object] | None = None  # before each fact applies
+    on_event: Callable[[Event], object] | None = None  # each stream event, as delivered
+    on_lifecycle: Callable[[ObservabilityEvent], object] | None = None
+    on_transition: Callable[[RuntimeState], object] | None = None  # each state entered
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """What a replay produced, and what the live run recorded, side by side."""
+
+    stream_id: str
+    state: State  # the replayed final state
+    events: list[Event]  # stream events, as the consumer received them
+    lifecycle: list[ObservabilityEvent]  # lifecycle events, replayed
+    error: BaseException | None  # what the run raised, if it failed
+    phase: str  # where the machine ended
+    visits: dict[tuple[str, str, str], int]  # the edges taken: (source, trigger, dest) -> count
+    history: list[StateTransition]
+    metrics: MetricsSnapshot | None  # the run's contribution to the metrics counters
+    recorded_lifecycle: list[ObservabilityEvent] = field(default_factory=list)
+    metadata: StreamMetadata | None = None
+    snapshot: Snapshot | None = None  # the final state as recorded live, if the store has it
+
+    @property
+    def completed(self) -> bool:
+        return self.phase == "complete"
+
+    @property
+    def content(self) -> str:
+        return self.state.content
+
+    @property
+    def replayed_state(self) -> ReplayedState:
+        return ReplayedState.from_state(self.state, phase=self.phase)
+
+    def divergence(self) -> str | None:
+        """Where the replay differs from what the live run recorded; None when it does not."""
+        replayed = [lifecycle_to_dict(e) for e in self.lifecycle]
+        recorded = [lifecycle_to_dict(e) for e in self.recorded_lifecycle]
+        for index, (mine, theirs) in enumerate(zip(replayed, recorded, strict=False)):
+            if mine != theirs:
+                return f"lifecycle event {index}: replayed {mine} but recorded {theirs}"
+        if len(replayed) != len(recorded):
+            return f"{len(replayed)} lifecycle events replayed, {len(recorded)} recorded"
+        if self.snapshot is not None and self.snapshot.state != self.replayed_state:
+            return "the replayed final state differs from the recorded snapshot"
+        return None
+
+    @property
+    def faithful(self) -> bool:
+        """The replay reproduced the recorded lifecycle events (and final state)."""
+        return self.divergence() is None
+
+    def diagram(self) -> str:
+        """The runtime machine as mermaid, with the path this run took marked."""
+        return render_mermaid("runtime", visits=self.visits, current=self.phase)
+
+
+class ReplayEngine(GuardrailEngine):
+    """Guardrail outcomes from the recording, in the order the live run produced them."""
+
+    def __init__(
+        self,
+        rules: Sequence[GuardrailRule],
+        *,
+        bus: EventBus,
+        answers: deque[RecordedEvent],
+        thread_threshold: int | None,
+    ) -> None:
+        super().__init__(rules, bus=bus)
+        if thread_threshold is not None:
+            self.thread_threshold = thread_threshold
+        self._answers = answers
+
+    def evaluate_streaming(self, state: State) -> Found:
+        return self._next("streaming")
+
+    def evaluate_final(self, state: State) -> Found:
+        return self._next("final")
+
+    def _next(self, phase: str) -> Found:
+        if not self._answers:
+            raise _diverged(f"the run checked its guardrails ({phase}) more often than recorded")
+        answer = self._answers.popleft().data
+        if answer["phase"] != phase:
+            raise _diverged(f"a {phase} guardrail check where a {answer['phase']} one was recorded")
+        if "error" in answer:
+            raise SerializedError.from_dict(answer["error"]).rebuild()
+        return found_from_dict(answer, self.rules)
+
+
+class ReplayCore(RunCore):
+    """A core whose guardrails answer from the recording and whose metrics stay its own."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        *,
+        now: float,
+        epoch: float,
+        rng: random.Random,
+        bus: EventBus,
+        answers: deque[RecordedEvent],
+        thread_threshold: int | None,
+    ) -> None:
+        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus)
+        self.metrics: MetricsSnapshot | None = None
+        if self.engine is not None:
+            self.engine = ReplayEngine(
+                plan.guardrails, bus=bus, answers=answers, thread_threshold=thread_threshold
+            )
+
+    def _record_metrics(self, *, completed: bool) -> None:
+        self.metrics = self.run_metrics(completed=completed)  # never the global counters
+
+
+def _rng(data: dict[str, Any]) -> random.Random:
+    if "seed" in data:
+        return random.Random(data["seed"])
+    version, internal, gauss = data["state"]
+    rng = random.Random()
+    rng.setstate((version, tuple(internal), gauss))
+    return rng
+
+
+class _Replay:
+    """One replay in progress (see the module docstring)."""
+
+    def __init__(self, envelopes: Sequence[EventEnvelope], callbacks: ReplayCallbacks) -> None:
+        self.envelopes = sorted(envelopes, key=lambda e: e.sequence)
+        if not self.envelopes or self.envelopes[0].event.type is not R.INIT:
+            raise _diverged("it does not start with an INIT record")
+        init = self.envelopes[0].event.data
+        if init.get("format") != FORMAT_VERSION:
+            raise _diverged(f"format {init.get('format')!r} is not {FORMAT_VERSION}")
+        self.callbacks = callbacks
+        self.stream_id: str = init["stream_id"]
+        self.events: list[Event] = []
+        self.lifecycle: list[ObservabilityEvent] = []
+        records = [e.event for e in self.envelopes]
+        answers = deque(r for r in records if r.type is R.GUARDRAIL)
+        self.delays = deque(r for r in records if r.type is R.DELAY)
+        self.recorded = [
+            lifecycle_from_dict(r.data["event"]) for r in records if r.type is R.LIFECYCLE
+        ]
+        # aborts requested by an on_event handler: after which lifecycle event (by index)
+        self.nested_aborts = Counter(
+            r.data["observed"] for r in records if r.type is R.ABORT_REQUESTED and r.data["nested"]
+        )
+        context = init["context"]
+        plan = replay_plan(
+            init["plan"],
+            rules=replay_rules(init["plan"]),
+            calculate_delay=self._delay,
+            on_event=None,
+            context=context,
+        )
+        self.core = ReplayCore(
+            plan,
+            now=init["now"],
+            epoch=init["epoch"],
+            rng=_rng(init["rng"]),
+            bus=EventBus(self._on_lifecycle, context, stream_id=self.stream_id),
+            answers=answers,
+            thread_threshold=init.get("thread_threshold"),
+        )
+        if callbacks.on_transition is not None:
+            self.core.subscribe(callbacks.on_transition)
+        self._found: Found | None = None
+
+    def _delay(self, context: dict[str, Any]) -> float:
+        if not self.delays:
+            raise _diverged("Retry.calculate_delay was consulted more often than recorded")
+        answer = self.delays.popleft().data
+        if "error" in answer:
+            raise SerializedError.from_dict(answer["error"]).rebuild()
+        value: float = answer["value"]
+        return value
+
+    def _on_lifecycle(self, event: ObservabilityEvent) -> None:
+        self.lifecycle.append(event)
+        if self.callbacks.on_lifecycle is not None:
+            self.callbacks.on_lifecycle(event)
+        for _ in range(self.nested_aborts.get(len(self.lifecycle) - 1, 0)):
+            self.core.request_abort()
+
+    def _deliver(self, event: Event | None) -> None:
+        if event is None:
+            return
+        self.events.append(event)
+        if self.callbacks.on_event is not None:
+            self.callbacks.on_event(event)
+
+    def run(self) -> tuple[BaseException | None, ReplayCore]:
+        raised: BaseException | None = None  # what the previous fact raised into the driver
+        for envelope in self.envelopes[1:]:
+            record = envelope.event
+            if not record.is_fact or (record.type is R.ABORT_REQUESTED and record.data["nested"]):
+                continue
+            if raised is not None and record.type is not R.FAILED:
+                raise _diverged(
+                    f"record {envelope.sequence} ({record.type.value}) follows a fact that "
+                    f"raised {raised!r}, where the driver reported a failure"
+                )
+            raised = None
+            if self.callbacks.on_record is not None:
+                self.callbacks.on_record(envelope)
+            try:
+                self._apply(record)
+            except _Diverged:
+                raise
+            except Exception as exc:  # the driver reports it as the failure that follows
+                raised = exc
+        return raised, self.core
+
+    def _apply(self, record: RecordedEvent) -> None:
+        core, kind, data = self.core, record.type, record.data
+        now = 0.0 if record.now is None else record.now  # ABORT_REQUESTED, CHECK, DRAIN
+        if kind is R.TOKEN:
+            self._deliver(core.token(data["text"], now))
+        elif kind is R.CHUNK:
+            self._deliver(core.event(chunk_from_dict(data), now))
+        elif kind is R.DRAIN:
+            pending, core.outbox = core.outbox, []
+            for event in pending:
+                self._deliver(event)
+        elif kind is R.START:
+            core.start(now)
+        elif kind is R.OPENED:
+            core.opened(now)
+        elif kind is R.END:
+            core.ended(now)
+        elif kind is R.FAILED:
+            core.failed(SerializedError.from_dict(data["error"]).rebuild(), now)
+        elif kind is R.CONSULTED:
+            core.consulted(bool(data["allowed"]), now)
+        elif kind is R.WOKE:
+            core.woke(now)
+        elif kind is R.TIMED_OUT:
+            core.timed_out(data["kind"], data["seconds"], now)
+        elif kind is R.ABORTED:
+            core.aborted(now)
+        elif kind is R.INTERRUPTED:
+            core.interrupted(now)
+        elif kind is R.ABORT_REQUESTED:
+            core.request_abort()
+        elif kind is R.CHECK:
+            self._check(data)
+        elif kind is R.CHECKED:
+            self._checked(now)
+
+    def _check(self, data: Any) -> None:
+        """The driver ran a guardrail check off the event loop (its outcome is recorded)."""
+        engine = self.core.engine
+        if engine is None:
+            raise _diverged("an off-loop guardrail check in a run without guardrails")
+        self._found = None if "error" in data else found_from_dict(data, engine.rules)
+
+    def _checked(self, now: float) -> None:
+        core, found = self.core, self._found
+        decision = core.decision
+        if core.engine is None or found is None or not isinstance(decision, RunCheck):
+            raise _diverged("a guardrail result was handed over without a pending check")
+        self._found = None
+        violations = core.engine.report(decision.phase, found, core.epoch(now) * 1000.0)
+        core.checked(violations, now)
+
+
+def replay_envelopes(
+    envelopes: Sequence[EventEnvelope],
+    *,
+    callbacks: ReplayCallbacks | None = None,
+    metadata: StreamMetadata | None = None,
+    snapshot: Snapshot | None = None,
+) -> ReplayResult:
+    """Replay one stream's recording (synchronously; see the module docstring)."""
+    replay = _Replay(envelopes, callbacks or ReplayCallbacks())
+    raised, core = replay.run()
+    decision = core.decision
+    error = decision.error if isinstance(decision, Fail) else raised
+    return ReplayResult(
+        stream_id=replay.stream_id,
+        state=core.state,
+        events=replay.events,
+        lifecycle=replay.lifecycle,
+        error=error,
+        phase=core.phase,
+        visits=dict(core.visits),
+        history=core.history,
+        metrics=core.metrics,
+        recorded_lifecycle=replay.recorded,
+        metadata=metadata,
+        snapshot=snapshot,
+    )
+
+
+class EventReplayer:
+    """Replays recordings from a store: `await EventReplayer(store).replay(stream_id)`."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def replay(
+        self, stream_id: str, *, callbacks: ReplayCallbacks | None = None
+    ) -> ReplayResult:
+        envelopes = await self.store.read(stream_id)
+        if not envelopes:
+            raise Error(
+                f"No recording of stream {stream_id!r} in {self.store!r}; "
+                "`await store.list_streams()` lists the recorded ones",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        snapshot = None
+        if isinstance(self.store, EventStoreWithSnapshots):
+            snapshot = await self.store.get_snapshot(stream_id)
+        return replay_envelopes(
+            envelopes,
+            callbacks=callbacks,
+            metadata=await self.store.get_metadata(stream_id),
+            snapshot=snapshot,
+        )
+
+    replay_envelopes = staticmethod(replay_envelopes)
+
+
+__all__ = [
+    "EventReplayer",
+    "ReplayCallbacks",
+    "ReplayCore",
+    "ReplayEngine",
+    "ReplayResult",
+    "replay_envelopes",
+]

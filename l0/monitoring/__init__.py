@@ -1,0 +1,1 @@
+"""Monitoring: OpenTelemetry spans and Sentry breadcrumbs from a run's lifecycle events."""
