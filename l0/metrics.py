@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
 
 _COUNTERS = (
@@ -63,9 +63,17 @@ class Metrics:
         return {name: getattr(self, name) for name in _COUNTERS}
 
     def add(self, snapshot: MetricsSnapshot) -> None:
-        """Add a run's totals to these counters."""
-        for name, value in asdict(snapshot).items():
-            setattr(self, name, getattr(self, name) + value)
+        """Add a run's totals to these counters (spelled out: every run calls this)."""
+        self.requests += snapshot.requests
+        self.tokens += snapshot.tokens
+        self.retries += snapshot.retries
+        self.network_retry_count += snapshot.network_retry_count
+        self.errors += snapshot.errors
+        self.violations += snapshot.violations
+        self.drift_detections += snapshot.drift_detections
+        self.fallbacks += snapshot.fallbacks
+        self.completions += snapshot.completions
+        self.timeouts += snapshot.timeouts
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.to_dict().items())

@@ -10,9 +10,9 @@ conditional edge goes. Either way, only declared edges can be taken: anything el
 
 from __future__ import annotations
 
+import functools
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,6 +24,18 @@ if TYPE_CHECKING:
     from transitions import EventData
 
 
+@functools.cache
+def _events(machine_name: str) -> dict[str, Any]:
+    events: dict[str, Any] = build_machine(machine_name).events
+    return events
+
+
+def _machine_error() -> type[Exception]:
+    from transitions.core import MachineError
+
+    return MachineError
+
+
 @dataclass(frozen=True, slots=True)
 class StateTransition:
     from_state: RuntimeState
@@ -33,24 +45,25 @@ class StateTransition:
 
 Listener = Callable[[RuntimeState], object]
 
+_RUNTIME_STATES = {state.value: state for state in RuntimeState}
+
 
 class MachineModel:
     """A model of one declared machine (see the module docstring)."""
 
     machine_name: ClassVar[str] = "runtime"
+    # State name -> what the history records for it; other machines map to their own enum.
+    states_by_name: ClassVar[Mapping[str, Any]] = _RUNTIME_STATES
 
     def __init__(self) -> None:
         self.phase: str = load_spec(self.machine_name).initial
-        self.history: list[StateTransition] = []
-        self.visits: Counter[tuple[str, str, str]] = Counter()
+        self._history: list[tuple[str, str, float]] = []
+        self.visits: dict[tuple[str, str, str], int] = {}
         self._listeners: list[Listener] = []
 
     def fire(self, trigger: str, **kwargs: Any) -> None:
         """Take the declared edge `trigger` from the current phase, or raise."""
-        from transitions.core import MachineError
-
-        machine = build_machine(self.machine_name)
-        event = machine.events.get(trigger)
+        event = _events(self.machine_name).get(trigger)
         if event is None:
             raise Error(
                 f"The {self.machine_name} machine has no trigger {trigger!r}",
@@ -58,7 +71,7 @@ class MachineModel:
             )
         try:
             event.trigger(self, **kwargs)
-        except MachineError as exc:
+        except _machine_error() as exc:
             raise Error(
                 f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
                 f"in machines/{self.machine_name}.toml",
@@ -70,16 +83,23 @@ class MachineModel:
         transition = event_data.transition
         assert transition is not None
         source, dest = transition.source, transition.dest
-        self.visits[(source, event_data.event.name, dest)] += 1
+        edge = (source, event_data.event.name, dest)
+        self.visits[edge] = self.visits.get(edge, 0) + 1
         now = event_data.kwargs.get("epoch")
-        entry = StateTransition(
-            RuntimeState(source),
-            RuntimeState(dest),
-            time.time() if now is None else now,
-        )
-        self.history.append(entry)
-        for listener in tuple(self._listeners):
-            listener(entry.to_state)
+        self._history.append((source, dest, time.time() if now is None else now))
+        if self._listeners:
+            state = self.states_by_name[dest]
+            for listener in tuple(self._listeners):
+                listener(state)
+
+    @property
+    def history(self) -> list[StateTransition]:
+        """Every transition so far, oldest first (built on demand: runs rarely ask)."""
+        by_name = self.states_by_name
+        return [
+            StateTransition(by_name[source], by_name[dest], stamp)
+            for source, dest, stamp in self._history
+        ]
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -166,7 +186,7 @@ class StateMachine:
                 code=ErrorCode.INVALID_TRANSITION,
             )
         self._model.phase = load_spec(self._model.machine_name).initial
-        self._model.history.clear()
+        self._model._history.clear()
         self._model.visits.clear()
 
     def get_history(self) -> list[StateTransition]:
@@ -179,7 +199,7 @@ class StateMachine:
         return self._model.diagram()
 
     def __repr__(self) -> str:
-        return f"StateMachine(state={self._model.phase!r}, transitions={len(self._model.history)})"
+        return f"StateMachine(state={self._model.phase!r}, transitions={len(self._model._history)})"
 
 
 def create_state_machine() -> StateMachine:

@@ -15,6 +15,8 @@ for the SDKs l0 knows).
 
 from __future__ import annotations
 
+import functools
+
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -63,9 +65,15 @@ def check_adapter(adapter: object) -> Adapter:
     return cast(Adapter, adapter)
 
 
-def defining_packages(stream: Any) -> set[str]:
+def defining_packages(stream: Any) -> frozenset[str]:
     """The top-level packages that define the stream's class and its bases."""
-    return {klass.__module__.partition(".")[0] for klass in type(stream).__mro__}
+    return _packages_of(type(stream))
+
+
+@functools.lru_cache(maxsize=256)
+def _packages_of(kind: type) -> frozenset[str]:
+    # Asked once per attempt for every adapter; a class's packages never change.
+    return frozenset(klass.__module__.partition(".")[0] for klass in kind.__mro__)
 
 
 async def close_stream(stream: Any) -> None:

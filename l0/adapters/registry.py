@@ -8,6 +8,7 @@ means detect, a string means a name, anything else must be an adapter instance.
 
 from __future__ import annotations
 
+from types import AsyncGeneratorType
 from typing import Any, ClassVar
 
 from l0.adapters.base import Adapter, check_adapter
@@ -74,11 +75,21 @@ class Adapters:
         )
 
     @classmethod
-    def detect(cls, stream: Any) -> Adapter:
-        """The first adapter whose `detect(stream)` is true."""
+    def find(cls, stream: Any) -> Adapter | None:
+        """The first adapter whose `detect(stream)` is true, or None."""
+        if not cls._registered and type(stream) is AsyncGeneratorType:
+            return None  # no built-in adapter reads plain async generators
         for adapter in cls.all():
             if adapter.detect(stream):
                 return adapter
+        return None
+
+    @classmethod
+    def detect(cls, stream: Any) -> Adapter:
+        """The first adapter whose `detect(stream)` is true; raises when none is."""
+        found = cls.find(stream)
+        if found is not None:
+            return found
         hint = ""
         if not hasattr(stream, "__aiter__") and hasattr(stream, "__iter__"):
             hint = (

@@ -14,30 +14,13 @@ from typing import Any
 from l0.errors import Error, ErrorCode
 
 
-def _registered_adapter(stream: Any) -> Any:
-    try:
-        from l0.adapters import Adapters
-    except ImportError:  # the adapters package is optional in a minimal install
-        return None
-    try:
-        return Adapters.detect(stream)
-    except Error as exc:
-        if exc.code is ErrorCode.ADAPTER_NOT_FOUND:
-            return None
-        raise
-
-
-def _named_adapter(name: str) -> Any:
-    from l0.adapters import Adapters
-
-    return Adapters.get(name)
-
-
 def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
     """The async iterator of chunks for `stream` (see the module docstring)."""
-    chosen = _named_adapter(adapter) if isinstance(adapter, str) else adapter
+    from l0.adapters import Adapters
+
+    chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
     if chosen is None:
-        chosen = _registered_adapter(stream)
+        chosen = Adapters.find(stream)
     if chosen is not None:
         wrapped: AsyncIterator[Any] = chosen.wrap(stream)
         return wrapped.__aiter__() if hasattr(wrapped, "__aiter__") else wrapped

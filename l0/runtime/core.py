@@ -120,7 +120,7 @@ class RunCore(MachineModel):
     ) -> None:
         super().__init__()
         self.plan = plan
-        self.rng = rng or random.Random()
+        self._rng = rng
         self.bus = bus if bus is not None else EventBus(plan.on_event, plan.context)
         self.state = state if state is not None else State()
         self.errors: list[BaseException] = []
@@ -156,6 +156,13 @@ class RunCore(MachineModel):
         self._countdown = self._cadence or -1  # never reaches zero when nothing is due
         self.engine = GuardrailEngine(plan.guardrails, bus=self.bus) if plan.guardrails else None
 
+    @property
+    def rng(self) -> random.Random:
+        """The run's source of jitter (made on first use: most runs never back off)."""
+        if self._rng is None:
+            self._rng = random.Random()
+        return self._rng
+
     # -- time ------------------------------------------------------------------------------------
 
     def epoch(self, now: float) -> float:
@@ -172,23 +179,25 @@ class RunCore(MachineModel):
     # -- facts: the run and its attempts -------------------------------------------------------
 
     def start(self, now: float) -> Decision:
-        self.bus.emit(
-            Obs.SESSION_START,
-            ts=self._ts(now),
-            fallbacks=self.plan.fallback_count,
-            continuation=self.plan.continuation is not None,
-        )
+        if self.bus.active:
+            self.bus.emit(
+                Obs.SESSION_START,
+                ts=self._ts(now),
+                fallbacks=self.plan.fallback_count,
+                continuation=self.plan.continuation is not None,
+            )
         self._fire("start", now)
         return self._take_decision()
 
     def opened(self, now: float) -> None:
         """The factory returned a stream that is ready to be read."""
-        self.bus.emit(
-            Obs.STREAM_READY,
-            ts=self._ts(now),
-            attempt=self.attempt,
-            fallback_index=self.factory_index,
-        )
+        if self.bus.active:
+            self.bus.emit(
+                Obs.STREAM_READY,
+                ts=self._ts(now),
+                attempt=self.attempt,
+                fallback_index=self.factory_index,
+            )
 
     def token(self, text: str, now: float) -> Event | None:
         """A text chunk arrived. Returns the event to deliver, if any."""
@@ -579,13 +588,14 @@ class RunCore(MachineModel):
             state.resume_from = len(resume)
         if self.engine is not None:
             self.engine.start_attempt(self.state)
-        self.bus.emit(
-            Obs.STREAM_INIT,
-            ts=self._ts(now),
-            attempt=self.attempt,
-            fallback_index=self.factory_index,
-            continuation=bool(resume),
-        )
+        if self.bus.active:
+            self.bus.emit(
+                Obs.STREAM_INIT,
+                ts=self._ts(now),
+                attempt=self.attempt,
+                fallback_index=self.factory_index,
+                continuation=bool(resume),
+            )
         self.decision = Open(self.factory_index, self.attempt, resume or None)
 
     def mark_first_token(self, event_data: EventData) -> None:
@@ -631,11 +641,6 @@ class RunCore(MachineModel):
         state = self.state
         state.completed = True
         state.duration = now - self._started
-        ts = self._ts(now)
-        if self._retried_since_success:
-            self.bus.emit(Obs.RETRY_END, ts=ts, success=True, attempt=self.attempt)
-        if self.factory_index > 0:
-            self.bus.emit(Obs.FALLBACK_END, ts=ts, index=self.factory_index, success=True)
         self.outbox.append(
             Event(
                 EventType.COMPLETE,
@@ -644,6 +649,18 @@ class RunCore(MachineModel):
                 timestamp=self.epoch(now),
             )
         )
+        if self.bus.active:
+            self._emit_completion(now)
+        self._record_metrics(completed=True)
+        self.decision = Finish()
+
+    def _emit_completion(self, now: float) -> None:
+        state = self.state
+        ts = self._ts(now)
+        if self._retried_since_success:
+            self.bus.emit(Obs.RETRY_END, ts=ts, success=True, attempt=self.attempt)
+        if self.factory_index > 0:
+            self.bus.emit(Obs.FALLBACK_END, ts=ts, index=self.factory_index, success=True)
         self.bus.emit(Obs.SESSION_END, ts=ts, completed=True)
         self.bus.emit(
             Obs.COMPLETE,
@@ -657,8 +674,6 @@ class RunCore(MachineModel):
             finish_reason=state.finish_reason,
             usage=state.usage,
         )
-        self._record_metrics(completed=True)
-        self.decision = Finish()
 
     def schedule_backoff(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]

@@ -249,7 +249,12 @@ class Driver:
 
     async def _close(self, iterator: Any, raw: Any) -> None:
         """Close what an attempt opened, shielded from cancellation, briefly."""
-        targets = [obj for obj in (iterator, raw) if obj is not None]
+        # An async generator that ran to its end is already closed.
+        targets = [
+            obj
+            for obj in (iterator, raw)
+            if obj is not None and getattr(obj, "ag_frame", True) is not None
+        ]
         if len(targets) == 2 and targets[0] is targets[1]:
             targets.pop()
         if not targets:

@@ -20,6 +20,7 @@ from l0.timeout import DEFAULT_TIMEOUT, Timeout
 StreamFactory = Callable[[], Any]
 
 DEFAULT_CHECK_INTERVAL = 5  # tokens between streaming guardrail checks
+_DEFAULT_RETRY = Retry()  # shared, never mutated
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def make_plan(
             )
     return RunPlan(
         factories=(stream, *fallback_list),
-        retry=retry if retry is not None else Retry(),
+        retry=retry if retry is not None else _DEFAULT_RETRY,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         continuation=ContinuationConfig.from_option(continue_from_last_good_token),
         guardrails=tuple(rules),

@@ -1,0 +1,273 @@
+"""Throughput and latency of whichever `l0` this interpreter imports.
+
+Run it with this repository's environment (`make bench`) or with the peer library's
+(`make bench-peer` runs both, alternately, and compares). Every measurement uses zero-delay
+mock streams, warms up first, interleaves the scenarios, reports the median of many runs,
+and checks that every run produced exactly the expected text.
+
+    python benchmarks/workload.py [--quick] [--json OUT] [--reps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import l0
+
+IS_PEER = any(d.metadata["Name"] == "ai2070-l0" for d in importlib.metadata.distributions())
+LIBRARY = "ai2070-l0" if IS_PEER else "l0"
+
+
+def as_chunk(text: str) -> Any:
+    """The one difference between the libraries' inputs: the peer drops plain strings, so it
+    gets `l0.Event` tokens; this package gets the strings themselves."""
+    if IS_PEER:
+        return l0.Event(type=l0.EventType.TOKEN, text=text)
+    return text
+
+
+def text_tokens(count: int) -> list[str]:
+    words = ["alpha", "beta", "gamma", "delta", "sigma", "omega", "kappa", "theta"]
+    return [f"{words[i % len(words)]}{i} " for i in range(count)]
+
+
+def json_tokens(count: int) -> list[str]:
+    """A JSON document (an array of small objects) split into about `count` tokens."""
+    tokens = ["["]
+    index = 0
+    while len(tokens) + 4 < count:
+        if index:
+            tokens.append(", ")
+        tokens += [f'{{"id": {index}, ', f'"name": "item{index}"', "}"]
+        index += 1
+    tokens.append("]")
+    json.loads("".join(tokens))  # the JSON scenario must stream valid JSON
+    return tokens
+
+
+def factory(chunks: list[Any]) -> Callable[[], AsyncIterator[Any]]:
+    async def stream() -> AsyncIterator[Any]:
+        for chunk in chunks:
+            yield chunk
+
+    return stream
+
+
+async def raw(tokens: list[str]) -> str:
+    parts = []
+    async for chunk in factory(tokens)():
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def options(name: str) -> dict[str, Any]:
+    """Keyword arguments to l0.run for each feature set (the same for both libraries)."""
+    if name in ("core_read", "core_iter"):
+        return {}
+    timeout = {"timeout": l0.Timeout(initial_token=5000, inter_token=10000)}
+    if name == "timeouts":
+        return timeout
+    if name in ("json_text", "json_json"):
+        return {"guardrails": [l0.Guardrails.json()]}
+    if name == "recommended":
+        return {"guardrails": l0.Guardrails.recommended()}
+    if name == "drift":
+        return {"drift_detector": l0.DriftDetector()}
+    if name == "continuation":
+        return {"continue_from_last_good_token": True}
+    if name == "everything":
+        return {
+            **timeout,
+            "guardrails": l0.Guardrails.recommended(),
+            "drift_detector": l0.DriftDetector(),
+            "continue_from_last_good_token": True,
+        }
+    raise ValueError(name)
+
+
+async def through_l0(chunks: list[Any], name: str, *, iterate: bool) -> str:
+    result = await l0.run(stream=factory(chunks), **options(name))
+    if not iterate:
+        return await result.read()
+    parts = []
+    token = l0.EventType.TOKEN
+    async for event in result:
+        if event.type == token:
+            parts.append(event.text)
+    return "".join(parts)
+
+
+SCENARIOS = (
+    "raw",
+    "core_read",
+    "core_iter",
+    "timeouts",
+    "json_text",
+    "json_json",
+    "recommended",
+    "drift",
+    "continuation",
+    "everything",
+)
+
+
+def scenario(name: str, size: int) -> tuple[Callable[[], Awaitable[str]], str]:
+    tokens = json_tokens(size) if name == "json_json" else text_tokens(size)
+    expected = "".join(tokens)
+    if name == "raw":
+        return (lambda: raw(tokens)), expected
+    chunks = [as_chunk(t) for t in tokens]
+    iterate = name == "core_iter"
+    return (lambda: through_l0(chunks, name, iterate=iterate)), expected
+
+
+async def timed(run: Callable[[], Awaitable[str]], expected: str) -> float:
+    started = time.perf_counter()
+    text = await run()
+    elapsed = time.perf_counter() - started
+    if text != expected:
+        raise AssertionError(f"wrong output: {len(text)} chars, expected {len(expected)}")
+    return elapsed
+
+
+async def throughput(sizes: list[int], reps: int) -> dict[str, dict[str, float]]:
+    """Median seconds per run for every scenario and size (interleaved, after warm-up)."""
+    table: dict[str, dict[str, float]] = {}
+    for size in sizes:
+        runs = {name: scenario(name, size) for name in SCENARIOS}
+        samples: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+        for name, (run, expected) in runs.items():  # warm-up
+            await timed(run, expected)
+        for _ in range(reps):
+            for name, (run, expected) in runs.items():
+                gc.collect()
+                samples[name].append(await timed(run, expected))
+        table[str(size)] = {name: statistics.median(values) for name, values in samples.items()}
+    return table
+
+
+async def setup_latency(samples: int) -> dict[str, float]:
+    """A one-token stream, start to finish: median and p99 in microseconds."""
+    chunks = [as_chunk("x")]
+    for _ in range(50):
+        await through_l0(chunks, "core_read", iterate=False)
+    values = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await through_l0(chunks, "core_read", iterate=False)
+        values.append((time.perf_counter() - started) * 1e6)
+    values.sort()
+    return {
+        "median_us": statistics.median(values),
+        "p99_us": values[min(len(values) - 1, int(len(values) * 0.99))],
+    }
+
+
+async def concurrent(streams: int, tokens: int, reps: int) -> dict[str, float]:
+    """`streams` concurrent runs of `tokens` tokens with every feature on: tokens per second."""
+    chunks = [as_chunk(t) for t in text_tokens(tokens)]
+    expected = "".join(text_tokens(tokens))
+
+    async def one() -> None:
+        text = await through_l0(chunks, "everything", iterate=False)
+        if text != expected:
+            raise AssertionError("wrong output under concurrency")
+
+    async def batch() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(streams)))
+        return time.perf_counter() - started
+
+    await batch()
+    elapsed = statistics.median([await batch() for _ in range(reps)])
+    return {"seconds": elapsed, "tokens_per_second": streams * tokens / elapsed}
+
+
+def import_time(reps: int) -> dict[str, Any]:
+    """Median wall time of `import l0` in a fresh interpreter, minus an empty interpreter."""
+
+    def run(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - started
+
+    code = (
+        "import sys, l0; bad = [m for m in ('openai', 'litellm') if m in sys.modules]; "
+        "sys.exit(f'provider packages loaded: {bad}' if bad else 0)"
+    )
+    empty = statistics.median([run("pass") for _ in range(reps)])
+    with_l0 = statistics.median([run(code) for _ in range(reps)])
+    return {"ms": max(0.0, (with_l0 - empty) * 1000), "provider_packages_loaded": False}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "library": LIBRARY,
+        "version": getattr(l0, "__version__", "?"),
+    }
+
+
+async def workload(quick: bool, reps: int) -> dict[str, Any]:
+    sizes = [200] if quick else [2000, 20000]
+    report: dict[str, Any] = {"machine": machine()}
+    report["throughput"] = await throughput(sizes, 1 if quick else reps)
+    report["setup_latency"] = await setup_latency(20 if quick else 2000)
+    report["concurrent"] = await concurrent(20 if quick else 200, 20 if quick else 200, 1 if quick else 5)
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["import"] = import_time(2 if quick else 15)
+    return report
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [f"{report['machine']['library']} {report['machine']['version']}"]
+    sizes = list(report["throughput"])
+    lines.append("scenario       " + "".join(f"{size + ' tok':>14}{'x raw':>8}" for size in sizes))
+    for name in SCENARIOS:
+        row = f"{name:<15}"
+        for size in sizes:
+            values = report["throughput"][size]
+            row += f"{values[name] * 1000:>11.2f} ms{values[name] / values['raw']:>8.1f}"
+        lines.append(row)
+    latency = report["setup_latency"]
+    lines.append(
+        f"setup latency  median {latency['median_us']:.0f} us, p99 {latency['p99_us']:.0f} us"
+    )
+    lines.append(f"concurrent     {report['concurrent']['tokens_per_second']:,.0f} tokens/s")
+    lines.append(f"peak RSS       {report['peak_rss_mb']:.1f} MB")
+    lines.append(f"import l0      {report['import']['ms']:.0f} ms")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: prove it works")
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--json", help="write the report here")
+    args = parser.parse_args()
+    report = asyncio.run(workload(args.quick, args.reps))
+    print(table(report))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(report, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
