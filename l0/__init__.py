@@ -95,6 +95,22 @@ _LAZY: dict[str, str] = {
     "FieldAgreement": "l0.voting",
     "FieldConsensus": "l0.voting",
     "FieldConsensusInfo": "l0.voting",
+    # Adapters
+    "Adapters": "l0.adapters",
+    "Adapter": "l0.adapters",
+    "AdaptedEvent": "l0.adapters",
+    "OpenAIAdapter": "l0.adapters",
+    "OpenAIAdapterOptions": "l0.adapters",
+    "LiteLLMAdapter": "l0.adapters",
+    # JSON and JSON Schema
+    "JSON": "l0.jsonkit",
+    "AutoCorrectResult": "l0.jsonkit.types",
+    "CorrectionType": "l0.jsonkit.types",
+    "JSONSchema": "l0.structured.json_schema",
+    "JSONSchemaAdapter": "l0.structured.json_schema",
+    "JSONSchemaDefinition": "l0.structured.json_schema",
+    "JSONSchemaValidationError": "l0.structured.json_schema",
+    "UnifiedSchema": "l0.structured.schema",
     # Document windows
     "Window": "l0.window",
     "DocumentWindow": "l0.window",
@@ -110,6 +126,14 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from l0.adapters import (
+        AdaptedEvent,
+        Adapter,
+        Adapters,
+        LiteLLMAdapter,
+        OpenAIAdapter,
+        OpenAIAdapterOptions,
+    )
     from l0.compare import (
         Compare,
         Difference,
@@ -130,8 +154,17 @@ if TYPE_CHECKING:
         sequential,
     )
     from l0.format import Format
+    from l0.jsonkit import JSON
+    from l0.jsonkit.types import AutoCorrectResult, CorrectionType
     from l0.multimodal import ContentType, DataPayload, Multimodal, Progress
     from l0.stream_utils import consume_stream, get_text
+    from l0.structured.json_schema import (
+        JSONSchema,
+        JSONSchemaAdapter,
+        JSONSchemaDefinition,
+        JSONSchemaValidationError,
+    )
+    from l0.structured.schema import UnifiedSchema
     from l0.text import NormalizeOptions, Text, WhitespaceOptions
     from l0.voting import (
         Agreement,
