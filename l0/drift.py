@@ -11,9 +11,10 @@ Four deterministic signals, each found at most once per stream, each with a posi
   windows before it averaged at most one marker per two windows;
 - ``entropy_spike``: one window's character entropy is at least `entropy_threshold` bits above
   the mean of the earlier windows and above 5.5 bits (in 200-character windows prose and
-  code sit around 4.0-4.5, random printable garbage around 6.2). Windows written mostly in
-  CJK, kana, Hangul or emoji (naturally high entropy) and windows holding a data token (40+
-  characters of base64/hex/key alphabet, entropy around 5.8) are not judged.
+  code sit around 4.0-4.5, random printable garbage around 6.2). A window written mostly in
+  CJK, kana, Hangul or emoji (naturally high entropy) or holding a data token (40+
+  characters of base64/hex/key alphabet, entropy around 5.8) is never a spike (it still
+  counts in the mean, which only makes later spikes harder to reach).
 
 Windows are consecutive, non-overlapping `window_size`-character slices of the text (plus,
 at the end, the last `window_size` characters). A window is compared only with windows that
@@ -27,6 +28,7 @@ A `DriftDetector` holds only configuration and can be shared; per-stream state l
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -64,11 +66,15 @@ _META_PHRASES = (
     r"\bi (?:was|have been) trained (?:on|by) (?:openai|anthropic|google|large amounts)\b",
 )
 _META_MAX_MATCH = 120
-_INFORMAL = re.compile(
+# Informal markers, counted in lower-cased text by four cheap searches (one regex with all
+# of them is several times slower, and no marker of one kind can overlap one of another).
+_SLANG = re.compile(
     r"\b(?:lol|lmao|rofl|omg|wtf|gonna|wanna|gotta|dude|bruh|yolo|nah|yep|yup|kinda|sorta"
-    rf"|y{_A}all|ain{_A}t)\b|\b(?:ha){{2,}}\b|!{{2,}}|[\U0001F300-\U0001FAFF]"
-    r"|(?<=\s)[:;]-?[()](?=\s|$)"
+    rf"|y{_A}all|ain{_A}t|ha(?:ha)+)\b"
 )
+_BANGS = re.compile(r"!{2,}")
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF]")
+_EMOTICON = re.compile(r"(?<=\s)[:;]-?[()](?=\s|$)")
 _BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{40,}")  # base64, hex, keys, hashes: data, not prose
 _WIDE = re.compile(r"[\u2e80-\ud7ff\uf900-\ufaff\U0001F300-\U0001FAFF\U00020000-\U0003FFFF]")
 _meta_set: PatternSet | None = None
@@ -129,6 +135,7 @@ class DriftResult:
 
     @classmethod
     def of(cls, findings: list[DriftFinding]) -> DriftResult:
+        findings = sorted(findings, key=lambda f: (f.position, DRIFT_TYPES.index(f.type)))
         return cls(
             detected=bool(findings),
             types=[f.type for f in findings],
@@ -146,9 +153,28 @@ def _judgeable(window: str) -> bool:
     return _BLOB.search(window) is None
 
 
+def _informal_markers(lowered: str) -> int:
+    count = len(_SLANG.findall(lowered))
+    if "!!" in lowered:
+        count += len(_BANGS.findall(lowered))
+    if not lowered.isascii():
+        count += len(_EMOJI.findall(lowered))
+    if ":" in lowered or ";" in lowered:
+        count += len(_EMOTICON.findall(lowered))
+    return count
+
+
+@functools.lru_cache(maxsize=8)
+def _c_log_c(size: int) -> tuple[float, ...]:
+    """c * log2(c) for every count c a window of `size` characters can have."""
+    return (0.0, *(c * math.log2(c) for c in range(1, size + 1)))
+
+
 def _entropy(text: str) -> float:
+    """Shannon entropy of the characters of `text`, in bits per character."""
     size = len(text)
-    return math.log2(size) - sum(c * math.log2(c) for c in Counter(text).values()) / size
+    table = _c_log_c(size)
+    return math.log2(size) - sum(map(table.__getitem__, Counter(text).values())) / size
 
 
 class _Baseline:
@@ -278,10 +304,8 @@ class DriftSession:
     def _judge(self, window: str, start: int, new: list[DriftFinding], *, final: bool) -> None:
         config = self._config
         mean_markers, mean_entropy = self._baseline.before(skip_last=final)
-        markers = len(_INFORMAL.findall(window.lower())) if config.detect_tone_shift else 0
-        entropy = None
-        if config.detect_entropy_spike and _judgeable(window):
-            entropy = _entropy(window)
+        markers = _informal_markers(window.lower()) if config.detect_tone_shift else 0
+        entropy = _entropy(window) if config.detect_entropy_spike else None
         if (
             mean_markers is not None
             and mean_markers <= 0.5
@@ -294,7 +318,11 @@ class DriftSession:
             ))
         if entropy is not None and mean_entropy is not None:
             rise = entropy - mean_entropy
-            if rise >= config.entropy_threshold and entropy >= _ENTROPY_FLOOR:
+            if (
+                rise >= config.entropy_threshold
+                and entropy >= _ENTROPY_FLOOR
+                and _judgeable(window)
+            ):
                 new.append(DriftFinding(
                     ENTROPY_SPIKE, min(1.0, 0.5 + 0.25 * (rise - config.entropy_threshold)),
                     start, f"entropy spike: {entropy:.2f} bits/char in the window at {start}, "

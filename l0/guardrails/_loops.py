@@ -1,17 +1,18 @@
 """Incremental loop detection: the text has started repeating the same passage over and over.
 
 A model stuck in a loop emits the same passage again and again, so the end of its text is
-periodic. `LoopDetector` tests that at fixed points of the text (just after every `step`-th
-space, and at the very end once the text is complete), which makes the result independent of
-how the text was split into pieces. At a test point it takes the last 12 characters as a
-needle, finds their nearest earlier occurrences (`str.rfind`, in C) within `window`
-characters, and for each candidate distance ``d`` checks whether the last ``threshold`` copies
-of a unit of ``d`` (repeated up to at least `min_unit` characters) are identical. A unit must
-contain at least two different words, so rules (``-----``), rows of numbers and lists like
+periodic. `LoopDetector` tests that at fixed points of the text (every `step` characters, and
+at the very end once the text is complete), which makes the result independent of how the
+text was split into pieces. At a test point it takes the last 12 characters as a needle,
+finds their nearest earlier occurrences (`str.rfind`, in C) within `window` characters, and
+for each candidate distance ``d`` checks whether the last ``threshold`` copies of a unit of
+``d`` (repeated up to at least `min_unit` characters) are identical. A unit must contain at
+least two different words, so rules (``-----``), rows of numbers and lists like
 ``None, None, None`` never count as a loop (a model repeating one word is not caught).
 
-Cost: O(len(piece)) per feed to count spaces, plus a few C-level searches over at most
-`window` characters per test point; the kept tail is `window` characters.
+A loop is reported once `threshold` copies are complete and at most `step` more characters
+of it have arrived. Cost: a list append per feed, and per test point one join of the kept
+tail (`window` characters) with the new text plus a few C-level searches.
 """
 
 from __future__ import annotations
@@ -35,50 +36,42 @@ class Loop:
 class LoopDetector:
     """Per-stream loop detector (see the module docstring); reports the first loop once."""
 
-    __slots__ = ("_length", "_pending", "_pending_spaces", "_spaces", "_tail", "found",
-                 "min_unit", "step", "threshold", "window")
+    __slots__ = ("_length", "_next_point", "_pending", "_tail", "found", "min_unit",
+                 "step", "threshold", "window")
 
-    def __init__(self, *, window: int, threshold: int, min_unit: int = 20, step: int = 8) -> None:
+    def __init__(
+        self, *, window: int, threshold: int, min_unit: int = 20, step: int = 64
+    ) -> None:
         self.window = window
         self.threshold = threshold
         self.min_unit = min_unit
         self.step = step
         self._tail = ""  # the last `window` characters before the pending text
-        self._pending: list[str] = []  # text since the last test point
-        self._pending_spaces = 0
-        self._length = 0
-        self._spaces = 0  # spaces up to the end of the tail
+        self._pending: list[str] = []  # text since the tail
+        self._length = 0  # characters fed
+        self._next_point = step
         self.found: Loop | None = None
 
     def feed(self, text: str) -> Loop | None:
         """Check the test points inside `text`; the first loop, when this piece reveals it."""
-        if self.found is not None or not text:
+        if self.found is not None:
             return None
         self._length += len(text)
         self._pending.append(text)
-        self._pending_spaces += text.count(" ")
-        if self._spaces % self.step + self._pending_spaces < self.step:
+        if self._length < self._next_point:
             return None  # no test point yet: nothing to join
         self._pending.insert(0, self._tail)
         window = "".join(self._pending)
         self._pending.clear()
-        base = len(self._tail)  # window[base:] is the text not checked yet
         offset = self._length - len(window)  # stream offset of window[0]
-        spaces, self._pending_spaces = self._pending_spaces, 0
-        needed = self.step - self._spaces % self.step  # spaces until the next test point
-        self._spaces += spaces
-        index = base - 1
-        while spaces >= needed:
-            for _ in range(needed):
-                index = window.find(" ", index + 1)
-            spaces -= needed
-            needed = self.step
-            loop = self._check(window, index + 1, offset)
+        while self._next_point <= self._length:
+            loop = self._check(window, self._next_point - offset, offset)
+            self._next_point += self.step
             if loop is not None:
                 self.found = loop
-                break
+                return loop
         self._tail = window[-self.window :]
-        return self.found
+        return None
 
     def finish(self) -> Loop | None:
         """The text is complete: test its very end too."""
@@ -103,22 +96,24 @@ class LoopDetector:
             if end - span < lowest:
                 return None
             if window[end - span : end - period] == window[end - span + period : end]:
-                unit = window[end - unit_size : end]
+                unit = _word_aligned(window[end - unit_size : end])
                 if len({word.lower() for word in _WORD.findall(unit)}) >= 2:
                     return Loop(offset + end - span, unit, self.threshold, offset + end)
             search_end = found + _NEEDLE - 1
         return None
 
 
-def find_loop(
-    text: str, *, window: int, threshold: int, complete: bool, min_unit: int = 20, step: int = 8
-) -> Loop | None:
-    """What a `LoopDetector` fed `text` in one piece finds (plus `finish` when `complete`)."""
-    detector = LoopDetector(window=window, threshold=threshold, min_unit=min_unit, step=step)
-    found = detector.feed(text)
-    if found is None and complete:
-        found = detector.finish()
-    return found
+_SENTENCE_END = re.compile(r"[.!?]\s+")
+_SPACE = re.compile(r"\s+")
 
 
-__all__ = ["Loop", "LoopDetector", "find_loop"]
+def _word_aligned(unit: str) -> str:
+    """The unit rotated to start at a sentence, else a word (a test point may fall mid-word:
+    "s again. We will review the number" reads "We will review the numbers again. ")."""
+    match = _SENTENCE_END.search(unit) or _SPACE.search(unit)
+    if match is None or match.end() == len(unit):
+        return unit
+    return unit[match.end() :] + unit[: match.end()]
+
+
+__all__ = ["Loop", "LoopDetector"]

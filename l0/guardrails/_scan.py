@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 LOOKAROUND = 16
-BATCH = 64
+BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)

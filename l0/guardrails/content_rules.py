@@ -8,8 +8,10 @@
   session sees the clock at its checks only. It reports when the *average* gap between the
   tokens since its previous check exceeds `max_gap`: never a false alarm, exact when checks
   run every token, and a single long pause hidden among N-1 quick tokens is caught only when
-  it exceeds N x `max_gap`. (Waiting for a token that never comes is the inter-token
-  timeout's job, not a guardrail's.)
+  it exceeds N x `max_gap`. A session starts measuring at its first check (the run's first
+  token may belong to an earlier attempt); `check(state)` measures the whole stream from
+  `state.first_token_at`. (Waiting for a token that never comes is the inter-token timeout's
+  job, not a guardrail's.)
 - `repetition_rule`: the model looping on the same passage (`_loops`).
 """
 
@@ -186,10 +188,14 @@ def zero_output_rule() -> GuardrailRule:
 
 
 class _StallSession:
-    __slots__ = ("_max_gap", "_offset", "_since", "_tokens")
+    __slots__ = ("_from_first_token", "_max_gap", "_offset", "_since", "_tokens")
 
-    def __init__(self, max_gap: float) -> None:
+    def __init__(self, max_gap: float, *, from_first_token: bool = False) -> None:
         self._max_gap = max_gap
+        # A streaming session starts measuring at its first check: the run's first token may
+        # belong to an earlier attempt, with a backoff in between. A full check measures the
+        # whole stream, from the first token.
+        self._from_first_token = from_first_token
         self._since: float | None = None  # last_token_at at the previous check
         self._tokens = 0  # token_count at the previous check
         self._offset = 0
@@ -200,10 +206,11 @@ class _StallSession:
         if now is None:
             return []
         since, tokens = self._since, self._tokens
-        if since is None:  # the first check: measure from the first token
-            since = state.first_token_at if state.first_token_at is not None else now
-            tokens = 1
         self._since, self._tokens = now, state.token_count
+        if since is None:
+            if not self._from_first_token or state.first_token_at is None:
+                return []
+            since, tokens = state.first_token_at, 1
         gaps = state.token_count - tokens
         if gaps <= 0:
             return []
@@ -228,7 +235,8 @@ def stall_rule(max_gap: float = 5.0) -> GuardrailRule:
     """Tokens arriving more than `max_gap` seconds apart (see the module docstring)."""
     gap = check_float(max_gap, "Guardrails.stall max_gap", minimum=0)
     return make_rule("stall", lambda: _StallSession(gap), description="Detects token stalls",
-                     streaming=True, severity="warning", recoverable=True)
+                     streaming=True, severity="warning", recoverable=True,
+                     check_session=lambda: _StallSession(gap, from_first_token=True))
 
 
 class _RepetitionSession:

@@ -211,7 +211,7 @@ def test_stall_reports_a_slow_interval_as_a_warning() -> None:
     rule = Guardrails.stall(max_gap=2.0)
     assert rule.session is not None
     session = rule.session()
-    assert session.feed("abc", at(3, 101.0)) == []  # 2 gaps in 1 s
+    assert session.feed("abc", at(3, 101.0)) == []  # the first check sets the baseline
     [violation] = session.feed("de", at(5, 109.0))  # 2 gaps in 8 s: 4 s each on average
     assert (violation.rule, violation.severity) == ("stall", "warning")
     assert violation.context == {"gap": 4.0, "tokens": 2, "max_gap": 2.0}
@@ -235,6 +235,14 @@ def test_stall_averages_between_checks_and_can_miss_a_hidden_pause() -> None:
     session = Guardrails.stall(max_gap=5.0).session()  # type: ignore[misc]
     assert session.feed("a", at(1, 100.0)) == []
     assert session.feed("bcdef", at(5, 109.0)) == []
+
+
+def test_stall_session_ignores_the_time_before_its_attempt() -> None:
+    # A retry: the run's first token came 60 s ago, in an earlier attempt. The new attempt's
+    # session measures from its own first check only.
+    session = Guardrails.stall(max_gap=5.0).session()  # type: ignore[misc]
+    assert session.feed("abc", at(12, 160.0)) == []
+    assert session.feed("de", at(14, 161.0)) == []
 
 
 def test_stall_check_uses_the_whole_stream() -> None:
@@ -264,7 +272,8 @@ def test_repetition_detects_a_sentence_loop_while_streaming() -> None:
     )
     assert violation.context is not None
     assert "review the numbers" in violation.context["unit"]
-    assert violation.position is not None and violation.position >= 28
+    # The loop starts at 28; the periodic stretch reaches back over ". " (the unit's ending).
+    assert violation.position == 26
 
 
 def test_repetition_detects_a_loop_without_punctuation() -> None:
@@ -343,3 +352,24 @@ def test_pattern_rule_default_phrases_talk_about_the_model_itself() -> None:
     for text in ("As an AI researcher, I study models.", "As an AI-powered tool, it helps.",
                  "I am an AI engineer at a startup.", "As an AI ethics expert, she spoke."):
         assert rule.check(done(text)) == [], text
+
+
+# -- the incremental scan's bounds --------------------------------------------------------------
+
+
+def max_width(pattern: re.Pattern[str]) -> int:
+    from re import _parser  # type: ignore[attr-defined]
+
+    return int(_parser.parse(pattern.pattern, pattern.flags).getwidth()[1])
+
+
+def test_default_patterns_fit_the_incremental_scan() -> None:
+    """Every default phrase (and drift's meta phrases) is shorter than the tail the scanner
+    keeps, so no match can be missed when it is split across tokens."""
+    from l0.drift import _META_MAX_MATCH, _meta_patterns
+    from l0.guardrails.content_rules import DEFAULT_MAX_MATCH, _default_pattern_set
+
+    for pattern in _default_pattern_set().patterns:
+        assert max_width(pattern) <= DEFAULT_MAX_MATCH, pattern.pattern
+    for pattern in _meta_patterns().patterns:
+        assert max_width(pattern) <= _META_MAX_MATCH, pattern.pattern

@@ -185,3 +185,16 @@ async def test_recommended_preset_in_a_run_fails_on_empty_output() -> None:
         await result.read()
     assert caught.value.code is l0.ErrorCode.ZERO_OUTPUT
     assert {v.rule for v in caught.value.violations} == {"zero_output"}
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_stall_rule_in_a_run_records_a_warning() -> None:
+    factory = ScriptedFactory(Script(chunks=["a", "b", "c", "d", "e"], stall_at=3, stall_for=8.0))
+    result = await l0.run(stream=factory, guardrails=[Guardrails.stall(max_gap=5.0)],
+                          check_interval=1)
+    assert await result.read() == "abcde"
+    [violation] = result.state.violations
+    assert (violation.rule, violation.severity) == ("stall", "warning")
+    assert violation.context is not None
+    assert violation.context["gap"] == pytest.approx(8.0, abs=0.01)
