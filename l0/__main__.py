@@ -3,6 +3,7 @@
     python -m l0 diagram runtime          print a machine as mermaid
     python -m l0 diagram --write DIR      write every machine's page to DIR/<name>.md
     python -m l0 diagram --check DIR      fail when a page in DIR is stale
+    python -m l0 replay RECORDING         replay a recorded run: its events and its path
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     diagram.add_argument("--write", metavar="DIR", help="write <name>.md pages into DIR")
     diagram.add_argument("--check", metavar="DIR", help="fail if the pages in DIR are stale")
     diagram.set_defaults(handler=_diagram)
+    from l0.eventsourcing.cli import add_parser as add_replay
+
+    add_replay(commands)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -71,10 +71,15 @@ def disable_debug() -> None:
     logger.setLevel(logging.NOTSET)
 
 
+def format_meta(meta: dict[str, Any]) -> str:
+    """`key=value ...` for a lifecycle event's meta, redacted."""
+    plain: dict[str, Any] = redact({k: v for k, v in meta.items() if k not in _LEFT_OUT})
+    return " ".join(f"{key}={value!r}" for key, value in plain.items())
+
+
 def describe(event: ObservabilityEvent) -> str:
     """One line about a lifecycle event, redacted."""
-    meta: dict[str, Any] = redact({k: v for k, v in event.meta.items() if k not in _LEFT_OUT})
-    details = " ".join(f"{key}={value!r}" for key, value in meta.items())
+    details = format_meta(event.meta)
     line = f"{_TITLES.get(event.type, event.type.value)}: stream={event.stream_id}"
     if event.type is Obs.SESSION_START and event.context:
         line += f" context={redact(event.context)!r}"
@@ -87,4 +92,12 @@ def log_event(event: ObservabilityEvent) -> None:
         logger.debug("%s", describe(event))
 
 
-__all__ = ["FORMAT", "LOGGER_NAME", "describe", "disable_debug", "enable_debug", "log_event"]
+__all__ = [
+    "FORMAT",
+    "LOGGER_NAME",
+    "describe",
+    "disable_debug",
+    "enable_debug",
+    "format_meta",
+    "log_event",
+]

@@ -1,0 +1,85 @@
+"""`EventSourcing`: the event-sourcing toolkit behind one name.
+
+store = l0.EventSourcing.sqlite("runs.db")          # or EventSourcing.in_memory()
+stream = await l0.run(stream=factory, event_store=store)
+...
+result = await l0.EventSourcing.replay(store, stream_id)
+await l0.EventSourcing.export_jsonl(store, "bug-1234.jsonl", [stream_id])
+store, stream_id = await l0.EventSourcing.open("sqlite:///runs.db#0190...")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from l0.errors import Error, ErrorCode
+from l0.eventsourcing.compare import ReplayComparison
+from l0.eventsourcing.jsonl import export_jsonl, import_jsonl
+from l0.eventsourcing.replayer import EventReplayer, ReplayCallbacks, ReplayResult
+from l0.eventsourcing.sqlite import SQLiteEventStore
+from l0.eventsourcing.store import EventStore, InMemoryEventStore
+
+
+class EventSourcing:
+    """Stores, replay, comparison and JSON Lines import/export (see the module docstring)."""
+
+    @staticmethod
+    def in_memory() -> InMemoryEventStore:
+        return InMemoryEventStore()
+
+    @staticmethod
+    def sqlite(path: str | os.PathLike[str]) -> SQLiteEventStore:
+        """A durable store in a SQLite file (created with mode 0600)."""
+        return SQLiteEventStore(path)
+
+    @staticmethod
+    async def replay(
+        store: EventStore, stream_id: str, *, callbacks: ReplayCallbacks | None = None
+    ) -> ReplayResult:
+        return await EventReplayer(store).replay(stream_id, callbacks=callbacks)
+
+    @staticmethod
+    async def compare(
+        store: EventStore,
+        expected: str,
+        actual: str,
+        *,
+        other_store: EventStore | None = None,
+        ignore_timing: bool = True,
+    ) -> ReplayComparison:
+        """Replay two recorded runs and compare them (`actual` from `other_store` if given)."""
+        first = await EventReplayer(store).replay(expected)
+        second = await EventReplayer(other_store or store).replay(actual)
+        return ReplayComparison.between(first, second, ignore_timing=ignore_timing)
+
+    @staticmethod
+    async def export_jsonl(
+        store: EventStore, path: str | os.PathLike[str], stream_ids: Sequence[str] | None = None
+    ) -> int:
+        return await export_jsonl(store, path, stream_ids)
+
+    @staticmethod
+    async def import_jsonl(
+        path: str | os.PathLike[str], store: EventStore | None = None
+    ) -> EventStore:
+        return await import_jsonl(path, store)
+
+    @staticmethod
+    async def open(location: str) -> tuple[EventStore, str | None]:
+        """A store and an optional stream id from `sqlite:///path.db[#stream_id]` or
+        `path.jsonl[#stream_id]`."""
+        sqlite = SQLiteEventStore.from_url(location) if location.startswith("sqlite:") else None
+        path = str(sqlite.path) if sqlite is not None else location.partition("#")[0]
+        if not os.path.isfile(path):
+            raise Error(
+                f"No recording at {path!r}: give a JSON Lines file or "
+                "sqlite:///path/to/file.db#stream_id",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        store = sqlite if sqlite is not None else await import_jsonl(path)
+        stream_id = location.partition("#")[2] or None
+        return store, stream_id
+
+
+__all__ = ["EventSourcing"]
