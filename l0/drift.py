@@ -28,17 +28,20 @@ A `DriftDetector` holds only configuration and can be shared; per-stream state l
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from l0.errors import Error, ErrorCode
 from l0.guardrails._loops import LoopDetector
 from l0.guardrails._rule import make_rule
 from l0.guardrails._scan import BATCH, PatternSet, PhraseScanner
+from l0.guardrails._windows import (
+    ENTROPY_FLOOR,
+    WindowBaseline,
+    entropy,
+    entropy_is_meaningful,
+    informal_markers,
+)
 from l0.guardrails.content_rules import NOT_ABOUT_ITSELF
 from l0.guardrails.types import GuardrailViolation
 
@@ -52,9 +55,6 @@ TONE_SHIFT = "tone_shift"
 ENTROPY_SPIKE = "entropy_spike"
 DRIFT_TYPES = (META_COMMENTARY, REPETITION, TONE_SHIFT, ENTROPY_SPIKE)
 
-_ENTROPY_FLOOR = 5.5
-_WIDE_SHARE = 0.3  # more than this share of CJK/kana/Hangul/emoji: entropy not judged
-
 _A = "['’]"
 _META_PHRASES = (
     rf"\bas an ai{NOT_ABOUT_ITSELF}",
@@ -66,17 +66,6 @@ _META_PHRASES = (
     r"\bi (?:was|have been) trained (?:on|by) (?:openai|anthropic|google|large amounts)\b",
 )
 _META_MAX_MATCH = 120
-# Informal markers, counted in lower-cased text by four cheap searches (one regex with all
-# of them is several times slower, and no marker of one kind can overlap one of another).
-_SLANG = re.compile(
-    r"\b(?:lol|lmao|rofl|omg|wtf|gonna|wanna|gotta|dude|bruh|yolo|nah|yep|yup|kinda|sorta"
-    rf"|y{_A}all|ain{_A}t|ha(?:ha)+)\b"
-)
-_BANGS = re.compile(r"!{2,}")
-_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF]")
-_EMOTICON = re.compile(r"(?<=\s)[:;]-?[()](?=\s|$)")
-_BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{40,}")  # base64, hex, keys, hashes: data, not prose
-_WIDE = re.compile(r"[\u2e80-\ud7ff\uf900-\ufaff\U0001F300-\U0001FAFF\U00020000-\U0003FFFF]")
 _meta_set: PatternSet | None = None
 
 
@@ -115,8 +104,7 @@ class DriftConfig:
                         code=ErrorCode.INVALID_ARGUMENT)
 
 
-@dataclass(frozen=True, slots=True)
-class DriftFinding:
+class DriftFinding(NamedTuple):
     """One drift signal: its type, how sure, where it starts, and what was seen."""
 
     type: str
@@ -145,75 +133,6 @@ class DriftResult:
         )
 
 
-def _judgeable(window: str) -> bool:
-    """Whether a window's entropy means anything: not mostly wide characters (CJK, emoji),
-    no long data token (base64, hex)."""
-    if not window.isascii() and len(_WIDE.findall(window)) > _WIDE_SHARE * len(window):
-        return False
-    return _BLOB.search(window) is None
-
-
-def _informal_markers(lowered: str) -> int:
-    count = len(_SLANG.findall(lowered))
-    if "!!" in lowered:
-        count += len(_BANGS.findall(lowered))
-    if not lowered.isascii():
-        count += len(_EMOJI.findall(lowered))
-    if ":" in lowered or ";" in lowered:
-        count += len(_EMOTICON.findall(lowered))
-    return count
-
-
-@functools.lru_cache(maxsize=8)
-def _c_log_c(size: int) -> tuple[float, ...]:
-    """c * log2(c) for every count c a window of `size` characters can have."""
-    return (0.0, *(c * math.log2(c) for c in range(1, size + 1)))
-
-
-def _entropy(text: str) -> float:
-    """Shannon entropy of the characters of `text`, in bits per character."""
-    size = len(text)
-    table = _c_log_c(size)
-    return math.log2(size) - sum(map(table.__getitem__, Counter(text).values())) / size
-
-
-class _Baseline:
-    """Running sums over the judged windows, to compare a new window with the earlier ones
-    in O(1). The last window is kept apart: the final window overlaps it."""
-
-    __slots__ = ("entropies", "entropy_sum", "last", "marker_sum", "windows")
-
-    def __init__(self) -> None:
-        self.windows = 0
-        self.marker_sum = 0
-        self.entropies = 0
-        self.entropy_sum = 0.0
-        self.last: tuple[int, float | None] | None = None  # (markers, entropy)
-
-    def add(self, markers: int, entropy: float | None) -> None:
-        self.windows += 1
-        self.marker_sum += markers
-        if entropy is not None:
-            self.entropies += 1
-            self.entropy_sum += entropy
-        self.last = (markers, entropy)
-
-    def before(self, *, skip_last: bool) -> tuple[float | None, float | None]:
-        """Mean markers and mean entropy of the earlier windows (None when there are none)."""
-        windows, markers = self.windows, self.marker_sum
-        entropies, entropy_sum = self.entropies, self.entropy_sum
-        if skip_last and self.last is not None:
-            windows -= 1
-            markers -= self.last[0]
-            if self.last[1] is not None:
-                entropies -= 1
-                entropy_sum -= self.last[1]
-        return (
-            markers / windows if windows else None,
-            entropy_sum / entropies if entropies else None,
-        )
-
-
 class DriftSession:
     """One stream's drift state: `feed` pieces in order, `finish` once at the end."""
 
@@ -233,7 +152,7 @@ class DriftSession:
         self._pending: list[str] = []  # text of the window being filled
         self._pending_size = 0
         self._last_window = ""  # the last full window, for the final one
-        self._baseline = _Baseline()
+        self._baseline = WindowBaseline()
         self._windowed = config.detect_tone_shift or config.detect_entropy_spike
         self._length = 0
         self._finished = False
@@ -304,8 +223,8 @@ class DriftSession:
     def _judge(self, window: str, start: int, new: list[DriftFinding], *, final: bool) -> None:
         config = self._config
         mean_markers, mean_entropy = self._baseline.before(skip_last=final)
-        markers = _informal_markers(window.lower()) if config.detect_tone_shift else 0
-        entropy = _entropy(window) if config.detect_entropy_spike else None
+        markers = informal_markers(window.lower()) if config.detect_tone_shift else 0
+        bits = entropy(window) if config.detect_entropy_spike else None
         if (
             mean_markers is not None
             and mean_markers <= 0.5
@@ -316,20 +235,20 @@ class DriftSession:
                 f"tone shift: {markers} informal markers in the window at {start} after a "
                 f"formal start ({mean_markers:.1f} per window before)",
             ))
-        if entropy is not None and mean_entropy is not None:
-            rise = entropy - mean_entropy
+        if bits is not None and mean_entropy is not None:
+            rise = bits - mean_entropy
             if (
                 rise >= config.entropy_threshold
-                and entropy >= _ENTROPY_FLOOR
-                and _judgeable(window)
+                and bits >= ENTROPY_FLOOR
+                and entropy_is_meaningful(window)
             ):
                 new.append(DriftFinding(
                     ENTROPY_SPIKE, min(1.0, 0.5 + 0.25 * (rise - config.entropy_threshold)),
-                    start, f"entropy spike: {entropy:.2f} bits/char in the window at {start}, "
+                    start, f"entropy spike: {bits:.2f} bits/char in the window at {start}, "
                     f"{rise:.2f} above the earlier mean {mean_entropy:.2f}",
                 ))
         if not final:
-            self._baseline.add(markers, entropy)
+            self._baseline.add(markers, bits)
 
     # -- findings -----------------------------------------------------------------------------
 

@@ -8,11 +8,10 @@ O(its length) in total however many pieces it came in.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class StructureIssue:
+class StructureIssue(NamedTuple):
     """One problem an analyzer found: what kind, a readable message, and where.
 
     `position` is the character offset (in everything fed so far) where the problem starts;

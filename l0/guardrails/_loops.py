@@ -18,15 +18,14 @@ tail (`window` characters) with the new text plus a few C-level searches.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"[^\W\d_]+")
 _NEEDLE = 12
 _CANDIDATES = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Loop:
+class Loop(NamedTuple):
     position: int  # where the repeated copies start
     unit: str  # the passage that repeats
     copies: int  # how many identical copies end at `end`

@@ -16,8 +16,9 @@ most ``batch + LOOKAROUND`` characters after it completes.
 
 With those rules a pattern whose matches are at most ``max_match`` characters long and decided
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
-the text arrives whole or in pieces. One combined alternation is tried first: when it finds
-nothing, no pattern can match and the per-pattern searches are skipped (the common case).
+the text arrives whole or in pieces. One combined alternation (built when the patterns share
+their flags and have no groups) is tried first: when it finds nothing, no pattern can match
+and the per-pattern searches are skipped (the common case).
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -26,14 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LOOKAROUND = 16
 BATCH = 256
 
 
-@dataclass(frozen=True, slots=True)
-class PatternSet:
+class PatternSet(NamedTuple):
     patterns: tuple[re.Pattern[str], ...]
     prefilter: re.Pattern[str] | None  # all patterns as one alternation, when flags agree
     lowercase: bool  # patterns are meant for lower-cased text
@@ -50,9 +50,15 @@ class PatternSet:
     ) -> PatternSet:
         compiled = tuple(p if isinstance(p, re.Pattern) else re.compile(p, flags) for p in patterns)
         prefilter = None
-        if compiled and len({p.flags for p in compiled}) == 1:
+        # Groups would be renumbered (or clash, if named) in one alternation: no prefilter then.
+        if compiled and len({p.flags for p in compiled}) == 1 and not any(
+            p.groups for p in compiled
+        ):
             joined = "|".join(f"(?:{p.pattern})" for p in compiled)
-            prefilter = re.compile(joined, compiled[0].flags)
+            try:
+                prefilter = re.compile(joined, compiled[0].flags)
+            except re.error:  # e.g. a global flag like "(?i)" inside the alternation
+                prefilter = None
         return cls(compiled, prefilter, lowercase, max_match)
 
     def lowered(self, text: str) -> str:
@@ -66,9 +72,8 @@ class PatternSet:
         return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
 
 
-@dataclass(frozen=True, slots=True)
-class PhraseMatch:
-    index: int  # which pattern of the set
+class PhraseMatch(NamedTuple):
+    pattern: int  # which pattern of the set (its index)
     text: str  # the matched text, as written (not lower-cased)
     position: int  # where it starts in the whole stream
 
@@ -140,7 +145,7 @@ class PhraseScanner:
                     PhraseMatch(index, window[match.start() : match.end()],
                                 self._tail_start + match.start())
                 )
-        found.sort(key=lambda m: (m.position, m.index))
+        found.sort(key=lambda m: (m.position, m.pattern))
         return found
 
 

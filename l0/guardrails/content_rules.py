@@ -115,7 +115,7 @@ class _PatternSession:
     def _report(self, matches: list[PhraseMatch]) -> list[GuardrailViolation]:
         found: list[GuardrailViolation] = []
         for match in matches:
-            label = self._labels[match.index]
+            label = self._labels[match.pattern]
             found.append(violation(
                 "pattern",
                 f"Matched {label}: {match.text!r}",

@@ -19,7 +19,7 @@ Lines inside code fences are never analyzed as Markdown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from l0.guardrails._lines import LineSplitter, StructureIssue
 
@@ -40,14 +40,12 @@ def count_cells(row: str) -> int:
     return len(_UNESCAPED_PIPE.findall(row)) + 1
 
 
-@dataclass(slots=True)
-class _ListLevel:
+class _ListLevel(NamedTuple):
     marker: str  # "-", "*", "+" for bullets, "." or ")" for ordered items
     number: int | None  # None for bullets
 
 
-@dataclass(slots=True)
-class _Fence:
+class _Fence(NamedTuple):
     char: str
     size: int
     info: str

@@ -373,3 +373,10 @@ def test_default_patterns_fit_the_incremental_scan() -> None:
         assert max_width(pattern) <= DEFAULT_MAX_MATCH, pattern.pattern
     for pattern in _meta_patterns().patterns:
         assert max_width(pattern) <= _META_MAX_MATCH, pattern.pattern
+
+
+def test_pattern_rule_with_groups_backreferences_and_inline_flags() -> None:
+    """Patterns that cannot share one alternation are still each found."""
+    rule = Guardrails.pattern([r"(\b\w+) \1\b", r"(?P<n>\d+)-(?P=n)", r"(?s)begin.end"])
+    found = rule.check(done("it was the the end: 42-42 and begin\nend here"))
+    assert [(v.context or {}).get("match") for v in found] == ["the the", "42-42", "begin\nend"]

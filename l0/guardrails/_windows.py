@@ -1,0 +1,116 @@
+"""Measures of one window of text, for drift detection: informal markers and entropy.
+
+`informal_markers` counts slang ("lol", "gonna", "haha"), runs of "!!", emoji and ":)" in
+lower-cased text, by four cheap searches (one regex with all of them is several times
+slower, and no marker of one kind can overlap one of another). `entropy` is the Shannon
+entropy of the characters, in bits per character (a C-level count plus a table of
+``c * log2(c)``). `entropy_is_meaningful` says whether a high entropy means garbage: not for
+text mostly in CJK, kana, Hangul or emoji, nor for a window holding a data token (base64,
+hex, keys). `WindowBaseline` keeps running sums of earlier windows, so comparing a window
+with them is O(1).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+
+ENTROPY_FLOOR = 5.5  # bits per character; prose and code stay well below
+_WIDE_SHARE = 0.3  # more than this share of wide characters: entropy means nothing
+_A = "['’]"
+_SLANG = re.compile(
+    r"\b(?:lol|lmao|rofl|omg|wtf|gonna|wanna|gotta|dude|bruh|yolo|nah|yep|yup|kinda|sorta"
+    rf"|y{_A}all|ain{_A}t|ha(?:ha)+)\b"
+)
+_BANGS = re.compile(r"!{2,}")
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF]")
+_EMOTICON = re.compile(r"(?<=\s)[:;]-?[()](?=\s|$)")
+_BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{40,}")  # base64, hex, keys, hashes: data, not prose
+
+
+
+@functools.cache
+def _wide() -> re.Pattern[str]:
+    """CJK, kana, Hangul, emoji (compiled on first use: its big ranges take milliseconds)."""
+    return re.compile(r"[\u2e80-\ud7ff\uf900-\ufaff\U0001F300-\U0001FAFF\U00020000-\U0003FFFF]")
+
+
+def entropy_is_meaningful(window: str) -> bool:
+    """Whether a window's entropy means anything: not mostly wide characters (CJK, emoji),
+    no long data token (base64, hex)."""
+    if not window.isascii() and len(_wide().findall(window)) > _WIDE_SHARE * len(window):
+        return False
+    return _BLOB.search(window) is None
+
+
+def informal_markers(lowered: str) -> int:
+    count = len(_SLANG.findall(lowered))
+    if "!!" in lowered:
+        count += len(_BANGS.findall(lowered))
+    if not lowered.isascii():
+        count += len(_EMOJI.findall(lowered))
+    if ":" in lowered or ";" in lowered:
+        count += len(_EMOTICON.findall(lowered))
+    return count
+
+
+@functools.lru_cache(maxsize=8)
+def _c_log_c(size: int) -> tuple[float, ...]:
+    """c * log2(c) for every count c a window of `size` characters can have."""
+    return (0.0, *(c * math.log2(c) for c in range(1, size + 1)))
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of the characters of `text`, in bits per character."""
+    size = len(text)
+    table = _c_log_c(size)
+    return math.log2(size) - sum(map(table.__getitem__, Counter(text).values())) / size
+
+
+class WindowBaseline:
+    """Running sums over the judged windows, to compare a new window with the earlier ones
+    in O(1). The last window is kept apart: the final window overlaps it."""
+
+    __slots__ = ("entropies", "entropy_sum", "last", "marker_sum", "windows")
+
+    def __init__(self) -> None:
+        self.windows = 0
+        self.marker_sum = 0
+        self.entropies = 0
+        self.entropy_sum = 0.0
+        self.last: tuple[int, float | None] | None = None  # (markers, entropy)
+
+    def add(self, markers: int, entropy: float | None) -> None:
+        self.windows += 1
+        self.marker_sum += markers
+        if entropy is not None:
+            self.entropies += 1
+            self.entropy_sum += entropy
+        self.last = (markers, entropy)
+
+    def before(self, *, skip_last: bool) -> tuple[float | None, float | None]:
+        """Mean markers and mean entropy of the earlier windows (None when there are none)."""
+        windows, markers = self.windows, self.marker_sum
+        entropies, entropy_sum = self.entropies, self.entropy_sum
+        if skip_last and self.last is not None:
+            windows -= 1
+            markers -= self.last[0]
+            if self.last[1] is not None:
+                entropies -= 1
+                entropy_sum -= self.last[1]
+        return (
+            markers / windows if windows else None,
+            entropy_sum / entropies if entropies else None,
+        )
+
+
+
+__all__ = [
+    "ENTROPY_FLOOR",
+    "WindowBaseline",
+    "entropy",
+    "entropy_is_meaningful",
+    "informal_markers",
+]
