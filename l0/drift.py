@@ -28,6 +28,7 @@ A `DriftDetector` holds only configuration and can be shared; per-stream state l
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -66,15 +67,18 @@ _META_PHRASES = (
     r"\bi (?:was|have been) trained (?:on|by) (?:openai|anthropic|google|large amounts)\b",
 )
 _META_MAX_MATCH = 120
-_meta_set: PatternSet | None = None
 
 
+@functools.cache
 def _meta_patterns() -> PatternSet:
-    global _meta_set
-    if _meta_set is None:  # compiled on first use: importing l0 stays fast
-        phrases = [p.replace(" ", r"\s{1,3}") for p in _META_PHRASES]
-        _meta_set = PatternSet.build(phrases, lowercase=True, max_match=_META_MAX_MATCH)
-    return _meta_set
+    """Compiled on first use: importing l0 stays fast. A space stands for 1-3 whitespace.
+
+    One alternation, not one pattern per phrase: the scanner then reports the leftmost
+    phrase of all, whatever the split (per-pattern scans could report a later, shorter
+    phrase before an earlier one that is still waiting for context)."""
+    phrases = (phrase.replace(" ", r"\s{1,3}") for phrase in _META_PHRASES)
+    joined = "|".join(f"(?:{phrase})" for phrase in phrases)
+    return PatternSet.build([joined], lowercase=True, max_match=_META_MAX_MATCH)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -30,14 +31,14 @@ from l0.guardrails.types import GuardrailRule, GuardrailViolation, Severity
 if TYPE_CHECKING:
     from l0.types import State
 
-# (kind, phrase): written in lower case and matched against lower-cased text; a space stands
-# for one to three whitespace characters, so every match is at most DEFAULT_MAX_MATCH long.
 _APOSTROPHE = "['’]"
 # "As an AI researcher" and "an AI-powered tool" are about AI, not the model talking about itself.
 NOT_ABOUT_ITSELF = (
     r"\b(?!-)(?! (?:researcher|engineer|scientist|developer|expert|ethicist|student|startup"
     r"|company|enthusiast|practitioner|product|team|lab|tool|system|ethics|safety|policy)s?\b)"
 )
+# (kind, phrase): written in lower case and matched against lower-cased text; a space stands
+# for one to three whitespace characters, so every match is at most DEFAULT_MAX_MATCH long.
 _DEFAULT_PHRASES: tuple[tuple[str, str], ...] = (
     ("meta commentary", rf"\bas an ai{NOT_ABOUT_ITSELF}"),
     ("meta commentary", r"\bas a (?:large )?language model\b"),
@@ -59,15 +60,12 @@ DEFAULT_PATTERNS: tuple[str, ...] = tuple(
 )
 DEFAULT_MAX_MATCH = 120
 _PATTERN_KINDS = tuple(kind for kind, _ in _DEFAULT_PHRASES)
-_default_set: PatternSet | None = None
 
 
+@functools.cache
 def _default_pattern_set() -> PatternSet:
-    global _default_set
-    if _default_set is None:  # compiled on first use: importing l0 stays fast
-        _default_set = PatternSet.build(DEFAULT_PATTERNS, lowercase=True,
-                                        max_match=DEFAULT_MAX_MATCH)
-    return _default_set
+    """Compiled on first use: importing l0 stays fast."""
+    return PatternSet.build(DEFAULT_PATTERNS, lowercase=True, max_match=DEFAULT_MAX_MATCH)
 
 
 def _user_pattern_set(patterns: Sequence[str | re.Pattern[str]], max_match: int) -> PatternSet:
