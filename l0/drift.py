@@ -187,6 +187,13 @@ class DriftSession:
         self._length += len(text)
         return self._record(new) if new else new
 
+    def flush(self) -> list[DriftFinding]:
+        """Scan batched text for meta commentary now (e.g. before a checkpoint is trusted)."""
+        if self._meta is None or self._finished:
+            return []
+        new = [self._meta_finding(m.text, m.position) for m in self._meta.flush()]
+        return self._record(new) if new else new
+
     def finish(self) -> list[DriftFinding]:
         """The text is complete: judge what needed the end to be known."""
         if self._finished:
@@ -337,6 +344,9 @@ class _DriftRuleSession:
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
         return self._violations(self._session.feed(delta))
+
+    def flush(self, state: State) -> list[GuardrailViolation]:
+        return self._violations(self._session.flush())
 
     def finish(self, state: State) -> list[GuardrailViolation]:
         return self._violations(self._session.finish())

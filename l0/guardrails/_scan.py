@@ -10,8 +10,8 @@ phrase split across pieces is still found, at O(tail + piece) per feed:
 - a match ending within ``LOOKAROUND`` characters of the window's end is deferred to the next
   feed (a ``\\b`` or lookahead there would be judging text that has not arrived yet).
 
-New text is scanned once at least `batch` characters of it have arrived (or at `finish`),
-so the tail is re-read once per batch rather than once per token; a match is reported at
+New text is scanned once at least `batch` characters of it have arrived (or at `flush` or
+`finish`), so the tail is re-read once per batch rather than once per token; a match is reported at
 most ``batch + LOOKAROUND`` characters after it completes.
 
 With those rules a pattern whose matches are at most ``max_match`` characters long and decided
@@ -101,6 +101,13 @@ class PhraseScanner:
         self._pending.append(text)
         self._pending_size += len(text)
         if self._pending_size < self._batch:
+            return []
+        return self._advance()
+
+    def flush(self) -> list[PhraseMatch]:
+        """Scan the text not scanned yet now, without waiting for a full batch (the stream
+        goes on: a match near the end still waits for its context)."""
+        if not self._remaining or not self._pending:
             return []
         return self._advance()
 

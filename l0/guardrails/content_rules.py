@@ -107,6 +107,10 @@ class _PatternSession:
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
         return self._report(self._scanner.feed(delta))
 
+    def flush(self, state: State) -> list[GuardrailViolation]:
+        """Scan what is batched now (e.g. before a checkpoint is trusted)."""
+        return self._report(self._scanner.flush())
+
     def finish(self, state: State) -> list[GuardrailViolation]:
         return self._report(self._scanner.finish())
 

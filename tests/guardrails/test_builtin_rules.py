@@ -380,3 +380,19 @@ def test_pattern_rule_with_groups_backreferences_and_inline_flags() -> None:
     rule = Guardrails.pattern([r"(\b\w+) \1\b", r"(?P<n>\d+)-(?P=n)", r"(?s)begin.end"])
     found = rule.check(done("it was the the end: 42-42 and begin\nend here"))
     assert [(v.context or {}).get("match") for v in found] == ["the the", "42-42", "begin\nend"]
+
+
+def test_batched_sessions_flush_on_demand() -> None:
+    """Pattern and drift sessions scan in batches; `flush` scans what is pending now (for a
+    runtime that wants a checkpoint checked before trusting it)."""
+    from l0.drift import DriftDetector
+
+    text = "Sure. As an AI language model, I would say that the answer is forty-two."
+    for rule in (Guardrails.pattern(), DriftDetector().as_rule()):
+        assert rule.session is not None
+        session = rule.session()
+        assert session.feed(text, State()) == []  # fewer than 256 characters: not scanned yet
+        flushed = session.flush(State())  # type: ignore[attr-defined]
+        assert [v.position for v in flushed] == [6], rule.name
+        assert session.flush(State()) == []  # type: ignore[attr-defined]
+        assert session.finish(State(content=text)) == []  # reported once
