@@ -148,6 +148,8 @@ class RunCore(MachineModel):
         self._final_violations: list[GuardrailViolation] = []
         self._append = self.state._parts.append
         self._fast = False  # the streaming fast path is on
+        # Set by Stream.read(): nobody looks at token events, so none are built.
+        self.quiet = False
         continuation = plan.continuation
         self._checkpoint_every = continuation.checkpoint_interval if continuation else 0
         self._check_every = plan.check_interval if plan.guardrails else 0
@@ -212,6 +214,8 @@ class RunCore(MachineModel):
         state.last_token_at = stamp
         self._countdown -= 1
         if not self._countdown and self._on_interval(text, now):
+            return None
+        if self.quiet:
             return None
         return Event(_TOKEN, text, None, None, None, stamp)
 

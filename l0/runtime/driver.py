@@ -40,13 +40,14 @@ _CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left 
 def backend_clock() -> Callable[[], float]:
     """The running event loop's clock (virtual clocks in tests included), as a fast callable."""
     try:
-        import asyncio
-
-        return asyncio.get_running_loop().time
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         import trio
 
         return trio.current_time
+    if type(loop).time is asyncio.BaseEventLoop.time:
+        return time.monotonic  # what that method returns, without the method call
+    return loop.time
 
 
 class _Interrupted(Exception):
@@ -71,6 +72,8 @@ class Driver:
         self._clock: Callable[[], float] = time.monotonic
         self._total_deadline = math.inf
         self._watchdog: Watchdog | None = None
+        self._first_read = True  # the pending read waits for an attempt's first chunk
+        self._read_deadline = math.inf  # for `_scoped_reads`
 
     def abort(self) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop)."""
@@ -107,23 +110,32 @@ class Driver:
                 self._scope = None
         raise self._interruption(timeout_type, seconds)
 
-    async def _scoped_read(self, step: Callable[[], Awaitable[Any]], deadline: float) -> Any:
-        """One read under its own cancel scope (the portable way)."""
-        if deadline == math.inf:
-            return await self._bounded(
-                step(), self._clock() + self._inter, "inter_token", self._inter
-            )
-        return await self._bounded(step(), deadline, "initial_token", self._initial)
+    async def _scoped_reads(self, iterator: Any) -> AsyncIterator[Any]:
+        """The chunks of `iterator`, each read under its own cancel scope (the portable way):
+        the deadline is the one the event loop last set in `_read_deadline`."""
+        step = iterator.__anext__
+        while True:
+            if self._first_read:
+                kind, seconds = "initial_token", self._initial
+            else:
+                kind, seconds = "inter_token", self._inter
+            try:
+                chunk = await self._bounded(step(), self._read_deadline, kind, seconds)
+            except StopAsyncIteration:
+                return
+            yield chunk
 
-    def _watchdog_interruption(self, watchdog: Watchdog, first: bool) -> _Interrupted | None:
+    def _raise_if_ours(self, watchdog: Watchdog) -> None:
+        """After the watchdog cancelled a read: raise the timeout/abort it stands for (a
+        cancellation from anyone else is left to propagate)."""
         reason = watchdog.settle()
         if reason is None:
-            return None
+            return
         if reason == "abort":
-            return _Interrupted(None)
-        if first:
-            return self._interruption("initial_token", self._initial)
-        return self._interruption("inter_token", self._inter)
+            raise _Interrupted(None)
+        if watchdog.first:
+            raise self._interruption("initial_token", self._initial)
+        raise self._interruption("inter_token", self._inter)
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -134,8 +146,7 @@ class Driver:
         now = clock()
         if self._total is not None:
             self._total_deadline = now + self._total
-        self._watchdog = make_watchdog()
-        current_task = asyncio.current_task
+        self._watchdog = make_watchdog(clock)
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
@@ -147,56 +158,80 @@ class Driver:
             if type(decision) is Open:
                 iterator: Any = None
                 raw: Any = None
+                chunks: Any = None
                 try:
                     first_deadline = clock() + self._initial
                     raw, iterator = await self._open(decision, first_deadline)
                     core.opened(clock())
-                    step = iterator.__anext__
                     # The first read waits for the first token; later ones for the next.
-                    deadline = first_deadline
+                    deadline = min(first_deadline, self._total_deadline)
+                    inter = self._inter
+                    total_deadline = self._total_deadline
+                    self._first_read = True
+                    # While `reading` is set the watchdog may cancel this task; it is cleared
+                    # whenever the consumer holds an event (the consumer may even be another
+                    # task next time, hence the task is taken again when it asks).
                     watchdog = self._watchdog
-                    while True:
+                    if watchdog is None:
+                        self._read_deadline = deadline
+                        chunks = self._scoped_reads(iterator)
+                    else:
+                        chunks = iterator
+                        watchdog.task = watchdog.current_task()
+                        watchdog.inter = inter
+                        watchdog.total = total_deadline
+                        watchdog.first = True
+                        watchdog.deadline = deadline
+                        watchdog.reading = True
+                        watchdog.arm()
+                    outcome: Decision | None = None
+                    try:
+                        async for chunk in chunks:
+                            if watchdog is None:
+                                self._first_read = False
+                                now = clock()
+                            else:
+                                if watchdog.tripped:
+                                    self._raise_if_ours(watchdog)  # a provider ate the cancel
+                                # One clock reading per event-loop turn (see watchdog.py).
+                                now = watchdog.refresh() if watchdog.turned else watchdog.now
+                                watchdog.first = False
+                            if type(chunk) is str:
+                                event = token(chunk, now)
+                            else:
+                                event = chunk_event(chunk, now)
+                            if event is not None:
+                                if watchdog is not None:
+                                    watchdog.reading = False
+                                yield event
+                                if watchdog is not None:
+                                    watchdog.task = watchdog.current_task()
+                                    watchdog.reading = True
+                                    if watchdog.turned:  # the consumer's time does not count
+                                        watchdog.wait_from(watchdog.refresh())
+                                else:
+                                    now = clock()
+                            if core.attention:
+                                check = core.decision
+                                if type(check) is not RunCheck:
+                                    break
+                                if await self._check_off_loop(check) is not None:
+                                    break
+                                if watchdog is not None:  # nor does the check's
+                                    watchdog.wait_from(watchdog.refresh())
+                                else:
+                                    now = clock()
+                            if watchdog is None:
+                                deadline = now + inter
+                                self._read_deadline = min(deadline, total_deadline)
+                        else:
+                            outcome = core.ended(clock())
+                    except asyncio.CancelledError:
                         if watchdog is None:
-                            chunk = await self._scoped_read(step, deadline)
-                        else:
-                            first = deadline != math.inf
-                            watchdog.deadline = min(
-                                deadline if first else clock() + self._inter,
-                                self._total_deadline,
-                            )
-                            watchdog.task = current_task()
-                            watchdog.reading = True
-                            if watchdog.armed_for > watchdog.deadline:
-                                watchdog.arm()
-                            try:
-                                chunk = await step()
-                            except asyncio.CancelledError:
-                                watchdog.reading = False
-                                why = self._watchdog_interruption(watchdog, first)
-                                if why is None:
-                                    raise
-                                raise why from None
-                            watchdog.reading = False
-                            if watchdog.fired or watchdog.aborting:  # a provider ate the cancel
-                                why = self._watchdog_interruption(watchdog, first)
-                                if why is not None:
-                                    raise why
-                        deadline = math.inf  # from now on, bound the silence between chunks
-                        now = clock()
-                        if type(chunk) is str:
-                            event = token(chunk, now)
-                        else:
-                            event = chunk_event(chunk, now)
-                        if event is not None:
-                            yield event
-                        if core.attention:
-                            check = core.decision
-                            if type(check) is RunCheck and await self._check_off_loop(check) is None:
-                                continue
-                            break
-                    decision = core.interrupted(clock())
-                except StopAsyncIteration:
-                    decision = core.ended(clock())
+                            raise
+                        self._raise_if_ours(watchdog)
+                        raise
+                    decision = outcome if outcome is not None else core.interrupted(clock())
                 except _Interrupted as why:
                     decision = self._on_interrupt(why)
                 except Exception as exc:
@@ -204,7 +239,7 @@ class Driver:
                 finally:
                     if self._watchdog is not None:
                         self._watchdog.close()
-                    await self._close(iterator, raw)
+                    await self._close(chunks, iterator, raw)
                 if type(decision) is RunCheck:
                     decision = await self._check_off_loop(decision) or core.decision
             elif type(decision) is Sleep:
@@ -247,16 +282,15 @@ class Driver:
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
         return produced, open_iterator(produced, plan.adapter)
 
-    async def _close(self, iterator: Any, raw: Any) -> None:
-        """Close what an attempt opened, shielded from cancellation, briefly."""
-        # An async generator that ran to its end is already closed.
-        targets = [
-            obj
-            for obj in (iterator, raw)
-            if obj is not None and getattr(obj, "ag_frame", True) is not None
-        ]
-        if len(targets) == 2 and targets[0] is targets[1]:
-            targets.pop()
+    async def _close(self, *opened: Any) -> None:
+        """Close what an attempt opened (outermost first), shielded from cancellation, briefly."""
+        targets: list[Any] = []
+        for obj in opened:
+            # Skip what is absent, listed twice, or an async generator that already finished.
+            if obj is None or getattr(obj, "ag_frame", True) is None:
+                continue
+            if all(obj is not other for other in targets):
+                targets.append(obj)
         if not targets:
             return
         with anyio.move_on_after(_CLOSE_GRACE, shield=True):
@@ -309,10 +343,17 @@ class Driver:
         engine = core.engine
         assert engine is not None
         evaluate = engine.evaluate_final if decision.phase == "final" else engine.evaluate_streaming
+        watchdog = self._watchdog
+        reading = watchdog is not None and watchdog.reading
+        if watchdog is not None:
+            watchdog.reading = False  # waiting for our own check is not provider silence
         try:
             found = await anyio.to_thread.run_sync(evaluate, core.state)
         except Exception as exc:
             return core.failed(exc, self._clock())
+        finally:
+            if watchdog is not None:
+                watchdog.reading = reading
         now = self._clock()
         violations = engine.report(decision.phase, found, core.epoch(now) * 1000.0)
         return core.checked(violations, now)

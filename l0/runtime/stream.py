@@ -91,7 +91,10 @@ class Stream:
         """Consume the rest of the stream and return its full text (raises if the run fails)."""
         if self._finished and self._core is not None and self._core.phase == "complete":
             return self._state.content
-        async for _event in self._start():
+        events = self._start()
+        assert self._core is not None
+        self._core.quiet = True  # text accumulates in the state; token events are not needed
+        async for _event in events:
             pass
         return self._state.content
 

@@ -1,48 +1,96 @@
 """Deadlines for provider reads on asyncio at (almost) no cost per token.
 
 A cancel scope per read costs microseconds, more than a token's whole budget. On asyncio
-(Python 3.11+) one loop timer does the job instead: before each read the driver writes the
-read's deadline and marks itself as reading; the timer, armed once and re-armed only when it
-fires early, cancels the task if a read is still pending past its deadline. The cancellation
-lands on the pending read (the only thing the task awaits while `reading` is set) and is
-turned back into a timeout with `Task.uncancel()`, the same bookkeeping `asyncio.timeout()`
-does, so other cancellations (an outer scope, a task group) still go through untouched.
+(Python 3.11+) one loop timer does the job instead. While the driver is `reading`, the timer,
+armed for the current `deadline` and re-armed when it fires early, cancels the task once a
+read has waited past its deadline. The cancellation lands on the pending read (the only thing
+the task awaits while `reading` is set) and is turned back into a timeout with
+`Task.uncancel()`, the bookkeeping `asyncio.timeout()` does, so other cancellations (an outer
+scope, a task group) still go through untouched.
 
-Elsewhere (trio, Python 3.10) the driver uses a cancel scope per read.
+The clock is read once per event-loop turn, not once per token: `refresh()` reads it and
+schedules `_mark` for the loop's next turn. A provider that has chunks ready hands them over
+without the loop turning, and all of them share that reading. When a read has to wait, the
+loop turns, `_mark` runs at the moment the wait began and moves the deadline to
+"now + inter_token" — exactly the silence the read is allowed.
+
+Elsewhere (trio, Python 3.10) the driver reads the clock per chunk and uses a cancel scope
+per read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import sys
+import types
+from collections.abc import Callable
 from typing import Any
 
 
 class Watchdog:
-    """One per run; see the module docstring. The driver sets `deadline`, `task` and
-    `reading` around each read and calls `arm()` when the timer would fire too late."""
+    """One per run; see the module docstring."""
 
     __slots__ = (
+        "_clock",
         "_handle",
         "_loop",
+        "_mark_handle",
         "aborting",
         "armed_for",
+        "current_task",
         "deadline",
         "fired",
+        "first",
+        "inter",
+        "now",
         "reading",
         "task",
+        "total",
+        "tripped",
+        "turned",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float]) -> None:
         self._loop = loop
+        self._clock = clock
         self._handle: asyncio.TimerHandle | None = None
+        self._mark_handle: asyncio.Handle | None = None
+        self.current_task = _task_getter(loop)
         self.task: asyncio.Task[Any] | None = None
-        self.deadline = math.inf
-        self.armed_for = math.inf  # when the pending timer fires (inf: no timer)
-        self.reading = False
+        self.reading = False  # the task is (about to be) waiting on the provider
+        self.first = True  # ... for an attempt's first chunk (its deadline is fixed)
+        self.inter = math.inf  # seconds allowed between chunks
+        self.total = math.inf  # the run's overall deadline
+        self.deadline = math.inf  # when the pending read times out
+        self.armed_for = math.inf  # when the timer fires (inf: no timer)
+        self.now = 0.0  # the clock as last read
+        self.turned = True  # the loop has run since `now` was read
         self.fired = False  # this watchdog cancelled the task for a deadline
         self.aborting = False  # ... or for an abort
+        self.tripped = False  # either of the two: the one flag the driver checks per chunk
+
+    def refresh(self) -> float:
+        """Read the clock and watch for the loop's next turn; returns the time."""
+        now = self.now = self._clock()
+        self.turned = False
+        self._mark_handle = self._loop.call_soon(self._mark)
+        return now
+
+    def wait_from(self, now: float) -> None:
+        """The next read may wait `inter` seconds from `now`."""
+        deadline = now + self.inter
+        self.deadline = deadline if deadline < self.total else self.total
+        if self.armed_for > self.deadline:
+            self.arm()
+
+    def _mark(self) -> None:
+        # The loop turned: if a read is pending it began to wait just now.
+        self._mark_handle = None
+        self.turned = True
+        if not self.first:
+            self.wait_from(self._clock())
 
     def arm(self) -> None:
         """(Re)schedule the timer for `deadline`."""
@@ -58,16 +106,16 @@ class Watchdog:
         self.armed_for = math.inf
         if not self.reading or self.task is None:
             return  # the next read re-arms
-        if self._loop.time() < self.deadline:
-            self.arm()  # tokens moved the deadline on since the timer was set
+        if self._clock() < self.deadline:
+            self.arm()  # the deadline moved on since the timer was set
             return
-        self.fired = True
+        self.fired = self.tripped = True
         self.task.cancel()
 
     def abort(self) -> None:
         """Cut a pending read short for abort()."""
         if self.reading and self.task is not None and not self.aborting:
-            self.aborting = True
+            self.aborting = self.tripped = True
             self.task.cancel()
 
     def settle(self) -> str | None:
@@ -76,21 +124,36 @@ class Watchdog:
         if not (self.fired or self.aborting):
             return None
         reason = "abort" if self.aborting else "deadline"
-        self.fired = self.aborting = False
+        self.fired = self.aborting = self.tripped = False
         assert self.task is not None
         if self.task.uncancel() > 0:
             return None  # the task is also being cancelled from outside: let that through
         return reason
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        """Stop watching (the attempt is over)."""
+        for handle in (self._handle, self._mark_handle):
+            if handle is not None:
+                handle.cancel()
+        self._handle = self._mark_handle = None
         self.armed_for = math.inf
         self.reading = False
+        self.turned = True
 
 
-def make_watchdog() -> Watchdog | None:
+def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Task[Any] | None]:
+    """`asyncio.current_task` as cheap as this Python allows: the driver asks once per event
+    handed to the consumer. It is C code from 3.12; on 3.11 a bound lookup in asyncio's own
+    table of current tasks does the same without the Python-level wrapper."""
+    if isinstance(asyncio.current_task, types.BuiltinFunctionType):
+        return asyncio.current_task
+    current = getattr(asyncio.tasks, "_current_tasks", None)
+    if isinstance(current, dict):
+        return functools.partial(current.get, loop)
+    return asyncio.current_task
+
+
+def make_watchdog(clock: Callable[[], float]) -> Watchdog | None:
     """A watchdog when running on asyncio with Task.uncancel (3.11+), else None."""
     if sys.version_info < (3, 11):
         return None
@@ -98,7 +161,7 @@ def make_watchdog() -> Watchdog | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    return Watchdog(loop)
+    return Watchdog(loop, clock)
 
 
 __all__ = ["Watchdog", "make_watchdog"]
