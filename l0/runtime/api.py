@@ -16,6 +16,7 @@ from l0.runtime.stream import LazyStream, Stream
 from l0.timeout import Timeout
 
 if TYPE_CHECKING:
+    from l0.drift import DriftDetector
     from l0.eventsourcing.store import EventStore
 
 
@@ -33,10 +34,12 @@ async def run(
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: EventStore | None = None,
+    drift_detector: DriftDetector | None = None,
 ) -> Stream:
     """Run a stream factory with l0's reliability: retries, fallbacks, timeouts, guardrails,
     continuation. Returns a `Stream` (lazy: the first attempt starts when it is read).
-    With `event_store`, the run's inputs are recorded there when it ends, for replay."""
+    With `event_store`, the run's inputs are recorded there when it ends, for replay; with
+    `drift_detector`, drift is checked as it streams and retried like a guardrail violation."""
     plan = make_plan(
         stream=stream,
         fallbacks=fallbacks,
@@ -50,6 +53,7 @@ async def run(
         build_continuation_prompt=build_continuation_prompt,
         check_interval=check_interval,
         event_store=event_store,
+        drift_detector=drift_detector,
     )
     return Stream(plan)
 
@@ -91,6 +95,7 @@ def wrap(
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: EventStore | None = None,
+    drift_detector: DriftDetector | None = None,
 ) -> Any:
     """Wrap a client (OpenAI / LiteLLM) for reliable streaming everywhere, or a single raw
     stream for one-off use (no await needed; no retries, since it cannot be re-created)."""
@@ -110,6 +115,7 @@ def wrap(
             check_interval=check_interval,
             # passed only when set, so a client wrapper without recording support still works
             **({"event_store": event_store} if event_store is not None else {}),
+            **({"drift_detector": drift_detector} if drift_detector is not None else {}),
         )
     if retry is not None or continue_from_last_good_token:
         raise Error(
@@ -128,6 +134,7 @@ def wrap(
         context=context,
         check_interval=check_interval,
         event_store=event_store,
+        drift_detector=drift_detector,
     )
     return LazyStream(plan)
 

@@ -60,6 +60,7 @@ def make_plan(
     build_continuation_prompt: Callable[[str], str] | None = None,
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: Any = None,
+    drift_detector: Any = None,
 ) -> RunPlan:
     """Check every argument and build the plan; raise `l0.Error` naming the first problem."""
     if not callable(stream):
@@ -81,6 +82,13 @@ def make_plan(
             raise _problem(
                 f"guardrails[{index}] must be an l0.GuardrailRule, got {type(rule).__name__}"
             )
+    if drift_detector is not None:
+        as_rule = getattr(drift_detector, "as_rule", None)
+        if not callable(as_rule):
+            raise _problem(
+                f"drift_detector must be an l0.DriftDetector, got {type(drift_detector).__name__}"
+            )
+        rules.append(as_rule())  # drift is checked like a guardrail rule named "drift"
     if retry is not None and not isinstance(retry, Retry):
         raise _problem(f"retry must be an l0.Retry, got {type(retry).__name__}")
     if timeout is not None and not isinstance(timeout, Timeout):
