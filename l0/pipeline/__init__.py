@@ -28,6 +28,7 @@ from l0.pipeline.types import (
     PipelineResult,
     PipelineState,
     PipelineStep,
+    PipelineTransition,
     StepContext,
     StepResult,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "PipelineResult",
     "PipelineState",
     "PipelineStep",
+    "PipelineTransition",
     "RunOptions",
     "StepContext",
     "StepResult",

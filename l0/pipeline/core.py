@@ -19,6 +19,7 @@ from l0.pipeline.types import (
     PipelineState,
     PipelineStatus,
     PipelineStep,
+    PipelineTransition,
     StepContext,
     StepResult,
     StepStatus,
@@ -103,7 +104,12 @@ class PipelineRun(MachineModel):
             error=self.error,
             errors=list(self.errors),
             metadata=self.metadata,
-            history=list(self.history),
+            history=[
+                PipelineTransition(
+                    PipelineState(t.from_state), PipelineState(t.to_state), t.timestamp
+                )
+                for t in self.history
+            ],
             _machine=self,
         )
 

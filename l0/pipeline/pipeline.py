@@ -207,7 +207,17 @@ async def parallel_pipelines(
 async def parallel_pipelines(
     pipelines: Sequence[Pipeline],
     input: Any,
-    combine: Callable[[list[PipelineResult]], Awaitable[R] | R],
+    combine: Callable[[list[PipelineResult]], Awaitable[R]],
+    *,
+    concurrency: int | None = None,
+) -> R: ...
+
+
+@overload
+async def parallel_pipelines(
+    pipelines: Sequence[Pipeline],
+    input: Any,
+    combine: Callable[[list[PipelineResult]], R],
     *,
     concurrency: int | None = None,
 ) -> R: ...

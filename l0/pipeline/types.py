@@ -25,7 +25,7 @@ from l0.errors import Error, ErrorCode
 from l0.pipeline.run_options import RunOptions, check_run_options
 
 if TYPE_CHECKING:
-    from l0.state_machine import MachineModel, StateTransition
+    from l0.state_machine import MachineModel
 
 StepFn = Callable[[Any, "StepContext"], Any]
 """(input, ctx) -> stream factory | l0.Stream | value (or an awaitable of one)."""
@@ -48,6 +48,15 @@ class PipelineState(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineTransition:
+    """One step of a run's walk through the pipeline machine."""
+
+    from_state: PipelineState
+    to_state: PipelineState
+    timestamp: float  # Unix epoch seconds
 
 
 def _invalid(message: str) -> Error:
@@ -202,8 +211,9 @@ class StepContext:
         return anyio.current_time() >= self.deadline
 
     async def checkpoint(self) -> None:
-        """Let the pipeline's timeout (or any cancellation) stop a long-running step here."""
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        """Give the event loop a turn, and let the pipeline's timeout (or any other
+        cancellation) stop the step here: call it now and then in long-running work."""
+        await anyio.lowlevel.checkpoint()
 
 
 @dataclass(frozen=True)
@@ -226,7 +236,7 @@ class PipelineResult:
     error: Exception | None
     errors: list[Exception]
     metadata: dict[str, Any]
-    history: list[StateTransition]
+    history: list[PipelineTransition]
     _machine: MachineModel | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -252,6 +262,7 @@ __all__ = [
     "PipelineState",
     "PipelineStatus",
     "PipelineStep",
+    "PipelineTransition",
     "StepContext",
     "StepFn",
     "StepResult",

@@ -83,19 +83,25 @@ class OperationPool:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
+    ) -> None:
         assert self._group is not None and self._send is not None
         self._closed = True
         self._send.close()  # workers finish the queue, then end
-        if exc_type is not None:
+        if exc_type is None:
+            outcome: tuple[Any, ...] = (None, None, None)
+        else:
             self._shut()
+            # The task group sees a cancellation (it must), but not the caller's own error,
+            # which then propagates as it is rather than inside an exception group.
+            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            outcome = (exc_type, exc, tb) if cancelled else (None, None, None)
         try:
-            suppressed = await self._group.__aexit__(exc_type, exc, tb)
+            await self._group.__aexit__(*outcome)
         finally:
             self._withdraw_all()  # the group was cancelled from outside: nothing stays pending
         if self._callback_error is not None and exc_type is None:
             raise self._callback_error
-        return suppressed
+        return None
 
     async def close(self) -> None:
         """Stop now: refuse new work, withdraw queued operations, cancel running ones, and
@@ -215,6 +221,8 @@ class OperationPool:
             self._max_running = max(self._max_running, self._counts["running"])
 
     def _settle(self, operation: Operation, status: OperationStatus) -> None:
+        if operation.done:  # e.g. withdrawn by close() while its submitter was waiting
+            return
         self._move(operation, status)
         del self._pending[operation.index]
         operation._settled.set()
