@@ -18,6 +18,7 @@ Opting in:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -93,7 +94,7 @@ def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> 
     assert all(e.context == context for e in events)
     stamps = [e.ts for e in events]
     assert all(isinstance(t, float) and math.isfinite(t) for t in stamps), stamps
-    assert all(a <= b for a, b in zip(stamps, stamps[1:])), stamps
+    assert all(a <= b for a, b in itertools.pairwise(stamps)), stamps
 
     attempt = -1
     fallback = 0

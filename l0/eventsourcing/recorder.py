@@ -53,7 +53,16 @@ logger = logging.getLogger("l0")
 
 R = RecordedEventType
 T = TypeVar("T")
-Record = tuple[RecordedEventType, float | None, Any]  # the payload of TOKEN is the text
+# The payload of TOKEN is the text, of LIFECYCLE the event: made plain when written.
+Record = tuple[RecordedEventType, float | None, Any]
+
+
+def _payload(kind: RecordedEventType, data: Any) -> dict[str, Any]:
+    if kind is R.TOKEN:
+        return {"text": data}
+    if kind is R.LIFECYCLE:
+        return {"event": lifecycle_to_dict(data)}
+    return data or {}
 
 
 class EventRecorder:
@@ -71,11 +80,7 @@ class EventRecorder:
     def envelopes(self) -> list[EventEnvelope]:
         stream_id = self.stream_id
         return [
-            EventEnvelope(
-                stream_id,
-                sequence,
-                RecordedEvent(kind, now, {"text": data} if kind is R.TOKEN else (data or {})),
-            )
+            EventEnvelope(stream_id, sequence, RecordedEvent(kind, now, _payload(kind, data)))
             for sequence, (kind, now, data) in enumerate(self.records)
         ]
 
@@ -147,6 +152,7 @@ class RecordingCore(RunCore):
         self._inside = False
         self._observed = 0
         self._outbox: list[Event] = []
+        self._quiet = False
         self._recorder: EventRecorder | None = None
         seed, rng = _seeded(rng)
         super().__init__(
@@ -209,9 +215,21 @@ class RecordingCore(RunCore):
             self._record((R.DRAIN, None, {"count": len(self._outbox)}))
         self._outbox = events
 
+    @property
+    def quiet(self) -> bool:
+        return self._quiet
+
+    @quiet.setter
+    def quiet(self, value: bool) -> None:
+        # `Stream.read()` turns token events off: a replay must return the same events.
+        if self._recorder is not None and value != self._quiet:
+            self._record((R.QUIET, None, {"quiet": value}))
+        self._quiet = value
+
     def _observe(self, event: ObservabilityEvent) -> None:
+        # Serialized when the recording is written, as a replay's are after it ends.
         self._observed += 1
-        self._record((R.LIFECYCLE, None, {"event": lifecycle_to_dict(event)}))
+        self._record((R.LIFECYCLE, None, event))
 
     # -- facts -----------------------------------------------------------------------------------
 

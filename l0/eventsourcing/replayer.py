@@ -284,13 +284,17 @@ class _Replay:
                 self._apply(record)
             except _Diverged:
                 raise
+            except Error as exc:
+                if exc.code is ErrorCode.INVALID_TRANSITION:  # never a live run's failure
+                    raise _diverged(f"record {envelope.sequence}: {exc.message}") from exc
+                raised = exc
             except Exception as exc:  # the driver reports it as the failure that follows
                 raised = exc
         return raised, self.core
 
     def _apply(self, record: RecordedEvent) -> None:
         core, kind, data = self.core, record.type, record.data
-        now = 0.0 if record.now is None else record.now  # ABORT_REQUESTED, CHECK, DRAIN
+        now = 0.0 if record.now is None else record.now  # facts that carry no time
         if kind is R.TOKEN:
             self._deliver(core.token(data["text"], now))
         elif kind is R.CHUNK:
@@ -323,6 +327,8 @@ class _Replay:
             self._check(data)
         elif kind is R.CHECKED:
             self._checked(now)
+        elif kind is R.QUIET:
+            core.quiet = bool(data["quiet"])
 
     def _check(self, data: Any) -> None:
         """The driver ran a guardrail check off the event loop (its outcome is recorded)."""

@@ -43,6 +43,7 @@ class RecordedEventType(str, Enum):
     INTERRUPTED = "interrupted"
     CHECK = "check"  # an off-loop guardrail check ran (its outcome)
     CHECKED = "checked"  # ... and its result was handed to the core
+    QUIET = "quiet"  # the consumer stopped (or started) looking at token events
     # what the driver did with the core's output
     DRAIN = "drain"  # queued events were delivered to the consumer here
     # answers of user code called from inside the core, consumed in order on replay
@@ -68,6 +69,7 @@ FACTS = frozenset(
         RecordedEventType.INTERRUPTED,
         RecordedEventType.CHECK,
         RecordedEventType.CHECKED,
+        RecordedEventType.QUIET,
         RecordedEventType.DRAIN,
     }
 )
