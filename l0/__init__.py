@@ -95,6 +95,15 @@ _LAZY: dict[str, str] = {
     "FieldAgreement": "l0.voting",
     "FieldConsensus": "l0.voting",
     "FieldConsensusInfo": "l0.voting",
+    # Guardrails and drift
+    "Guardrails": "l0.guardrails",
+    "JsonAnalysis": "l0.guardrails",
+    "MarkdownAnalysis": "l0.guardrails",
+    "LatexAnalysis": "l0.guardrails",
+    "Drift": "l0.drift",
+    "DriftDetector": "l0.drift",
+    "DriftConfig": "l0.drift",
+    "DriftResult": "l0.drift",
     # Adapters
     "Adapters": "l0.adapters",
     "Adapter": "l0.adapters",
@@ -153,7 +162,9 @@ if TYPE_CHECKING:
         race,
         sequential,
     )
+    from l0.drift import Drift, DriftConfig, DriftDetector, DriftResult
     from l0.format import Format
+    from l0.guardrails import Guardrails, JsonAnalysis, LatexAnalysis, MarkdownAnalysis
     from l0.jsonkit import JSON
     from l0.jsonkit.types import AutoCorrectResult, CorrectionType
     from l0.multimodal import ContentType, DataPayload, Multimodal, Progress
