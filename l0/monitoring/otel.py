@@ -190,7 +190,7 @@ class OpenTelemetry:
             **config.attributes,
         }
         if config.record_context:
-            for key, value in event.context.items():
+            for key, value in redact(event.context).items():
                 attributes[A.CONTEXT_PREFIX + str(key)] = value
         root = self._tracer.start_span(
             config.span_name,
