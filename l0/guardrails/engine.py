@@ -1,12 +1,17 @@
 """Runs a run's guardrail rules: incrementally while tokens flow, fully once at the end.
 
-The runtime asks for a streaming check every `interval` tokens and a final check when the
-stream ends. Incremental rules (those with `session`) get only the text added since the last
-check, read from the state without joining the whole content, so a check costs O(delta).
-Plain rules get `check(state)` and cost what they cost; when such a rule would read more than
+Rules are grouped by how often they are checked: every `check_interval` tokens by default
+(15), every 25 for the rule named "drift" (its analysis wants more text at a time), or every
+`rule.check_every` when the rule says. The runtime calls `check_streaming(state, ts, count)`
+on a common beat and each group runs when `count` is a multiple of its interval. Incremental
+rules (those with `session`) get only the text added since their group last ran, read from
+the state without joining the whole content, so a check costs O(delta). Plain rules get
+`check(state)` and cost what they cost; when such a rule would read more than
 `thread_threshold` characters, `heavy()` says so and the driver runs the check in a worker
 thread so the event loop stays responsive.
 
+Sessions may scan in batches; an optional `flush(state)` makes them look at everything fed so
+far, and a check of all groups (`count=None`, used before a checkpoint is trusted) calls it.
 Each distinct violation is reported once per attempt, however many checks see it again.
 """
 
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
     from l0.types import State
 
 DEFAULT_THREAD_THRESHOLD = 10_000  # characters
+DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming checks
+DRIFT_CHECK_INTERVAL = 25  # tokens between drift checks
 
 Found = list[tuple[GuardrailRule, list[GuardrailViolation]]]
 
@@ -38,79 +45,117 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
         ) from exc
 
 
+class _Group:
+    """The streaming rules checked every `every` tokens, and how far they have read."""
+
+    __slots__ = ("every", "fed", "plain", "rules", "sessions")
+
+    def __init__(self, every: int, rules: list[GuardrailRule]) -> None:
+        self.every = every
+        self.rules = rules
+        self.plain = [r for r in rules if r.session is None]
+        self.sessions: list[tuple[GuardrailRule, RuleSession]] = []
+        self.fed = 0  # characters handed to this group's sessions
+
+    def start(self) -> None:
+        self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
+        self.fed = 0
+
+    def evaluate(self, state: State, found: Found, *, flush: bool = False) -> None:
+        delta = state.text_since(self.fed)
+        self.fed += len(delta)
+        for rule, session in self.sessions:
+            violations = _run(rule, session.feed, delta, state)
+            flush_session = getattr(session, "flush", None) if flush else None
+            if flush_session is not None:
+                violations.extend(_run(rule, flush_session, state))
+            found.append((rule, violations))
+        for rule in self.plain:
+            found.append((rule, _run(rule, rule.check, state)))
+
+
 class GuardrailEngine:
     """Per-run guardrail runner (see the module docstring)."""
 
-    __slots__ = (
-        "_bus",
-        "_fed",
-        "_incremental",
-        "_plain_streaming",
-        "_rules",
-        "_seen",
-        "_sessions",
-        "thread_threshold",
-    )
+    __slots__ = ("_bus", "_groups", "_plain_streaming", "_rules", "_seen", "thread_threshold")
 
     def __init__(
         self,
         rules: Sequence[GuardrailRule],
         *,
         bus: EventBus,
+        check_interval: int = DEFAULT_CHECK_INTERVAL,
         thread_threshold: int = DEFAULT_THREAD_THRESHOLD,
     ) -> None:
         self._rules = tuple(rules)
-        self._incremental = tuple(r for r in self._rules if r.session is not None)
-        self._plain_streaming = tuple(r for r in self._rules if r.session is None and r.streaming)
+        by_interval: dict[int, list[GuardrailRule]] = {}
+        for rule in self._rules:
+            if rule.streaming:
+                every = rule.check_every or (
+                    DRIFT_CHECK_INTERVAL if rule.name == "drift" else check_interval
+                )
+                by_interval.setdefault(every, []).append(rule)
+        self._groups = [_Group(every, group) for every, group in sorted(by_interval.items())]
+        self._plain_streaming = any(group.plain for group in self._groups)
         self._bus = bus
         self.thread_threshold = thread_threshold
-        self._sessions: list[tuple[GuardrailRule, RuleSession]] = []
-        self._fed = 0
         self._seen: set[tuple[str, str, int | None]] = set()
 
     @property
     def rules(self) -> tuple[GuardrailRule, ...]:
         return self._rules
 
+    @property
+    def intervals(self) -> tuple[int, ...]:
+        """How often (in tokens) each group of streaming rules runs."""
+        return tuple(group.every for group in self._groups)
+
     def start_attempt(self, state: State) -> None:
         """Fresh per-stream sessions; text that survives from earlier attempts is re-fed."""
-        self._sessions = [(rule, rule.session()) for rule in self._incremental if rule.session]
-        self._fed = 0
+        for group in self._groups:
+            group.start()
         self._seen.clear()
 
     def heavy(self, state: State) -> bool:
         """Whether the next check should run off the event loop."""
-        return bool(self._plain_streaming) and state.content_length > self.thread_threshold
+        return self._plain_streaming and state.content_length > self.thread_threshold
 
-    def evaluate_streaming(self, state: State) -> Found:
-        """Run the streaming rules over the text added since the last check."""
-        delta = state.text_since(self._fed)
-        self._fed += len(delta)
+    def due(self, count: int) -> bool:
+        """Whether any group runs at token `count`."""
+        return any(count % group.every == 0 for group in self._groups)
+
+    def evaluate_streaming(self, state: State, count: int | None = None) -> Found:
+        """Run the groups due at token `count` over their new text; with `count=None`, run
+        every group and flush batched sessions (a checkpoint is about to be trusted)."""
         found: Found = []
-        for rule, session in self._sessions:
-            if rule.streaming:
-                found.append((rule, _run(rule, session.feed, delta, state)))
-        for rule in self._plain_streaming:
-            found.append((rule, _run(rule, rule.check, state)))
+        for group in self._groups:
+            if count is None:
+                group.evaluate(state, found, flush=True)
+            elif count % group.every == 0:
+                group.evaluate(state, found)
         return found
 
     def evaluate_final(self, state: State) -> Found:
         """Run every rule over the complete output."""
-        delta = state.text_since(self._fed)
-        self._fed += len(delta)
         found: Found = []
-        for rule, session in self._sessions:
-            violations = _run(rule, session.feed, delta, state) if delta else []
-            violations.extend(_run(rule, session.finish, state))
-            found.append((rule, violations))
+        for group in self._groups:
+            delta = state.text_since(group.fed)
+            group.fed += len(delta)
+            for rule, session in group.sessions:
+                violations = _run(rule, session.feed, delta, state) if delta else []
+                violations.extend(_run(rule, session.finish, state))
+                found.append((rule, violations))
         for rule in self._rules:
-            if rule.session is None:
-                found.append((rule, _run(rule, rule.check, state)))
+            if rule.streaming and rule.session is not None:
+                continue  # finished through its session above
+            found.append((rule, _run(rule, rule.check, state)))
         return found
 
-    def check_streaming(self, state: State, ts: float) -> list[GuardrailViolation]:
-        """Check the text added since the last check; returns new violations."""
-        return self.report("streaming", self.evaluate_streaming(state), ts)
+    def check_streaming(
+        self, state: State, ts: float, count: int | None = None
+    ) -> list[GuardrailViolation]:
+        """Check the text added since each due group last ran; returns new violations."""
+        return self.report("streaming", self.evaluate_streaming(state, count), ts)
 
     def check_final(self, state: State, ts: float) -> list[GuardrailViolation]:
         """Check the complete output once; returns new violations."""
@@ -158,4 +203,9 @@ class GuardrailEngine:
         return fresh
 
 
-__all__ = ["DEFAULT_THREAD_THRESHOLD", "GuardrailEngine"]
+__all__ = [
+    "DEFAULT_CHECK_INTERVAL",
+    "DEFAULT_THREAD_THRESHOLD",
+    "DRIFT_CHECK_INTERVAL",
+    "GuardrailEngine",
+]

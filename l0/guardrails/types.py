@@ -46,6 +46,9 @@ class RuleSession(Protocol):
         """Check the complete output, once, when the stream ends."""
         ...
 
+    # Optional: `flush(state) -> list[GuardrailViolation]`, for sessions that scan in batches,
+    # asks them to look at everything fed so far (called before a checkpoint is trusted).
+
 
 @dataclass(slots=True)
 class GuardrailRule:
@@ -57,6 +60,8 @@ class GuardrailRule:
     recoverable: bool = True
     # Incremental form of `check` (see the module docstring); None for plain rules.
     session: Callable[[], RuleSession] | None = None
+    # Tokens between streaming checks of this rule; None: the run's `check_interval`.
+    check_every: int | None = None
 
     def __post_init__(self) -> None:
         from l0.errors import Error, ErrorCode
@@ -68,6 +73,16 @@ class GuardrailRule:
         if not callable(self.check):
             raise Error(
                 f"GuardrailRule {self.name!r}: check must be callable, got {type(self.check).__name__}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        if self.check_every is not None and (
+            isinstance(self.check_every, bool)
+            or not isinstance(self.check_every, int)
+            or self.check_every < 1
+        ):
+            raise Error(
+                f"GuardrailRule {self.name!r}: check_every must be an int >= 1 or None, "
+                f"got {self.check_every!r}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
         if self.severity not in SEVERITIES:

@@ -17,6 +17,7 @@ the Event. Everything else happens at boundaries.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -151,12 +152,16 @@ class RunCore(MachineModel):
         # Set by Stream.read(): nobody looks at token events, so none are built.
         self.quiet = False
         continuation = plan.continuation
+        self.engine = (
+            GuardrailEngine(plan.guardrails, bus=self.bus, check_interval=plan.check_interval)
+            if plan.guardrails
+            else None
+        )
         self._checkpoint_every = continuation.checkpoint_interval if continuation else 0
-        self._check_every = plan.check_interval if plan.guardrails else 0
-        cadence = [n for n in (self._checkpoint_every, self._check_every) if n]
-        self._cadence = min(cadence) if cadence else 0
+        beats = [*(self.engine.intervals if self.engine else ()), self._checkpoint_every]
+        # The hot path counts down to the next multiple of every interval's common divisor.
+        self._cadence = math.gcd(*beats)
         self._countdown = self._cadence or -1  # never reaches zero when nothing is due
-        self.engine = GuardrailEngine(plan.guardrails, bus=self.bus) if plan.guardrails else None
 
     @property
     def rng(self) -> random.Random:
@@ -317,7 +322,12 @@ class RunCore(MachineModel):
             final=False,
             exception=error,
         )
-        if self._retry_budget_allows() and self.plan.retry.should_retry is not None:
+        # A restart (a refused continuation) is not a retry: nobody is asked about it.
+        if (
+            not failure.restart
+            and self._retry_budget_allows()
+            and self.plan.retry.should_retry is not None
+        ):
             self.decision = Consult(error, self._budget_total, failure.category)
             return self.decision
         return self._fire_fail(now)
@@ -460,15 +470,12 @@ class RunCore(MachineModel):
         self._countdown = self._cadence
         count = self.state.token_count
         engine = self.engine
-        if engine is not None and (
-            count % self._check_every == 0
-            or (self._checkpoint_every and count % self._checkpoint_every == 0)
-        ):
+        if engine is not None and engine.due(count):
             if engine.heavy(self.state):
                 self.decision = RunCheck("streaming")
                 self.attention = True
                 return False
-            violations = engine.check_streaming(self.state, self._ts(now))
+            violations = engine.check_streaming(self.state, self._ts(now), count)
             error = self._apply_violations(violations, now)
             if error is not None:
                 self.state.truncate(self.state.content_length - len(text))
@@ -684,7 +691,9 @@ class RunCore(MachineModel):
         failure = self._failure
         assert failure is not None
         state = self.state
-        if failure.counts_toward_attempts:
+        if failure.restart:
+            pass  # neither a model nor a network retry (see l0.runtime.policy)
+        elif failure.counts_toward_attempts:
             state.model_retry_count += 1
             self._budget_model += 1
         else:
@@ -776,20 +785,24 @@ class RunCore(MachineModel):
         state = self.state
         failure = self._failure
         keep = state.content_length
-        if failure is not None and failure.failure_type in (
+        if failure is not None and failure.restart:
+            keep = 0  # the target cannot resume: it starts over and the consumer is told
+        elif failure is not None and failure.failure_type in (
             FailureType.GUARDRAIL,
             FailureType.DRIFT,
             FailureType.ZERO_OUTPUT,
         ):
-            # A streaming violation was caught before its token was delivered: the last
-            # checkpoint is the last text known good. A final-check violation condemns it all.
-            keep = state.checkpoint_length if self._failed_while_streaming else 0
-        elif self._validates_checkpoints and keep > state.checkpoint_length:
-            # The text after the last checkpoint was delivered but not yet checked.
-            assert self.engine is not None
+            # A streaming violation: resume after the last checkpoint, and before the text the
+            # rules objected to. A violation found only at the end condemns the whole attempt.
+            keep = 0
+            if self._failed_while_streaming:
+                keep = _before_violations(state.checkpoint_length, failure.error)
+        elif self.engine is not None and self._validates_checkpoints:
+            # What was delivered since the rules last ran has not been checked yet.
             found = self.engine.check_streaming(state, self._ts(now))
-            if self._apply_violations(found, now) is not None:
-                keep = state.checkpoint_length
+            error = self._apply_violations(found, now)
+            if error is not None:
+                keep = _before_violations(state.checkpoint_length, error)
         self._rewind(keep, now)
         self._resume_text = state.content if keep else None
         if keep:
@@ -914,6 +927,12 @@ class RunCore(MachineModel):
             completions=1 if completed else 0,
             timeouts=self._timeouts,
         )
+
+
+def _before_violations(keep: int, error: BaseException) -> int:
+    """`keep`, cut back to where the first violation that `error` carries begins."""
+    positions = [v.position for v in getattr(error, "violations", ()) if v.position is not None]
+    return min(keep, *positions) if positions else keep
 
 
 __all__ = [

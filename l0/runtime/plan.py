@@ -19,7 +19,7 @@ from l0.timeout import DEFAULT_TIMEOUT, Timeout
 
 StreamFactory = Callable[[], Any]
 
-DEFAULT_CHECK_INTERVAL = 5  # tokens between streaming guardrail checks
+DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming guardrail checks
 _DEFAULT_RETRY = Retry()  # shared, never mutated
 
 

@@ -315,7 +315,9 @@ async def test_large_checks_run_in_a_worker_thread() -> None:
 
     factory = ScriptedFactory(Script(chunks=["x" * 1000] * 30))
     result = await l0.run(
-        stream=factory, guardrails=[l0.GuardrailRule(name="record", check=record)]
+        stream=factory,
+        guardrails=[l0.GuardrailRule(name="record", check=record)],
+        check_interval=5,  # the first check sees 5 KB (inline), later ones more (a thread)
     )
     assert len(await result.read()) == 30_000
     assert loop_thread in threads
