@@ -149,6 +149,7 @@ def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
                 "incremental": rule.session is not None,
                 "severity": rule.severity,
                 "recoverable": rule.recoverable,
+                "check_every": getattr(rule, "check_every", None),
             }
             for rule in plan.guardrails
         ],
@@ -183,6 +184,8 @@ def replay_rules(data: Mapping[str, Any]) -> list[GuardrailRule]:
             severity=rule["severity"],
             recoverable=rule["recoverable"],
             session=_ReplaySession if rule["incremental"] else None,
+            # how often the rule runs decides when the core checks
+            **({"check_every": rule["check_every"]} if rule.get("check_every") else {}),
         )
         for rule in data["guardrails"]
     ]
