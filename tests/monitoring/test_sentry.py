@@ -29,8 +29,8 @@ class Capture(Transport):  # type: ignore[misc]
 
 
 @pytest.fixture
-def events() -> Iterator[list[dict[str, Any]]]:
-    """Sentry initialized with the capturing transport; the captured events as dicts."""
+def sentry_client() -> Iterator[None]:
+    """Sentry initialized with the capturing transport (read back with `sent_events()`)."""
     Capture.sent = []
     sentry_sdk.init(
         dsn="https://public@example.invalid/1",
@@ -40,8 +40,7 @@ def events() -> Iterator[list[dict[str, Any]]]:
     )
     sentry_sdk.get_isolation_scope().clear_breadcrumbs()  # earlier tests left theirs
     sentry_sdk.get_current_scope().clear_breadcrumbs()
-    captured: list[dict[str, Any]] = []
-    yield captured
+    yield
     sentry_sdk.get_client().close()
     sentry_sdk.init()  # back to a disabled client
 
@@ -61,7 +60,7 @@ class Unauthorized(Exception):
 
 
 async def test_a_failed_run_is_captured_with_its_context_and_breadcrumbs(
-    events: list[dict[str, Any]],
+    sentry_client: None,
 ) -> None:
     """One Sentry event: the run's exception, its l0 context and a breadcrumb per event."""
     sentry = Monitoring.sentry(SentryConfig(tags={"service": "chat"}))
@@ -99,7 +98,7 @@ async def test_a_failed_run_is_captured_with_its_context_and_breadcrumbs(
 
 
 async def test_a_completed_run_leaves_breadcrumbs_and_captures_nothing(
-    events: list[dict[str, Any]],
+    sentry_client: None,
 ) -> None:
     """Breadcrumbs land on the scope, so a later error shows how the stream went."""
     stream = await l0.run(
@@ -114,7 +113,7 @@ async def test_a_completed_run_leaves_breadcrumbs_and_captures_nothing(
 
 
 async def test_config_limits_breadcrumbs_and_can_capture_retried_failures(
-    events: list[dict[str, Any]],
+    sentry_client: None,
 ) -> None:
     """breadcrumb_types filters; capture_retried_errors reports each retried failure too."""
     sentry = Monitoring.sentry(
