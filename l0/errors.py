@@ -6,10 +6,19 @@
           └── NetworkError          a provider's network failure; network_type
 
 `categorize_error` decides what any exception means for retrying, in this order: l0's own
-errors by code; an HTTP status found on the exception (429/5xx transient, 401/403 fatal,
-other 4xx provider); known exception types, walking `__cause__`/`__context__` (builtin
-connection errors, httpx/httpcore/aiohttp by class name, a malformed JSON chunk); and only
-then the message patterns of the network table. Cancellation is never an error here.
+errors by code; known network exception types, walking `__cause__`/`__context__` (builtin
+connection errors, httpx/httpcore/aiohttp by class name, a malformed JSON chunk); an HTTP
+status found on the exception (429/5xx transient, 401/403 fatal, other 4xx provider); and
+only then the message patterns of the network table. Cancellation is never an error here.
+
+A network cause wins over a status because SDK wrappers report network failures with a
+status of their own: LiteLLM raises `InternalServerError` (500) for a reset connection,
+`MidStreamFallbackError` (500) for a dropped stream or a malformed chunk and `Timeout` (408)
+for a read timeout; only the exceptions behind them say what happened.
+
+`provider_error_code` reads the machine-readable code a provider put on an error (OpenAI's
+`error.code`, e.g. "context_length_exceeded"), from the exception or its causes, or from
+the type when an SDK says it only that way (LiteLLM's `ContextWindowExceededError`).
 """
 
 from __future__ import annotations
@@ -50,6 +59,11 @@ class ErrorCode(str, Enum):
     STREAM_CONSUMED = "STREAM_CONSUMED"
     ADAPTER_NOT_FOUND = "ADAPTER_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # A target refused a continuation request (the checkpoint sent as an assistant prefill):
+    # the runtime restarts that target from scratch instead of resuming.
+    PREFILL_REJECTED = "PREFILL_REJECTED"
+    # A circuit breaker kept a call away from a route that keeps failing.
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
 
 
 class FailureType(str, Enum):
@@ -121,6 +135,8 @@ _CODE_CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.STREAM_CONSUMED: ErrorCategory.INTERNAL,
     ErrorCode.ADAPTER_NOT_FOUND: ErrorCategory.INTERNAL,
     ErrorCode.INTERNAL_ERROR: ErrorCategory.INTERNAL,
+    ErrorCode.PREFILL_REJECTED: ErrorCategory.PROVIDER,
+    ErrorCode.CIRCUIT_OPEN: ErrorCategory.TRANSIENT,
 }
 
 
@@ -337,16 +353,26 @@ def _network_type_of_message(error: BaseException) -> NetworkErrorType | None:
     return None
 
 
-def network_error_type(error: BaseException) -> NetworkErrorType | None:
-    """The network failure behind `error`, or None when it is not a network failure."""
-    if isinstance(error, NetworkError):
-        return error.network_type
-    if isinstance(error, Error) or status_code_of(error) is not None:
-        return None
+def _network_type_of_chain(error: BaseException) -> NetworkErrorType | None:
     for link in _causes(error):
         kind = _network_type_of_class(link)
         if kind is not None:
             return kind
+    return None
+
+
+def network_error_type(error: BaseException) -> NetworkErrorType | None:
+    """The network failure behind `error`, or None when it is not a network failure.
+
+    Exception types (along the cause chain) decide first; a message pattern only counts for
+    an exception that carries no HTTP status."""
+    if isinstance(error, NetworkError):
+        return error.network_type
+    if isinstance(error, Error):
+        return None
+    kind = _network_type_of_chain(error)
+    if kind is not None or status_code_of(error) is not None:
+        return kind
     return _network_type_of_message(error)
 
 
@@ -367,6 +393,8 @@ def categorize_error(error: BaseException) -> ErrorCategory:
     """What kind of failure `error` is (see the module docstring for the order of checks)."""
     if isinstance(error, Error):
         return error.category
+    if _network_type_of_chain(error) is not None:
+        return ErrorCategory.NETWORK
     status = status_code_of(error)
     if status is not None:
         if status in (401, 403):
@@ -413,6 +441,38 @@ class NetworkError(Error):
         )
 
 
+# Codes some SDKs express only through the exception's type (matched by class name, so no
+# SDK is imported): LiteLLM's ContextWindowExceededError carries no code of its own.
+_CODE_BY_CLASS_NAME: dict[str, str] = {
+    "ContextWindowExceededError": "context_length_exceeded",
+    "ContentPolicyViolationError": "content_policy_violation",
+}
+
+
+def provider_error_code(error: BaseException) -> str | None:
+    """The provider's machine-readable error code (e.g. "context_length_exceeded") on
+    `error` or the exceptions behind it: an error body's `code`, or a textual `code`
+    attribute, or what the exception's type says. None when there is none."""
+    for link in _causes(error):
+        if isinstance(link, Error):
+            continue  # l0's own codes are not a provider's
+        body = getattr(link, "body", None)
+        if isinstance(body, dict):
+            nested = body.get("error")
+            source = nested if isinstance(nested, dict) else body
+            code = source.get("code")
+            if isinstance(code, str) and code and not code.isdigit():
+                return code
+        code = getattr(link, "code", None)
+        if isinstance(code, str) and code and not code.isdigit():
+            return code
+        for klass in type(link).__mro__:
+            named = _CODE_BY_CLASS_NAME.get(klass.__name__)
+            if named is not None:
+                return named
+    return None
+
+
 def retry_after_of(error: BaseException) -> float | None:
     """Seconds a server asked us to wait (`retry-after-ms` or `retry-after` header)."""
     for link in _causes(error):
@@ -449,6 +509,7 @@ __all__ = [
     "TimeoutError",
     "categorize_error",
     "network_error_type",
+    "provider_error_code",
     "retry_after_of",
     "status_code_of",
 ]

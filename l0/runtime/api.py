@@ -16,6 +16,7 @@ from l0.runtime.stream import LazyStream, Stream
 from l0.timeout import Timeout
 
 if TYPE_CHECKING:
+    from l0.breaker import CircuitBreaker
     from l0.drift import DriftDetector
     from l0.eventsourcing.store import EventStore
 
@@ -35,11 +36,14 @@ async def run(
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: EventStore | None = None,
     drift_detector: DriftDetector | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> Stream:
     """Run a stream factory with l0's reliability: retries, fallbacks, timeouts, guardrails,
     continuation. Returns a `Stream` (lazy: the first attempt starts when it is read).
     With `event_store`, the run's inputs are recorded there when it ends, for replay; with
-    `drift_detector`, drift is checked as it streams and retried like a guardrail violation."""
+    `drift_detector`, drift is checked as it streams and retried like a guardrail violation.
+    With `breaker` (an `l0.CircuitBreaker` shared by many runs), the primary is skipped for
+    the fallbacks while the breaker is open."""
     plan = make_plan(
         stream=stream,
         fallbacks=fallbacks,
@@ -54,6 +58,7 @@ async def run(
         check_interval=check_interval,
         event_store=event_store,
         drift_detector=drift_detector,
+        breaker=breaker,
     )
     return Stream(plan)
 

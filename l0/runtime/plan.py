@@ -36,6 +36,7 @@ class RunPlan:
     context: dict[str, Any] | None
     build_continuation_prompt: Callable[[str], str] | None
     event_store: Any = None  # an l0.EventStore: the run is recorded into it
+    breaker: Any = None  # an l0.CircuitBreaker guarding the primary (factories[0] is guarded)
 
     @property
     def fallback_count(self) -> int:
@@ -61,6 +62,7 @@ def make_plan(
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: Any = None,
     drift_detector: Any = None,
+    breaker: Any = None,
 ) -> RunPlan:
     """Check every argument and build the plan; raise `l0.Error` naming the first problem."""
     if not callable(stream):
@@ -113,6 +115,13 @@ def make_plan(
                 f"event_store must be an l0.EventStore (e.g. l0.InMemoryEventStore()), got "
                 f"{type(event_store).__name__}"
             )
+    if breaker is not None:
+        from l0.breaker import CircuitBreaker
+
+        if not isinstance(breaker, CircuitBreaker):
+            raise _problem(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
+        # The primary goes behind the breaker, which learns its outcomes from the run's events.
+        stream, on_event = breaker.protect(stream, on_event)
     return RunPlan(
         factories=(stream, *fallback_list),
         retry=retry if retry is not None else _DEFAULT_RETRY,
@@ -125,6 +134,7 @@ def make_plan(
         context=context,
         build_continuation_prompt=build_continuation_prompt,
         event_store=event_store,
+        breaker=breaker,
     )
 
 

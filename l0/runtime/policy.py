@@ -10,10 +10,24 @@ may be tried again and whether a fallback may help. The runtime's `fail` conditi
     429, 5xx, empty output       yes       no                       yes
     guardrail violation, drift   yes       yes                      yes
     other model errors           yes       yes                      yes
-    4xx (provider)               no        -                        yes
+    4xx (provider), e.g. 400
+      context_length_exceeded    no        -                        yes
+    400 content_policy_violation no        -                        no
     401/403 (fatal)              no        -                        yes (another provider)
+    circuit open                 no        -                        yes
     fatal violation, abort,
     total timeout, misuse        no        -                        no
+
+A network cause is found behind a status (see `l0.errors`), so LiteLLM's 500 for a dropped
+stream is a network failure. A first-token timeout prefers a fallback: a route that stayed
+silent is not retried while another one is available.
+
+A refused continuation (`PREFILL_REJECTED`: the target does not accept the checkpoint as an
+assistant prefill) is a `restart`: the same target is opened again at once, from scratch.
+It is not a retry of a failure, so it needs no backoff, is offered to no `should_retry` and
+no `retry_on` filter, counts as neither a model nor a network retry, and is made even when
+the budget was just spent (it re-does the attempt the budget paid for); the request counts
+toward `max_retries` for the retries that may follow.
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ from l0.errors import (
     NetworkErrorType,
     categorize_error,
     network_error_type,
+    provider_error_code,
     retry_after_of,
     status_code_of,
 )
@@ -49,6 +64,7 @@ class Failure:
     network_type: NetworkErrorType | None = None
     retry_after: float | None = None
     prefer_fallback: bool = False  # a silent route: move on rather than retry it
+    restart: bool = False  # open the same target again at once, without continuation
 
 
 def _own(error: Error) -> Failure:
@@ -63,6 +79,7 @@ def _own(error: Error) -> Failure:
         retryable: bool = True,
         fallback_ok: bool = True,
         prefer_fallback: bool = False,
+        restart: bool = False,
         network_type: NetworkErrorType | None = None,
     ) -> Failure:
         return Failure(
@@ -76,6 +93,7 @@ def _own(error: Error) -> Failure:
             reason=code.value.lower(),
             network_type=network_type,
             prefer_fallback=prefer_fallback,
+            restart=restart,
         )
 
     if code is ErrorCode.INITIAL_TOKEN_TIMEOUT:
@@ -105,6 +123,10 @@ def _own(error: Error) -> Failure:
         )
     if code is ErrorCode.PROVIDER_ERROR:
         return make(FailureType.MODEL, None, retryable=False)
+    if code is ErrorCode.PREFILL_REJECTED:
+        return make(FailureType.MODEL, None, restart=True)
+    if code is ErrorCode.CIRCUIT_OPEN:
+        return make(FailureType.SERVER_ERROR, None, retryable=False)
     if code is ErrorCode.STREAM_ABORTED:
         return make(FailureType.ABORT, None, retryable=False, fallback_ok=False)
     if code in (ErrorCode.FATAL_GUARDRAIL_VIOLATION,):
@@ -150,6 +172,7 @@ def classify(error: BaseException) -> Failure:
             network_type=kind,
         )
     if category is ErrorCategory.FATAL or category is ErrorCategory.PROVIDER:
+        code = provider_error_code(error)
         return Failure(
             error=error,
             category=category,
@@ -159,8 +182,9 @@ def classify(error: BaseException) -> Failure:
             retry_type=None,
             counts_toward_attempts=False,
             retryable=False,
-            fallback_ok=True,
-            reason=f"http_{status}" if status else category.value,
+            # A policy refusal is about the request: another model would refuse it too.
+            fallback_ok=code != "content_policy_violation",
+            reason=code or (f"http_{status}" if status else category.value),
         )
     if category is ErrorCategory.INTERNAL:
         return Failure(
@@ -194,6 +218,10 @@ def retry_allowed(
     fallback_pending: bool,
 ) -> bool:
     """Whether the budget (for the current stream factory) allows one more retry."""
+    if failure.restart:
+        # One beyond the budget at most: it re-does an attempt the budget has paid for, and
+        # a factory that keeps refusing cannot loop.
+        return total_retries <= retry.max_retries
     if not failure.retryable:
         return False
     if failure.prefer_fallback and fallback_pending:
@@ -214,7 +242,10 @@ def retry_delay(
     rng: random.Random,
 ) -> float:
     """Seconds to wait before the retry: the backoff of `retry.strategy`, a server's
-    Retry-After when it sent one (capped by `max_delay`), or the user's `calculate_delay`."""
+    Retry-After when it sent one (capped by `max_delay`), or the user's `calculate_delay`.
+    A restart does not wait."""
+    if failure.restart:
+        return 0.0
     base = retry.base_delay
     if failure.network_type is not None and retry.error_type_delays is not None:
         base = retry.error_type_delays.for_type(failure.network_type)
