@@ -111,11 +111,15 @@ class RecordingEngine(GuardrailEngine):
     runs a check while handling a fact, a `CHECK` fact when the driver runs it off-loop."""
 
     def __init__(self, rules: tuple[GuardrailRule, ...], *, bus: EventBus, core: RecordingCore):
-        super().__init__(rules, bus=bus)
+        super().__init__(rules, bus=bus, check_interval=core.plan.check_interval)
         self._core = core
 
-    def evaluate_streaming(self, state: State) -> Found:
-        return self._recorded("streaming", GuardrailEngine.evaluate_streaming, state)
+    def evaluate_streaming(self, state: State, count: int | None = None) -> Found:
+        return self._recorded(
+            "streaming",
+            lambda engine, s: GuardrailEngine.evaluate_streaming(engine, s, count),
+            state,
+        )
 
     def evaluate_final(self, state: State) -> Found:
         return self._recorded("final", GuardrailEngine.evaluate_final, state)

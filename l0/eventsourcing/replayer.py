@@ -141,13 +141,14 @@ class ReplayEngine(GuardrailEngine):
         bus: EventBus,
         answers: deque[RecordedEvent],
         thread_threshold: int | None,
+        check_interval: int,
     ) -> None:
-        super().__init__(rules, bus=bus)
+        super().__init__(rules, bus=bus, check_interval=check_interval)
         if thread_threshold is not None:
             self.thread_threshold = thread_threshold
         self._answers = answers
 
-    def evaluate_streaming(self, state: State) -> Found:
+    def evaluate_streaming(self, state: State, count: int | None = None) -> Found:
         return self._next("streaming")
 
     def evaluate_final(self, state: State) -> Found:
@@ -182,7 +183,11 @@ class ReplayCore(RunCore):
         self.metrics: MetricsSnapshot | None = None
         if self.engine is not None:
             self.engine = ReplayEngine(
-                plan.guardrails, bus=bus, answers=answers, thread_threshold=thread_threshold
+                plan.guardrails,
+                bus=bus,
+                answers=answers,
+                thread_threshold=thread_threshold,
+                check_interval=plan.check_interval,
             )
 
     def _record_metrics(self, *, completed: bool) -> None:
