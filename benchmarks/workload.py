@@ -41,8 +41,10 @@ def as_chunk(text: str) -> Any:
 
 
 def text_tokens(count: int) -> list[str]:
-    words = ["alpha", "beta", "gamma", "delta", "sigma", "omega", "kappa", "theta"]
-    return [f"{words[i % len(words)]}{i} " for i in range(count)]
+    """Prose-like tokens of about four characters, the usual size of an LLM token."""
+    words = [" The", " model", " writes", " a", " long", " answer", " about", " stream",
+             "ing", " and", " the", " tokens", " arrive", " one", " by", " one", ".", " It"]
+    return [f"{words[i % len(words)]}" if i % 7 else f" w{i}" for i in range(count)]
 
 
 def json_tokens(count: int) -> list[str]:

@@ -154,6 +154,8 @@ class State:
     __slots__ = (
         "_checkpoint",
         "_checkpoint_length",
+        "_joined",
+        "_joined_count",
         "_length",
         "_measured",
         "_parts",
@@ -210,7 +212,8 @@ class State:
         tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         self._parts: list[str] = [content] if content else []
-        self._measured = len(self._parts)
+        self._joined = content
+        self._joined_count = self._measured = len(self._parts)
         self._length = len(content)
         self._checkpoint: str | None = None
         self._checkpoint_length = 0
@@ -239,22 +242,24 @@ class State:
         self.tool_calls: list[dict[str, Any]] = [] if tool_calls is None else tool_calls
 
     # -- content: appended per token, joined on read ---------------------------------------
+    #
+    # `_parts` only grows while an attempt streams (the runtime holds `_parts.append`), so an
+    # index into it stays valid: readers can take "the parts since index i" in one C-level
+    # join. Reading `content` joins what is new onto a cached prefix.
 
     @property
     def content(self) -> str:
         parts = self._parts
-        if len(parts) > 1:
-            joined = "".join(parts)
-            parts[:] = (joined,)  # in place: the runtime holds `parts.append`
-            self._measured = 1
-            self._length = len(joined)
-            return joined
-        return parts[0] if parts else ""
+        if self._joined_count != len(parts):
+            self._joined += "".join(parts[self._joined_count :])
+            self._joined_count = len(parts)
+        return self._joined
 
     @content.setter
     def content(self, value: str) -> None:
         self._parts[:] = (value,) if value else ()
-        self._measured = len(self._parts)
+        self._joined = value
+        self._joined_count = self._measured = len(self._parts)
         self._length = len(value)
         if self._checkpoint_length > len(value):
             self._set_checkpoint_length(0)
@@ -263,10 +268,19 @@ class State:
     def content_length(self) -> int:
         """Length of `content` in characters, without joining it."""
         parts = self._parts
-        for i in range(self._measured, len(parts)):
-            self._length += len(parts[i])
-        self._measured = len(parts)
+        if self._measured != len(parts):
+            self._length += sum(map(len, parts[self._measured :]))
+            self._measured = len(parts)
         return self._length
+
+    @property
+    def part_count(self) -> int:
+        """How many pieces the content was appended in (see `parts_since`)."""
+        return len(self._parts)
+
+    def parts_since(self, index: int) -> str:
+        """The text appended after the first `index` pieces."""
+        return "".join(self._parts[index:])
 
     def text_since(self, offset: int) -> str:
         """The content after character `offset`, in O(len(result)) without a full join."""

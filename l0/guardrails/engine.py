@@ -48,7 +48,7 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
 class _Group:
     """The streaming rules checked every `every` tokens, and how far they have read."""
 
-    __slots__ = ("every", "fed", "plain", "rules", "sessions")
+    __slots__ = ("every", "fed", "fed_parts", "plain", "rules", "sessions")
 
     def __init__(self, every: int, rules: list[GuardrailRule]) -> None:
         self.every = every
@@ -56,14 +56,21 @@ class _Group:
         self.plain = [r for r in rules if r.session is None]
         self.sessions: list[tuple[GuardrailRule, RuleSession]] = []
         self.fed = 0  # characters handed to this group's sessions
+        self.fed_parts = 0  # ... and the state's pieces they came in
 
     def start(self) -> None:
         self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
-        self.fed = 0
+        self.fed = self.fed_parts = 0
+
+    def take(self, state: State) -> str:
+        """The text added since this group last looked."""
+        delta = state.parts_since(self.fed_parts)
+        self.fed_parts = state.part_count
+        self.fed += len(delta)
+        return delta
 
     def evaluate(self, state: State, found: Found, *, flush: bool = False) -> None:
-        delta = state.text_since(self.fed)
-        self.fed += len(delta)
+        delta = self.take(state)
         for rule, session in self.sessions:
             violations = _run(rule, session.feed, delta, state)
             flush_session = getattr(session, "flush", None) if flush else None
@@ -122,7 +129,10 @@ class GuardrailEngine:
 
     def due(self, count: int) -> bool:
         """Whether any group runs at token `count`."""
-        return any(count % group.every == 0 for group in self._groups)
+        for group in self._groups:
+            if count % group.every == 0:
+                return True
+        return False
 
     def evaluate_streaming(self, state: State, count: int | None = None) -> Found:
         """Run the groups due at token `count` over their new text; with `count=None`, run
@@ -139,8 +149,7 @@ class GuardrailEngine:
         """Run every rule over the complete output."""
         found: Found = []
         for group in self._groups:
-            delta = state.text_since(group.fed)
-            group.fed += len(delta)
+            delta = group.take(state)
             for rule, session in group.sessions:
                 violations = _run(rule, session.feed, delta, state) if delta else []
                 violations.extend(_run(rule, session.finish, state))
