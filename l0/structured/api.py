@@ -193,8 +193,7 @@ def object_schema(shape: Mapping[str, Any], *, name: str = "StructuredObject") -
     """
     if not isinstance(shape, Mapping) or not shape:
         raise Error(
-            "structured_object needs a non-empty dict of field name -> type "
-            "(or -> JSON Schema)",
+            "structured_object needs a non-empty dict of field name -> type (or -> JSON Schema)",
             code=ErrorCode.INVALID_ARGUMENT,
         )
     kinds = {_is_json_schema(value) for value in shape.values()}

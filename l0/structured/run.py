@@ -216,9 +216,7 @@ class StructuredRun(Generic[T]):
         """The result of a run that completed (its last attempt passed the schema)."""
         accepted = self.check.accepted
         if accepted is None or not state.completed:
-            raise Error(
-                "The run ended without a validated object", code=ErrorCode.INTERNAL_ERROR
-            )
+            raise Error("The run ended without a validated object", code=ErrorCode.INTERNAL_ERROR)
         structured_state = self.check.state
         attempts = self.check.attempt
         telemetry = StructuredTelemetry(

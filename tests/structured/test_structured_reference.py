@@ -14,7 +14,7 @@ from typing_extensions import assert_type
 
 import l0
 from l0.jsonkit import CorrectionType
-from l0.structured import StructuredOutputError
+from l0.structured import JSONSchemaValidationError, StructuredOutputError
 from l0.testing import FaultServer, Reply, ToolCall
 
 pytestmark = pytest.mark.anyio
@@ -122,7 +122,7 @@ async def test_an_answer_cut_short_by_the_length_limit_is_retried(
         "gpt-4o",
         [Reply(chunks(ANSWER[:40]), finish_reason="length"), Reply(chunks(ANSWER))],
     )
-    failures: list[tuple[int, l0.JSONSchemaValidationError]] = []
+    failures: list[tuple[int, JSONSchemaValidationError]] = []
 
     result = await l0.structured(
         schema=UserProfile,
