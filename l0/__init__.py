@@ -120,6 +120,50 @@ _LAZY: dict[str, str] = {
     "JSONSchemaDefinition": "l0.structured.json_schema",
     "JSONSchemaValidationError": "l0.structured.json_schema",
     "UnifiedSchema": "l0.structured.schema",
+    # Pipelines and pools
+    "pipe": "l0.pipeline",
+    "Pipeline": "l0.pipeline",
+    "PipelineStep": "l0.pipeline",
+    "PipelineOptions": "l0.pipeline",
+    "PipelineResult": "l0.pipeline",
+    "StepContext": "l0.pipeline",
+    "StepResult": "l0.pipeline",
+    "create_pipeline": "l0.pipeline",
+    "create_step": "l0.pipeline",
+    "chain_pipelines": "l0.pipeline",
+    "parallel_pipelines": "l0.pipeline",
+    "create_branch_step": "l0.pipeline",
+    "FAST_PIPELINE": "l0.pipeline",
+    "RELIABLE_PIPELINE": "l0.pipeline",
+    "PRODUCTION_PIPELINE": "l0.pipeline",
+    "OperationPool": "l0.pool",
+    "PoolOptions": "l0.pool",
+    "PoolStats": "l0.pool",
+    "create_pool": "l0.pool",
+    # Event sourcing and monitoring
+    "EventSourcing": "l0.eventsourcing.facade",
+    "EventStore": "l0.eventsourcing",
+    "EventStoreWithSnapshots": "l0.eventsourcing",
+    "InMemoryEventStore": "l0.eventsourcing",
+    "EventRecorder": "l0.eventsourcing",
+    "EventReplayer": "l0.eventsourcing",
+    "EventEnvelope": "l0.eventsourcing",
+    "RecordedEvent": "l0.eventsourcing",
+    "RecordedEventType": "l0.eventsourcing",
+    "Snapshot": "l0.eventsourcing",
+    "SerializedError": "l0.eventsourcing",
+    "ReplayResult": "l0.eventsourcing",
+    "ReplayCallbacks": "l0.eventsourcing",
+    "ReplayedState": "l0.eventsourcing",
+    "ReplayComparison": "l0.eventsourcing.compare",
+    "StreamMetadata": "l0.eventsourcing",
+    "Monitoring": "l0.monitoring",
+    "OpenTelemetry": "l0.monitoring",
+    "OpenTelemetryConfig": "l0.monitoring",
+    "Sentry": "l0.monitoring",
+    "SentryConfig": "l0.monitoring",
+    "SemanticAttributes": "l0.monitoring",
+    "enable_debug": "l0.debug",
     # Document windows
     "Window": "l0.window",
     "DocumentWindow": "l0.window",
@@ -162,12 +206,57 @@ if TYPE_CHECKING:
         race,
         sequential,
     )
+    from l0.debug import enable_debug
     from l0.drift import Drift, DriftConfig, DriftDetector, DriftResult
+    from l0.eventsourcing import (
+        EventEnvelope,
+        EventRecorder,
+        EventReplayer,
+        EventStore,
+        EventStoreWithSnapshots,
+        InMemoryEventStore,
+        RecordedEvent,
+        RecordedEventType,
+        ReplayCallbacks,
+        ReplayedState,
+        ReplayResult,
+        SerializedError,
+        Snapshot,
+        StreamMetadata,
+    )
+    from l0.eventsourcing.compare import ReplayComparison
+    from l0.eventsourcing.facade import EventSourcing
     from l0.format import Format
     from l0.guardrails import Guardrails, JsonAnalysis, LatexAnalysis, MarkdownAnalysis
     from l0.jsonkit import JSON
     from l0.jsonkit.types import AutoCorrectResult, CorrectionType
+    from l0.monitoring import (
+        Monitoring,
+        OpenTelemetry,
+        OpenTelemetryConfig,
+        SemanticAttributes,
+        Sentry,
+        SentryConfig,
+    )
     from l0.multimodal import ContentType, DataPayload, Multimodal, Progress
+    from l0.pipeline import (
+        FAST_PIPELINE,
+        PRODUCTION_PIPELINE,
+        RELIABLE_PIPELINE,
+        Pipeline,
+        PipelineOptions,
+        PipelineResult,
+        PipelineStep,
+        StepContext,
+        StepResult,
+        chain_pipelines,
+        create_branch_step,
+        create_pipeline,
+        create_step,
+        parallel_pipelines,
+        pipe,
+    )
+    from l0.pool import OperationPool, PoolOptions, PoolStats, create_pool
     from l0.stream_utils import consume_stream, get_text
     from l0.structured.json_schema import (
         JSONSchema,

@@ -30,3 +30,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> object:
     import trio.testing
 
     return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
+
+
+# Every run any test makes keeps the lifecycle order invariants (see tests/_invariants.py).
+pytest_plugins = ["tests._invariants"]

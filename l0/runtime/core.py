@@ -586,7 +586,7 @@ class RunCore(MachineModel):
         now = event_data.kwargs["now"]
         self.attempt += 1
         self._fast = False
-        self.attention = False
+        self.attention = self.abort_requested  # an abort asked before this attempt still holds
         self._matcher = None
         self._stream_done = False
         self._countdown = self._cadence or -1

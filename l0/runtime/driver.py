@@ -101,6 +101,8 @@ class Driver:
     ) -> Any:
         """Await under a deadline that abort() can also cut short."""
         if self.core.abort_requested:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: close it rather than leave it unawaited
             raise _Interrupted(None)
         with anyio.CancelScope(deadline=min(deadline, self._total_deadline)) as scope:
             self._scope = scope
@@ -200,6 +202,16 @@ class Driver:
                                 event = token(chunk, now)
                             else:
                                 event = chunk_event(chunk, now)
+                                if core.outbox and not core.attention:
+                                    # events this chunk released ahead of its own (rare)
+                                    released, core.outbox = core.outbox, []
+                                    if watchdog is not None:
+                                        watchdog.reading = False
+                                    for item in released:
+                                        yield item
+                                    if watchdog is not None:
+                                        watchdog.task = watchdog.current_task()
+                                        watchdog.reading = True
                             if event is not None:
                                 if watchdog is not None:
                                     watchdog.reading = False

@@ -127,16 +127,6 @@ scenarios = st.builds(
     context=st.just({"request_id": "req-1", "api_key": "sk-live-0123456789abcdef0123"}),
 )
 
-# The driver (l0/runtime/driver.py, `_bounded`) creates a read and raises without awaiting
-# it when the run was aborted just before; the coroutine is then dropped unawaited. Reported;
-# until it is fixed, tests whose consumers abort ignore exactly that warning.
-UNAWAITED_READ_ON_ABORT = [
-    pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Exception ignored in. <coroutine object:pytest.PytestUnraisableExceptionWarning"
-    ),
-]
-
 BACKENDS = {
     "asyncio": lambda: ("asyncio", {"loop_factory": looptime.new_event_loop}),
     "trio": lambda: ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}),

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from fault_runs import UNAWAITED_READ_ON_ABORT
 
 import l0
 from l0.errors import ErrorCode
@@ -204,8 +203,6 @@ async def test_an_abort_from_an_event_handler_replays_at_the_same_point() -> Non
     same_run(stream, outcome)
 
 
-@UNAWAITED_READ_ON_ABORT[0]
-@UNAWAITED_READ_ON_ABORT[1]
 async def test_an_abort_before_the_first_read_is_recorded() -> None:
     """abort() before iterating is a fact like any other."""
     store = InMemoryEventStore()

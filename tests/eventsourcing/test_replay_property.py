@@ -10,7 +10,7 @@ the handlers saw. The lifecycle invariants are checked on the live and the repla
 
 from __future__ import annotations
 
-from fault_runs import BACKENDS, UNAWAITED_READ_ON_ABORT, run_scenario, scenarios
+from fault_runs import BACKENDS, run_scenario, scenarios
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +20,6 @@ from l0.eventsourcing.codec import event_to_dict, lifecycle_to_dict
 from l0.eventsourcing.errors import SerializedError
 
 
-@UNAWAITED_READ_ON_ABORT[0]
-@UNAWAITED_READ_ON_ABORT[1]
 @settings(
     max_examples=150,
     deadline=None,

@@ -18,7 +18,6 @@ from l0.testing.scripted import Script, ScriptedFactory
 from tests._invariants import check_lifecycle
 from tests.eventsourcing.fault_runs import (
     BACKENDS,
-    UNAWAITED_READ_ON_ABORT,
     run_scenario,
     scenarios,
 )
@@ -210,8 +209,6 @@ async def test_run_passes_context_to_every_event() -> None:
     assert all(e.context == {"request_id": "req-123", "user_id": "user-456"} for e in seen.events)
 
 
-@UNAWAITED_READ_ON_ABORT[0]
-@UNAWAITED_READ_ON_ABORT[1]
 @settings(
     max_examples=120,
     deadline=None,
