@@ -20,7 +20,7 @@ from l0.retry import Retry
 from l0.structured.config import StructuredConfig
 from l0.structured.json_schema import JSONSchema, JSONSchemaDefinition
 from l0.structured.results import StructuredResult
-from l0.structured.run import make_run
+from l0.structured.run import StructuredRun
 from l0.structured.schema import UnifiedSchema
 from l0.structured.streaming import StructuredStreamResult
 from l0.structured.validator import OnAutoCorrect, OnValidationError
@@ -90,7 +90,7 @@ async def structured(
     `on_auto_correct(info)` are called as it happens (attempts count from 1); `on_event`
     receives the run's observability events.
     """
-    run = make_run(
+    run: StructuredRun[Any] = StructuredRun(
         schema,
         stream,
         fallbacks=fallbacks,
@@ -158,7 +158,7 @@ async def structured_stream(
             f"include_pending_string must be a bool, got {include_pending_string!r}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
-    run = make_run(
+    run: StructuredRun[Any] = StructuredRun(
         schema,
         stream,
         fallbacks=fallbacks,

@@ -87,25 +87,25 @@ class _OneShot:
                 logger.debug("l0: closing an unused stream raised", exc_info=True)
 
 
+def _problem(message: str) -> Error:
+    return Error(message, code=ErrorCode.INVALID_ARGUMENT)
+
+
 def _factory(source: object, what: str) -> Callable[[], Any]:
     if _is_stream(source):
         return _OneShot(source)
     if callable(source):
         return source
-    raise Error(
+    raise _problem(
         f"{what} must be a stream (an async iterator or awaitable) or a factory returning "
-        f"one, got {type(source).__name__}",
-        code=ErrorCode.INVALID_ARGUMENT,
+        f"one, got {type(source).__name__}"
     )
 
 
 def resolve_schema(schema: Any, *, strict: bool) -> UnifiedSchema[Any]:
     """`schema` as a UnifiedSchema; `strict` applies to a Pydantic schema given bare."""
     if schema is None:
-        raise Error(
-            "schema is required: a Pydantic model class or a JSON Schema dict",
-            code=ErrorCode.INVALID_ARGUMENT,
-        )
+        raise _problem("schema is required: a Pydantic model class or a JSON Schema dict")
     if isinstance(schema, UnifiedSchema):
         return schema
     if isinstance(schema, (JSONSchema, Mapping)):
@@ -132,65 +132,59 @@ class StructuredRun(Generic[T]):
 
     def __init__(
         self,
-        schema: UnifiedSchema[T],
+        schema: Any,
         stream: object,
         *,
-        fallbacks: Sequence[object] | None,
-        auto_correct: bool | None,
-        retry: Retry | None,
-        on_validation_error: OnValidationError | None,
-        on_auto_correct: OnAutoCorrect | None,
-        on_event: EventHandler | None,
-        adapter: Any,
-        timeout: Timeout | None,
-        context: dict[str, Any] | None,
-        config: StructuredConfig,
+        fallbacks: Sequence[object] | None = None,
+        auto_correct: bool | None = None,
+        retry: Retry | None = None,
+        on_validation_error: OnValidationError | None = None,
+        on_auto_correct: OnAutoCorrect | None = None,
+        on_event: EventHandler | None = None,
+        adapter: Any = None,
+        timeout: Timeout | None = None,
+        context: dict[str, Any] | None = None,
+        config: StructuredConfig | None = None,
     ) -> None:
+        """Check the arguments (an `l0.Error` names the first problem) and prepare the run;
+        arguments given win over the config's values."""
+        if config is None:
+            config = _DEFAULT_CONFIG
+        elif not isinstance(config, StructuredConfig):
+            raise _problem(f"config must be an l0.StructuredConfig, got {type(config).__name__}")
         for name, callback in (
             ("on_validation_error", on_validation_error),
             ("on_auto_correct", on_auto_correct),
         ):
             if callback is not None and not callable(callback):
-                raise Error(
-                    f"{name} must be callable, got {type(callback).__name__}",
-                    code=ErrorCode.INVALID_ARGUMENT,
-                )
+                raise _problem(f"{name} must be callable, got {type(callback).__name__}")
         if auto_correct is not None and not isinstance(auto_correct, bool):
-            raise Error(
-                f"auto_correct must be a bool, got {auto_correct!r}",
-                code=ErrorCode.INVALID_ARGUMENT,
-            )
+            raise _problem(f"auto_correct must be a bool, got {auto_correct!r}")
         if fallbacks is not None and (
             isinstance(fallbacks, (str, bytes)) or not isinstance(fallbacks, Sequence)
         ):
-            raise Error(
-                f"fallbacks must be a list of streams or factories, got {type(fallbacks).__name__}",
-                code=ErrorCode.INVALID_ARGUMENT,
+            raise _problem(
+                f"fallbacks must be a list of streams or factories, got {type(fallbacks).__name__}"
             )
-        self.schema = schema
-        sources = [stream, *(fallbacks or ())]
-        self._factories = [
-            _factory(source, "stream" if index == 0 else f"fallbacks[{index - 1}]")
-            for index, source in enumerate(sources)
-        ]
-        self._one_shots = [f for f in self._factories if isinstance(f, _OneShot)]
         chosen_retry = retry if retry is not None else config.retry
         if chosen_retry is not None and not isinstance(chosen_retry, Retry):
-            raise Error(
-                f"retry must be an l0.Retry, got {type(chosen_retry).__name__}",
-                code=ErrorCode.INVALID_ARGUMENT,
-            )
-        chosen_retry = chosen_retry if chosen_retry is not None else Retry()
+            raise _problem(f"retry must be an l0.Retry, got {type(chosen_retry).__name__}")
+        self.schema: UnifiedSchema[T] = resolve_schema(schema, strict=config.strict)
+        self._factories = [
+            _factory(source, "stream" if index == 0 else f"fallbacks[{index - 1}]")
+            for index, source in enumerate([stream, *(fallbacks or ())])
+        ]
         single = frozenset(
             index for index, f in enumerate(self._factories) if isinstance(f, _OneShot)
         )
+        chosen_retry = chosen_retry if chosen_retry is not None else Retry()
         self._retry = _without_retries_for(single, chosen_retry) if single else chosen_retry
         self._timeout = timeout if timeout is not None else config.timeout
         self._adapter = adapter
         self._on_event = on_event
         self._context = context
         self.check = SchemaCheck(
-            schema,
+            self.schema,
             auto_correct=config.auto_correct if auto_correct is None else auto_correct,
             on_validation_error=on_validation_error,
             on_auto_correct=on_auto_correct,
@@ -260,47 +254,9 @@ class StructuredRun(Generic[T]):
 
     async def close(self) -> None:
         """Close the streams given as is that no attempt used."""
-        for one_shot in self._one_shots:
-            await one_shot.discard()
+        for factory in self._factories:
+            if isinstance(factory, _OneShot):
+                await factory.discard()
 
 
-def make_run(
-    schema: Any,
-    stream: object,
-    *,
-    fallbacks: Sequence[object] | None = None,
-    auto_correct: bool | None = None,
-    retry: Retry | None = None,
-    on_validation_error: OnValidationError | None = None,
-    on_auto_correct: OnAutoCorrect | None = None,
-    on_event: EventHandler | None = None,
-    adapter: Any = None,
-    timeout: Timeout | None = None,
-    context: dict[str, Any] | None = None,
-    config: StructuredConfig | None = None,
-) -> StructuredRun[Any]:
-    """Check the arguments of `structured`/`structured_stream` and prepare the run."""
-    if config is None:
-        config = _DEFAULT_CONFIG
-    elif not isinstance(config, StructuredConfig):
-        raise Error(
-            f"config must be an l0.StructuredConfig, got {type(config).__name__}",
-            code=ErrorCode.INVALID_ARGUMENT,
-        )
-    return StructuredRun(
-        resolve_schema(schema, strict=config.strict),
-        stream,
-        fallbacks=fallbacks,
-        auto_correct=auto_correct,
-        retry=retry,
-        on_validation_error=on_validation_error,
-        on_auto_correct=on_auto_correct,
-        on_event=on_event,
-        adapter=adapter,
-        timeout=timeout,
-        context=context,
-        config=config,
-    )
-
-
-__all__ = ["StructuredRun", "make_run", "resolve_schema"]
+__all__ = ["StructuredRun", "resolve_schema"]

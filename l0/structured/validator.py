@@ -64,7 +64,6 @@ class Accepted:
     raw: str
     json: str
     corrections: tuple[CorrectionType, ...]
-    attempt: int
 
 
 class _Refused(Exception):
@@ -146,8 +145,7 @@ class SchemaCheck:
         except _Refused as refused:
             return self._refuse(ValidationFailure(attempt, raw, refused.error))
         except Exception as exc:  # the user's code (a callback, a model validator) failed
-            self.user_error = exc
-            return [self._violation(f"{type(exc).__name__}: {exc}", "fatal", attempt)]
+            return self._stop(exc, attempt)
         finally:
             self.state.checked += 1
             self.state.validation_seconds += time.perf_counter() - started
@@ -166,7 +164,7 @@ class SchemaCheck:
             data = self.schema.validate(value)
         except JSONSchemaValidationError as exc:
             raise _Refused(exc) from exc
-        return Accepted(data, raw, text, corrections, attempt)
+        return Accepted(data, raw, text, corrections)
 
     def _parse(
         self, raw: str, tool_calls: Sequence[dict[str, Any]]
@@ -223,14 +221,18 @@ class SchemaCheck:
 
     def _refuse(self, failure: ValidationFailure) -> list[GuardrailViolation]:
         self.state.failures.append(failure)
-        violation = self._violation(failure.error.message, "error", failure.attempt)
         if self.on_validation_error is not None:
             try:
                 _call(self.on_validation_error, failure.error, failure.attempt)
             except Exception as exc:
-                self.user_error = exc
-                return [self._violation(f"{type(exc).__name__}: {exc}", "fatal", failure.attempt)]
-        return [violation]
+                return self._stop(exc, failure.attempt)
+        return [self._violation(failure.error.message, "error", failure.attempt)]
+
+    def _stop(self, exc: Exception, attempt: int) -> list[GuardrailViolation]:
+        """The user's code raised: a fatal violation ends the run, and `structured`
+        re-raises the exception itself."""
+        self.user_error = exc
+        return [self._violation(f"{type(exc).__name__}: {exc}", "fatal", attempt)]
 
     def _violation(self, message: str, severity: Severity, attempt: int) -> GuardrailViolation:
         violation = GuardrailViolation(

@@ -4,6 +4,7 @@ correcting, is cut short, drops mid-object, or comes as a tool call."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,7 +15,13 @@ from typing_extensions import assert_type
 
 import l0
 from l0.jsonkit import CorrectionType
-from l0.structured import JSONSchemaValidationError, StructuredOutputError
+from l0.structured import (
+    JSONSchemaValidationError,
+    StructuredOutputError,
+    StructuredPartial,
+    StructuredResult,
+    structured_stream,
+)
 from l0.testing import FaultServer, Reply, ToolCall
 
 pytestmark = pytest.mark.anyio
@@ -187,3 +194,20 @@ async def test_tool_call_arguments_cut_short_are_an_error_never_repaired(
     assert kinds == [["json_truncated"], ["json_truncated"]]
     assert "never auto-corrected" in caught.value.validation_errors[0].errors[0].message
     assert server.attempts("gpt-4o") == 2
+
+
+async def test_structured_stream_previews_the_sdk_stream_then_validates(
+    server: FaultServer, client: openai.AsyncOpenAI
+) -> None:
+    """The same request read with structured_stream: previews grow, then the result."""
+    server.script("gpt-4o", [Reply(chunks(ANSWER, 5))])
+
+    stream = await structured_stream(schema=UserProfile, stream=make_stream(client))
+    items = [item async for item in stream]
+
+    *previews, final = items
+    assert isinstance(final, StructuredResult)
+    assert final.data == UserProfile.model_validate_json(ANSWER)
+    fields = [list(p.value) for p in previews if isinstance(p, StructuredPartial)]
+    assert fields[0] == [] and fields[-1] == ["name", "age", "email", "tags"]
+    assert all(a == b[: len(a)] for a, b in itertools.pairwise(fields))
