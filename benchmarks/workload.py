@@ -42,8 +42,26 @@ def as_chunk(text: str) -> Any:
 
 def text_tokens(count: int) -> list[str]:
     """Prose-like tokens of about four characters, the usual size of an LLM token."""
-    words = [" The", " model", " writes", " a", " long", " answer", " about", " stream",
-             "ing", " and", " the", " tokens", " arrive", " one", " by", " one", ".", " It"]
+    words = [
+        " The",
+        " model",
+        " writes",
+        " a",
+        " long",
+        " answer",
+        " about",
+        " stream",
+        "ing",
+        " and",
+        " the",
+        " tokens",
+        " arrive",
+        " one",
+        " by",
+        " one",
+        ".",
+        " It",
+    ]
     return [f"{words[i % len(words)]}" if i % 7 else f" w{i}" for i in range(count)]
 
 
@@ -152,7 +170,7 @@ async def throughput(sizes: list[int], reps: int) -> dict[str, dict[str, float]]
     for size in sizes:
         runs = {name: scenario(name, size) for name in SCENARIOS}
         samples: dict[str, list[float]] = {name: [] for name in SCENARIOS}
-        for name, (run, expected) in runs.items():  # warm-up
+        for run, expected in runs.values():  # warm-up
             await timed(run, expected)
         for _ in range(reps):
             for name, (run, expected) in runs.items():
@@ -232,7 +250,9 @@ async def workload(quick: bool, reps: int) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine()}
     report["throughput"] = await throughput(sizes, 1 if quick else reps)
     report["setup_latency"] = await setup_latency(20 if quick else 2000)
-    report["concurrent"] = await concurrent(20 if quick else 200, 20 if quick else 200, 1 if quick else 5)
+    report["concurrent"] = await concurrent(
+        20 if quick else 200, 20 if quick else 200, 1 if quick else 5
+    )
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report["import"] = import_time(2 if quick else 15)
     return report

@@ -1,9 +1,9 @@
 """`python -m l0 ...`: developer commands.
 
-    python -m l0 diagram runtime          print a machine as mermaid
-    python -m l0 diagram --write DIR      write every machine's page to DIR/<name>.md
-    python -m l0 diagram --check DIR      fail when a page in DIR is stale
-    python -m l0 replay RECORDING         replay a recorded run: its events and its path
+python -m l0 diagram runtime          print a machine as mermaid
+python -m l0 diagram --write DIR      write every machine's page to DIR/<name>.md
+python -m l0 diagram --check DIR      fail when a page in DIR is stale
+python -m l0 replay RECORDING         replay a recorded run: its events and its path
 """
 
 from __future__ import annotations

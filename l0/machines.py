@@ -169,7 +169,7 @@ def _lean_machine_class() -> type[Machine]:
     from transitions import Event, EventData, Machine, State, Transition
     from transitions.core import MachineError
 
-    class LeanState(State):  # type: ignore[misc]
+    class LeanState(State):
         def enter(self, event_data: EventData) -> None:
             if self.on_enter:
                 event_data.machine.callbacks(self.on_enter, event_data)
@@ -178,7 +178,7 @@ def _lean_machine_class() -> type[Machine]:
             if self.on_exit:
                 event_data.machine.callbacks(self.on_exit, event_data)
 
-    class LeanTransition(Transition):  # type: ignore[misc]
+    class LeanTransition(Transition):
         def execute(self, event_data: EventData) -> bool:
             machine = event_data.machine
             if self.prepare:
@@ -200,7 +200,7 @@ def _lean_machine_class() -> type[Machine]:
             machine.callbacks(machine.after_state_change, event_data)
             return True
 
-    class LeanEvent(Event):  # type: ignore[misc]
+    class LeanEvent(Event):
         def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
             machine = self.machine
             source = getattr(model, machine.model_attribute)
@@ -217,7 +217,7 @@ def _lean_machine_class() -> type[Machine]:
                     break
             return bool(event_data.result)
 
-    class LeanMachine(Machine):  # type: ignore[misc]
+    class LeanMachine(Machine):
         state_cls = LeanState
         transition_cls = LeanTransition
         event_cls = LeanEvent

@@ -207,7 +207,7 @@ def backoff_delay(
     rng: random.Random,
 ) -> float:
     """Seconds to wait before retry number `attempt` (0-based). Pure, given `rng`."""
-    exponential = min(base * (2**attempt), cap)
+    exponential = min(base * 2.0**attempt, cap)
     if strategy is BackoffStrategy.EXPONENTIAL:
         return exponential
     if strategy is BackoffStrategy.LINEAR:

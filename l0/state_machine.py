@@ -83,6 +83,7 @@ class MachineModel:
         transition = event_data.transition
         assert transition is not None
         source, dest = transition.source, transition.dest
+        assert dest is not None  # l0's declarations have no internal (dest-less) edges
         edge = (source, event_data.event.name, dest)
         self.visits[edge] = self.visits.get(edge, 0) + 1
         now = event_data.kwargs.get("epoch")

@@ -54,7 +54,10 @@ def test_types_are_recognised_before_messages() -> None:
     class RemoteProtocolError(Exception):
         """Named like httpx's, which l0 never imports to recognise."""
 
-    assert network_error_type(RemoteProtocolError("peer closed")) is NetworkErrorType.CONNECTION_DROPPED
+    assert (
+        network_error_type(RemoteProtocolError("peer closed"))
+        is NetworkErrorType.CONNECTION_DROPPED
+    )
 
 
 def test_a_network_cause_makes_a_wrapper_a_network_error() -> None:
@@ -74,9 +77,16 @@ def test_a_network_cause_makes_a_wrapper_a_network_error() -> None:
 
 @pytest.mark.parametrize(
     ("status", "category"),
-    [(429, ErrorCategory.TRANSIENT), (500, ErrorCategory.TRANSIENT), (503, ErrorCategory.TRANSIENT),
-     (599, ErrorCategory.TRANSIENT), (401, ErrorCategory.FATAL), (403, ErrorCategory.FATAL),
-     (400, ErrorCategory.PROVIDER), (404, ErrorCategory.PROVIDER)],
+    [
+        (429, ErrorCategory.TRANSIENT),
+        (500, ErrorCategory.TRANSIENT),
+        (503, ErrorCategory.TRANSIENT),
+        (599, ErrorCategory.TRANSIENT),
+        (401, ErrorCategory.FATAL),
+        (403, ErrorCategory.FATAL),
+        (400, ErrorCategory.PROVIDER),
+        (404, ErrorCategory.PROVIDER),
+    ],
 )
 def test_status_codes(status: int, category: ErrorCategory) -> None:
     """The HTTP status table: 429 and 5xx transient, 401/403 fatal, other 4xx provider."""

@@ -16,8 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_wheel_contains_the_package_and_the_machines(tmp_path: Path) -> None:
     """The built wheel has l0/, l0/machines/*.toml for every declaration, and py files."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )

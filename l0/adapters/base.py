@@ -16,7 +16,6 @@ for the SDKs l0 knows).
 from __future__ import annotations
 
 import functools
-
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -67,7 +66,8 @@ def check_adapter(adapter: object) -> Adapter:
 
 def defining_packages(stream: Any) -> frozenset[str]:
     """The top-level packages that define the stream's class and its bases."""
-    return _packages_of(type(stream))
+    kind: type = type(stream)
+    return _packages_of(kind)
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
-from l0.errors import Error, ErrorCode
 from l0.concurrency import engine
 from l0.concurrency.types import (
     AggregatedTelemetry,
@@ -28,6 +27,7 @@ from l0.concurrency.types import (
     Task,
     check_concurrency,
 )
+from l0.errors import Error, ErrorCode
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -23,7 +23,6 @@ from typing import Generic, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from l0.errors import Error, ErrorCode, TimeoutError
 from l0.concurrency.types import (
     AggregatedTelemetry,
     ParallelOptions,
@@ -32,6 +31,7 @@ from l0.concurrency.types import (
     RaceResult,
     Task,
 )
+from l0.errors import Error, ErrorCode, TimeoutError
 
 T = TypeVar("T")
 

@@ -72,7 +72,8 @@ class GuardrailRule:
             )
         if not callable(self.check):
             raise Error(
-                f"GuardrailRule {self.name!r}: check must be callable, got {type(self.check).__name__}",
+                f"GuardrailRule {self.name!r}: check must be callable, "
+                f"got {type(self.check).__name__}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
         if self.check_every is not None and (

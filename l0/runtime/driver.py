@@ -20,7 +20,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -141,7 +141,7 @@ class Driver:
 
     # -- the run -----------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncGenerator[Event, None]:
         """Every event of the run, in order; raises the run's error at the end if it failed."""
         core = self.core
         clock = self._clock = backend_clock()
@@ -253,13 +253,13 @@ class Driver:
                         self._watchdog.close()
                     await self._close(chunks, iterator, raw)
                 if type(decision) is RunCheck:
-                    decision = await self._check_off_loop(decision) or core.decision
+                    decision = await self._final_check(decision)
             elif type(decision) is Sleep:
                 decision = await self._sleep(decision.seconds)
             elif type(decision) is Consult:
                 decision = await self._consult(decision)
             elif type(decision) is RunCheck:
-                decision = await self._check_off_loop(decision) or core.decision
+                decision = await self._final_check(decision)
             elif type(decision) is Finish:
                 if core.outbox:
                     continue
@@ -348,6 +348,14 @@ class Driver:
             problem.__cause__ = exc
             return core.failed(problem, self._clock())
         return core.consulted(bool(answer), self._clock())
+
+    async def _final_check(self, decision: RunCheck) -> Decision:
+        """A check the run waits on before deciding how it ends."""
+        outcome = await self._check_off_loop(decision)
+        if outcome is None:
+            outcome = self.core.decision
+        assert outcome is not None
+        return outcome
 
     async def _check_off_loop(self, decision: RunCheck) -> Decision | None:
         """Run a large guardrail check in a worker thread, then hand the result back."""

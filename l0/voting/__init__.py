@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from l0.concurrency import Parallel, ParallelOptions
+from l0.concurrency.engine import check_tasks
+from l0.concurrency.types import Task
+from l0.errors import Error, ErrorCode
 from l0.voting import analysis as _analysis
 from l0.voting.types import (
     LENIENT_CONSENSUS,
@@ -29,10 +33,6 @@ from l0.voting.types import (
     Strategy,
     check_strategy,
 )
-from l0.errors import Error, ErrorCode
-from l0.concurrency import Parallel, ParallelOptions
-from l0.concurrency.engine import check_tasks
-from l0.concurrency.types import Task
 
 T = TypeVar("T")
 

@@ -8,8 +8,8 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 
 from l0.compare import DifferenceSeverity, ObjectComparisonOptions, StringComparisonOptions
 from l0.compare.types import StringAlgorithm, check_threshold
-from l0.errors import Error, ErrorCode
 from l0.concurrency.types import raise_first
+from l0.errors import Error, ErrorCode
 
 T = TypeVar("T")
 

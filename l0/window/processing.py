@@ -18,8 +18,8 @@ from dataclasses import replace
 
 import anyio
 
-from l0.errors import Error, ErrorCode
 from l0.concurrency import Parallel, ParallelOptions
+from l0.errors import Error, ErrorCode
 from l0.window.types import (
     ChunkProcessConfig,
     ChunkResult,

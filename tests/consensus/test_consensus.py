@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 import l0.voting as lc
 from l0.compare import DifferenceSeverity
-from l0.voting import Consensus, ConsensusPreset
 from l0.errors import Error, ErrorCode
+from l0.voting import Consensus, ConsensusPreset
 
 pytestmark = pytest.mark.anyio
 

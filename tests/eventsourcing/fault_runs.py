@@ -15,7 +15,6 @@ from typing import Any
 
 import anyio
 import looptime
-import pytest
 import trio.testing
 from hypothesis import strategies as st
 

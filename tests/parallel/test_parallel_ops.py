@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 import l0.concurrency as lp
-from l0.errors import Error, ErrorCode, TimeoutError
 from l0.concurrency import Parallel, ParallelOptions
+from l0.errors import Error, ErrorCode, TimeoutError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 

@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 import l0.concurrency as lp
-from l0.errors import Error, ErrorCode
 from l0.concurrency import Parallel
+from l0.errors import Error, ErrorCode
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 

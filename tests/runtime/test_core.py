@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -101,7 +101,9 @@ def test_attempts_budget_stops_model_retries() -> None:
 
 def test_max_retries_caps_network_retries() -> None:
     """Network failures retry until max_retries, then the run fails."""
-    core = make_core(retry=l0.Retry(max_retries=2, base_delay=0.0, strategy=l0.BackoffStrategy.FIXED))
+    core = make_core(
+        retry=l0.Retry(max_retries=2, base_delay=0.0, strategy=l0.BackoffStrategy.FIXED)
+    )
     core.start(100.0)
     for _ in range(2):
         assert isinstance(core.failed(ConnectionResetError("reset"), 101.0), Sleep)
@@ -148,7 +150,7 @@ def test_retry_after_is_honoured_and_capped() -> None:
     """A server's Retry-After sets the delay, capped by max_delay."""
 
     class Response:
-        headers = {"retry-after": "3"}
+        headers: ClassVar[dict[str, str]] = {"retry-after": "3"}
 
     error = RateLimited("slow down")
     error.response = Response()  # type: ignore[attr-defined]
@@ -249,12 +251,17 @@ def test_checkpoints_are_saved_every_interval() -> None:
     assert core.state.checkpoint == "abcd"
 
 
-def _rule_rejecting(word: str, *, severity: str = "error", recoverable: bool = True) -> GuardrailRule:
+def _rule_rejecting(
+    word: str, *, severity: str = "error", recoverable: bool = True
+) -> GuardrailRule:
     def check(state: l0.State) -> list[GuardrailViolation]:
         if word in state.content:
             return [
                 GuardrailViolation(
-                    rule="no_" + word, message=f"{word!r} found", severity=severity, recoverable=recoverable  # type: ignore[arg-type]
+                    rule="no_" + word,
+                    message=f"{word!r} found",
+                    severity=severity,
+                    recoverable=recoverable,  # type: ignore[arg-type]
                 )
             ]
         return []

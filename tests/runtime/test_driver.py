@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -130,8 +131,12 @@ async def test_total_timeout_bounds_every_attempt_and_backoff() -> None:
 
 async def test_backoff_waits_exactly_the_computed_delays() -> None:
     """Exponential backoff: 0.5, 1, 2 seconds between the attempts."""
-    factory = ScriptedFactory(Script(chunks=["x"], fail_at=0), Script(chunks=["x"], fail_at=0),
-                              Script(chunks=["x"], fail_at=0), Script.tokens("ok"))
+    factory = ScriptedFactory(
+        Script(chunks=["x"], fail_at=0),
+        Script(chunks=["x"], fail_at=0),
+        Script(chunks=["x"], fail_at=0),
+        Script.tokens("ok"),
+    )
     starts: list[float] = []
 
     def on_event(event: l0.ObservabilityEvent) -> None:
@@ -144,7 +149,7 @@ async def test_backoff_waits_exactly_the_computed_delays() -> None:
         on_event=on_event,
     )
     assert await result.read() == "ok"
-    gaps = [round(b - a, 6) for a, b in zip(starts, starts[1:])]
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(starts)]
     assert gaps == [0.5, 1.0, 2.0]
 
 

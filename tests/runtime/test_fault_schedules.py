@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 import looptime
-import pytest
 import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
