@@ -32,5 +32,16 @@ lint: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
 
+PEER := .bench/peer-venv
+$(PEER)/.ready:
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER)/bin/python -m pip install --quiet 'ai2070-l0==0.21.1'
+	touch $@
+
+bench-peer: $(READY) $(PEER)/.ready
+	$(BIN)/python benchmarks/compare.py --ours $(BIN)/python --peer $(PEER)/bin/python \
+		--write benchmarks/RESULTS.md $(ARGS)
+
 clean:
 	rm -rf $(VENV) .bench dist build
