@@ -92,7 +92,7 @@ class StructuredTelemetry:
     validation_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: Python 3.10 cannot build StructuredResult[X](...) with them
 class StructuredResult(Generic[T]):
     """A validated object and how it was obtained.
 
