@@ -154,6 +154,7 @@ class State:
     __slots__ = (
         "_checkpoint",
         "_checkpoint_length",
+        "_checkpoint_parts",
         "_joined",
         "_joined_count",
         "_length",
@@ -217,6 +218,7 @@ class State:
         self._length = len(content)
         self._checkpoint: str | None = None
         self._checkpoint_length = 0
+        self._checkpoint_parts: int | None = None  # a checkpoint marked by piece count
         self.checkpoint = checkpoint
         self.token_count = token_count
         self.model_retry_count = model_retry_count
@@ -257,11 +259,12 @@ class State:
 
     @content.setter
     def content(self, value: str) -> None:
+        checkpoint_length = self.checkpoint_length  # measured before the pieces change
         self._parts[:] = (value,) if value else ()
         self._joined = value
         self._joined_count = self._measured = len(self._parts)
         self._length = len(value)
-        if self._checkpoint_length > len(value):
+        if checkpoint_length > len(value):
             self._set_checkpoint_length(0)
 
     @property
@@ -307,22 +310,33 @@ class State:
     @property
     def checkpoint(self) -> str:
         if self._checkpoint is None:
-            self._checkpoint = self.content[: self._checkpoint_length]
+            self._checkpoint = self.content[: self.checkpoint_length]
         return self._checkpoint
 
     @checkpoint.setter
     def checkpoint(self, value: str) -> None:
         self._checkpoint = value
         self._checkpoint_length = len(value)
+        self._checkpoint_parts = None
 
     @property
     def checkpoint_length(self) -> int:
+        if self._checkpoint_parts is not None:
+            # Measured only when asked: checkpoints are marked every few tokens, read rarely.
+            self._checkpoint_length = sum(map(len, self._parts[: self._checkpoint_parts]))
+            self._checkpoint_parts = None
         return self._checkpoint_length
 
     def _set_checkpoint_length(self, length: int) -> None:
+        self._checkpoint_parts = None
         if length != self._checkpoint_length or self._checkpoint is not None:
             self._checkpoint_length = length
             self._checkpoint = None
+
+    def _mark_checkpoint(self) -> None:
+        """The checkpoint is everything appended so far (O(1): measured when read)."""
+        self._checkpoint_parts = len(self._parts)
+        self._checkpoint = None
 
     # -- plain-data behaviour -----------------------------------------------------------------
 

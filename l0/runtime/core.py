@@ -489,7 +489,7 @@ class RunCore(MachineModel):
         if not every or self.state.token_count % every:
             return
         state = self.state
-        state._set_checkpoint_length(state.content_length)
+        state._mark_checkpoint()
         bus = self.bus
         if bus.active:
             bus.emit(
