@@ -115,11 +115,27 @@ _LAZY: dict[str, str] = {
     "JSON": "l0.jsonkit",
     "AutoCorrectResult": "l0.jsonkit.types",
     "CorrectionType": "l0.jsonkit.types",
-    "JSONSchema": "l0.structured.json_schema",
-    "JSONSchemaAdapter": "l0.structured.json_schema",
-    "JSONSchemaDefinition": "l0.structured.json_schema",
-    "JSONSchemaValidationError": "l0.structured.json_schema",
-    "UnifiedSchema": "l0.structured.schema",
+    "JSONSchema": "l0.structured_output.json_schema",
+    "JSONSchemaAdapter": "l0.structured_output.json_schema",
+    "JSONSchemaDefinition": "l0.structured_output.json_schema",
+    "JSONSchemaValidationError": "l0.structured_output.json_schema",
+    "UnifiedSchema": "l0.structured_output.schema",
+    # Structured output
+    "structured": "l0.structured_output.api",
+    "structured_stream": "l0.structured_output.api",
+    "structured_object": "l0.structured_output.api",
+    "structured_array": "l0.structured_output.api",
+    "StructuredResult": "l0.structured_output.results",
+    "StructuredState": "l0.structured_output.results",
+    "StructuredTelemetry": "l0.structured_output.results",
+    "AutoCorrectInfo": "l0.structured_output.results",
+    "StructuredOutputError": "l0.structured_output.results",
+    "StructuredPartial": "l0.structured_output.results",
+    "StructuredStreamResult": "l0.structured_output.streaming",
+    "StructuredConfig": "l0.structured_output.config",
+    "MINIMAL_STRUCTURED": "l0.structured_output.config",
+    "RECOMMENDED_STRUCTURED": "l0.structured_output.config",
+    "STRICT_STRUCTURED": "l0.structured_output.config",
     # Pipelines and pools
     "pipe": "l0.pipeline",
     "Pipeline": "l0.pipeline",
@@ -258,13 +274,34 @@ if TYPE_CHECKING:
     )
     from l0.pool import OperationPool, PoolOptions, PoolStats, create_pool
     from l0.stream_utils import consume_stream, get_text
-    from l0.structured.json_schema import (
+    from l0.structured_output.api import (
+        structured,
+        structured_array,
+        structured_object,
+        structured_stream,
+    )
+    from l0.structured_output.config import (
+        MINIMAL_STRUCTURED,
+        RECOMMENDED_STRUCTURED,
+        STRICT_STRUCTURED,
+        StructuredConfig,
+    )
+    from l0.structured_output.json_schema import (
         JSONSchema,
         JSONSchemaAdapter,
         JSONSchemaDefinition,
         JSONSchemaValidationError,
     )
-    from l0.structured.schema import UnifiedSchema
+    from l0.structured_output.results import (
+        AutoCorrectInfo,
+        StructuredOutputError,
+        StructuredPartial,
+        StructuredResult,
+        StructuredState,
+        StructuredTelemetry,
+    )
+    from l0.structured_output.schema import UnifiedSchema
+    from l0.structured_output.streaming import StructuredStreamResult
     from l0.text import NormalizeOptions, Text, WhitespaceOptions
     from l0.voting import (
         Agreement,

@@ -12,14 +12,14 @@ from schema_models import Address, Item, User
 
 from l0.errors import Error, ErrorCode
 from l0.jsonkit import JSONParseError
-from l0.structured import (
+from l0.structured_output import (
     JSONSchema,
     JSONSchemaAdapter,
     JSONSchemaValidationError,
     SchemaIssue,
     UnifiedSchema,
 )
-from l0.structured.json_schema import ValidateFn
+from l0.structured_output.json_schema import ValidateFn
 
 ADA = {
     "name": "Ada",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from schema_models import MODELS, User, mutated, valid_documents
 
-from l0.structured import UnifiedSchema
+from l0.structured_output import UnifiedSchema
 
 
 def _both(model: type[BaseModel]) -> tuple[UnifiedSchema[Any], UnifiedSchema[Any]]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from schema_models import MODELS, Address, Inventory, User, valid_documents
 
 from l0.jsonkit import JSON, PartialJSON
-from l0.structured import PartialValidation, SchemaIssue, UnifiedSchema
+from l0.structured_output import PartialValidation, SchemaIssue, UnifiedSchema
 
 KINDS = ["pydantic", "pydantic-strict", "json_schema"]
 

@@ -15,7 +15,7 @@ from typing_extensions import assert_type
 
 import l0
 from l0.jsonkit import CorrectionType
-from l0.structured import (
+from l0.structured_output import (
     JSONSchemaValidationError,
     StructuredOutputError,
     StructuredPartial,

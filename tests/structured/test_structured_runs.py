@@ -14,7 +14,7 @@ from typing_extensions import assert_type
 
 import l0
 from l0.jsonkit import CorrectionType
-from l0.structured import (
+from l0.structured_output import (
     MINIMAL_STRUCTURED,
     RECOMMENDED_STRUCTURED,
     STRICT_STRUCTURED,
@@ -467,13 +467,14 @@ async def test_bad_arguments_are_clear_errors(arguments: dict[str, Any], message
     assert factory.calls == 0
 
 
-# -- the package and the function share a name -------------------------------------------
+# -- the package and the function do not share a name ------------------------------------
 
 
-async def test_l0_structured_is_callable_whatever_was_imported_first() -> None:
-    import l0.structured.schema  # binds the package to l0.structured
+async def test_l0_structured_is_the_function_whatever_was_imported_first() -> None:
+    """Importing the structured package never rebinds `l0.structured` (the function)."""
+    import l0.structured_output.schema
 
     result = await l0.structured(schema=Profile, stream=ScriptedFactory(Script.tokens(GOOD)))
     assert_type(result.data, Profile)
     assert result.data == Profile.model_validate(json.loads(GOOD))
-    assert l0.structured.structured is structured
+    assert l0.structured is structured

@@ -16,7 +16,7 @@ from schema_models import MODELS, mutated, valid_documents
 from typing_extensions import assert_type
 
 import l0
-from l0.structured import (
+from l0.structured_output import (
     JSONSchema,
     StructuredConfig,
     StructuredOutputError,

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from schema_models import MODELS, valid_documents
 
 import l0
-from l0.structured import (
+from l0.structured_output import (
     StructuredOutputError,
     StructuredPartial,
     StructuredResult,

@@ -24,11 +24,15 @@ from l0.errors import Error, ErrorCode
 from l0.observability import EventHandler
 from l0.retry import Retry
 from l0.runtime.api import run
-from l0.structured.config import StructuredConfig
-from l0.structured.json_schema import JSONSchema
-from l0.structured.results import StructuredOutputError, StructuredResult, StructuredTelemetry
-from l0.structured.schema import UnifiedSchema
-from l0.structured.validator import OnAutoCorrect, OnValidationError, SchemaCheck
+from l0.structured_output.config import StructuredConfig
+from l0.structured_output.json_schema import JSONSchema
+from l0.structured_output.results import (
+    StructuredOutputError,
+    StructuredResult,
+    StructuredTelemetry,
+)
+from l0.structured_output.schema import UnifiedSchema
+from l0.structured_output.validator import OnAutoCorrect, OnValidationError, SchemaCheck
 from l0.timeout import Timeout
 
 if TYPE_CHECKING:

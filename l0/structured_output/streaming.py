@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from l0.errors import Error, ErrorCode
 from l0.jsonkit.partial import PartialJSON, PartialJSONParser
-from l0.structured.results import StructuredPartial, StructuredResult, StructuredState
+from l0.structured_output.results import StructuredPartial, StructuredResult, StructuredState
 from l0.types import EventType
 
 if TYPE_CHECKING:
     from l0.runtime.stream import Stream
-    from l0.structured.run import StructuredRun
+    from l0.structured_output.run import StructuredRun
     from l0.types import State
 
 T = TypeVar("T")

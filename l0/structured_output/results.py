@@ -16,7 +16,7 @@ from l0.errors import Error, ErrorCode
 from l0.jsonkit.types import CorrectionType
 
 if TYPE_CHECKING:
-    from l0.structured.json_schema import JSONSchemaValidationError, SchemaIssue
+    from l0.structured_output.json_schema import JSONSchemaValidationError, SchemaIssue
     from l0.types import State
 
 T = TypeVar("T")

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 from l0.errors import Error, ErrorCode
 from l0.observability import EventHandler
 from l0.retry import Retry
-from l0.structured.config import StructuredConfig
-from l0.structured.json_schema import JSONSchema, JSONSchemaDefinition
-from l0.structured.results import StructuredResult
-from l0.structured.run import StructuredRun
-from l0.structured.schema import UnifiedSchema
-from l0.structured.streaming import StructuredStreamResult
-from l0.structured.validator import OnAutoCorrect, OnValidationError
+from l0.structured_output.config import StructuredConfig
+from l0.structured_output.json_schema import JSONSchema, JSONSchemaDefinition
+from l0.structured_output.results import StructuredResult
+from l0.structured_output.run import StructuredRun
+from l0.structured_output.schema import UnifiedSchema
+from l0.structured_output.streaming import StructuredStreamResult
+from l0.structured_output.validator import OnAutoCorrect, OnValidationError
 from l0.timeout import Timeout
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 from l0.errors import Error, ErrorCode
 from l0.jsonkit.partial import PartialJSON
 from l0.jsonkit.strict import load
-from l0.structured.json_schema import (
+from l0.structured_output.json_schema import (
     JSONSchema,
     JSONSchemaAdapter,
     JSONSchemaDefinition,

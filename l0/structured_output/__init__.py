@@ -10,36 +10,30 @@
 | `config` | `StructuredConfig` and its presets |
 | `schema`, `json_schema` | `UnifiedSchema` and the JSON Schema path |
 
-This package and the function `l0.structured` share a name. Python binds a package to its
-parent's attribute when the package is first imported, so `l0.structured` could turn into
-this module depending on import order; the module is therefore made callable, and calling it
-calls `structured(...)`. Pydantic is imported only when a schema is first built.
+The package is named `structured_output` so that importing it never rebinds `l0.structured`,
+the function. Pydantic is imported only when a schema is first built.
 """
 
-import sys
-import types
-from typing import Any
-
-from l0.structured.api import (
+from l0.structured_output.api import (
     structured,
     structured_array,
     structured_object,
     structured_stream,
 )
-from l0.structured.config import (
+from l0.structured_output.config import (
     MINIMAL_STRUCTURED,
     RECOMMENDED_STRUCTURED,
     STRICT_STRUCTURED,
     StructuredConfig,
 )
-from l0.structured.json_schema import (
+from l0.structured_output.json_schema import (
     JSONSchema,
     JSONSchemaAdapter,
     JSONSchemaDefinition,
     JSONSchemaValidationError,
     SchemaIssue,
 )
-from l0.structured.results import (
+from l0.structured_output.results import (
     AutoCorrectInfo,
     StructuredOutputError,
     StructuredPartial,
@@ -48,18 +42,8 @@ from l0.structured.results import (
     StructuredTelemetry,
     ValidationFailure,
 )
-from l0.structured.schema import PartialValidation, UnifiedSchema
-from l0.structured.streaming import StructuredStreamResult
-
-
-class _CallablePackage(types.ModuleType):
-    """`l0.structured(...)` works even when `l0.structured` is bound to this package."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return structured(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
+from l0.structured_output.schema import PartialValidation, UnifiedSchema
+from l0.structured_output.streaming import StructuredStreamResult
 
 __all__ = [
     "MINIMAL_STRUCTURED",

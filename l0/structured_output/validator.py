@@ -45,9 +45,9 @@ from l0.jsonkit.namespace import JSON
 from l0.jsonkit.strict import load
 from l0.jsonkit.types import CorrectionType, JSONParseError
 from l0.observability import EventHandler, ObservabilityEvent, ObservabilityEventType
-from l0.structured.json_schema import JSONSchemaValidationError, SchemaIssue
-from l0.structured.results import AutoCorrectInfo, StructuredState, ValidationFailure
-from l0.structured.schema import UnifiedSchema
+from l0.structured_output.json_schema import JSONSchemaValidationError, SchemaIssue
+from l0.structured_output.results import AutoCorrectInfo, StructuredState, ValidationFailure
+from l0.structured_output.schema import UnifiedSchema
 from l0.types import State
 
 RULE_NAME = "schema"
