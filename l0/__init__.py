@@ -3,8 +3,9 @@
 Retries with backoff, fallbacks, timeouts, checkpoints and continuation, guardrails and
 observability for OpenAI / LiteLLM / any async token stream, on an explicit state machine.
 
-This module only re-exports the public API. The runtime and its vocabulary load with
-`import l0`; everything else loads on first use (`_LAZY`), so importing l0 stays fast.
+This module only re-exports the public API. The vocabulary (events, state, errors, retry,
+timeouts) loads with `import l0`; everything else, the runtime included, loads on first use
+(`_LAZY`), so importing l0 stays fast.
 """
 
 from __future__ import annotations
@@ -47,13 +48,20 @@ from l0.retry import (
     Retry,
     RetryableErrorType,
 )
-from l0.runtime import LazyStream, Stream, l0, run, wrap
-from l0.state_machine import StateMachine, StateTransition, create_state_machine
 from l0.timeout import Timeout
 from l0.types import ErrorCategory, Event, EventType, RuntimeState, RuntimeStates, State
 
 # name -> module, imported on first access
 _LAZY: dict[str, str] = {
+    # The runtime (anyio and the machine load with it, at the first run)
+    "run": "l0.runtime",
+    "l0": "l0.runtime",
+    "wrap": "l0.runtime",
+    "Stream": "l0.runtime",
+    "LazyStream": "l0.runtime",
+    "StateMachine": "l0.state_machine",
+    "StateTransition": "l0.state_machine",
+    "create_state_machine": "l0.state_machine",
     # Formatting, text, multimodal, stream helpers
     "Format": "l0.format",
     "Text": "l0.text",
@@ -273,6 +281,8 @@ if TYPE_CHECKING:
         pipe,
     )
     from l0.pool import OperationPool, PoolOptions, PoolStats, create_pool
+    from l0.runtime import LazyStream, Stream, l0, run, wrap
+    from l0.state_machine import StateMachine, StateTransition, create_state_machine
     from l0.stream_utils import consume_stream, get_text
     from l0.structured_output.api import (
         structured,
@@ -367,7 +377,6 @@ __all__ = [
     "FailureType",
     "GuardrailRule",
     "GuardrailViolation",
-    "LazyStream",
     "Metrics",
     "MetricsSnapshot",
     "NetworkError",
@@ -383,19 +392,12 @@ __all__ = [
     "RuntimeState",
     "RuntimeStates",
     "State",
-    "StateMachine",
-    "StateTransition",
-    "Stream",
     "Timeout",
     "TimeoutError",
     "Violation",
     "__version__",
     "create_metrics",
-    "create_state_machine",
     "get_global_metrics",
-    "l0",
     "reset_global_metrics",
-    "run",
-    "wrap",
     *_LAZY,
 ]

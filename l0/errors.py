@@ -24,10 +24,8 @@ the type when an SDK says it only that way (LiteLLM's `ContextWindowExceededErro
 from __future__ import annotations
 
 import builtins
-import json
 import re
-import socket
-import ssl
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -322,9 +320,13 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 
 def _network_type_of_class(error: BaseException) -> NetworkErrorType | None:
-    if isinstance(error, ssl.SSLError):
+    # ssl, socket and json are looked up, not imported: if a module was never imported, no
+    # exception of its types can exist (and `import l0` stays fast).
+    ssl = sys.modules.get("ssl")
+    if ssl is not None and isinstance(error, ssl.SSLError):
         return NetworkErrorType.SSL_ERROR
-    if isinstance(error, socket.gaierror):
+    socket = sys.modules.get("socket")
+    if socket is not None and isinstance(error, socket.gaierror):
         return NetworkErrorType.DNS_ERROR
     if isinstance(error, ConnectionResetError):
         return NetworkErrorType.ECONNRESET
@@ -332,7 +334,8 @@ def _network_type_of_class(error: BaseException) -> NetworkErrorType | None:
         return NetworkErrorType.ECONNREFUSED
     if isinstance(error, (ConnectionError, EOFError)):
         return NetworkErrorType.CONNECTION_DROPPED
-    if isinstance(error, json.JSONDecodeError):
+    json = sys.modules.get("json")
+    if json is not None and isinstance(error, json.JSONDecodeError):
         return NetworkErrorType.PARTIAL_CHUNKS
     if isinstance(error, builtins.TimeoutError) and not isinstance(error, Error):
         return NetworkErrorType.TIMEOUT

@@ -16,18 +16,14 @@ import functools
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
 
 if TYPE_CHECKING:
-    from transitions import Machine
+    from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    from transitions import Machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +87,8 @@ class MachineSpec:
 
 def machines_dir() -> Path:
     """Where the declarations are: inside the installed package, else the source tree."""
+    from pathlib import Path
+
     here = Path(__file__).resolve().parent
     for candidate in (here / "machines", here.parent / "machines"):
         if candidate.is_dir():
@@ -119,6 +117,11 @@ def load_spec(name: str) -> MachineSpec:
             f"No machine named {name!r}; known machines: {', '.join(machine_names())}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     states = tuple(raw["states"])
     edges = []

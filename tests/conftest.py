@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -34,3 +35,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> object:
 
 # Every run any test makes keeps the lifecycle order invariants (see tests/_invariants.py).
 pytest_plugins = ["tests._invariants"]
+
+# No per-example deadlines: a busy CI machine must not turn a slow example into a failure.
+settings.register_profile(
+    "l0", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("l0")

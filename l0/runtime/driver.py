@@ -16,7 +16,6 @@ consumer's own cancel scopes nest correctly. `abort()` cuts short whatever wait 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 import time
@@ -35,6 +34,10 @@ from l0.types import Event
 logger = logging.getLogger("l0")
 
 _CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left behind
+
+
+def _is_awaitable(value: object) -> bool:
+    return hasattr(value, "__await__") or asyncio.iscoroutine(value)
 
 
 def backend_clock() -> Callable[[], float]:
@@ -101,7 +104,7 @@ class Driver:
     ) -> Any:
         """Await under a deadline that abort() can also cut short."""
         if self.core.abort_requested:
-            if inspect.iscoroutine(awaitable):
+            if asyncio.iscoroutine(awaitable):
                 awaitable.close()  # never started: close it rather than leave it unawaited
             raise _Interrupted(None)
         with anyio.CancelScope(deadline=min(deadline, self._total_deadline)) as scope:
@@ -290,7 +293,7 @@ class Driver:
             )
         else:
             produced = factory()
-        if inspect.isawaitable(produced) and not hasattr(produced, "__aiter__"):
+        if _is_awaitable(produced) and not hasattr(produced, "__aiter__"):
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
         return produced, open_iterator(produced, plan.adapter)
 
@@ -312,7 +315,7 @@ class Driver:
                     if closer is None:
                         continue
                     result = closer()
-                    if inspect.isawaitable(result):
+                    if _is_awaitable(result):
                         await result
                 except Exception:
                     logger.debug("l0: closing a provider stream raised", exc_info=True)
@@ -336,7 +339,7 @@ class Driver:
         assert should_retry is not None
         try:
             answer = should_retry(decision.error, core.state, decision.attempt, decision.category)
-            if inspect.isawaitable(answer):
+            if _is_awaitable(answer):
                 answer = await self._bounded(answer, math.inf, "total", self._total or 0.0)
         except _Interrupted as why:
             return self._on_interrupt(why)
