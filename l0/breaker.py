@@ -347,7 +347,7 @@ class _Guard:
     Every attempt at the primary asks the breaker first (a retry too), so a run that began
     while the route worked moves to its fallback once the breaker opens. The attempt's
     outcome comes back through the run's lifecycle events: a non-final ERROR (transient or
-    not) or the COMPLETE of the primary, or the end of the session.
+    not), or the end of the session (completed by the primary, or cut short).
     """
 
     def __init__(self, breaker: CircuitBreaker, factory: Callable[[], Any]) -> None:
@@ -389,12 +389,13 @@ class _Guard:
                 breaker.record_failure(permit, breaker.clock())
             else:
                 breaker.release(permit, breaker.clock())
-        elif kind is Obs.COMPLETE:
-            self._permit = None
-            breaker.record_success(permit, breaker.clock())
         elif kind is Obs.SESSION_END:
+            # The run ended with the primary's attempt still open: completed, or cut short.
             self._permit = None
-            breaker.release(permit, breaker.clock())
+            if event.meta.get("completed"):
+                breaker.record_success(permit, breaker.clock())
+            else:
+                breaker.release(permit, breaker.clock())
 
 
 __all__ = ["CircuitBreaker", "CircuitChange", "CircuitState", "Permit"]
