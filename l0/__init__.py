@@ -203,142 +203,197 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    # `X as X`: explicit re-exports, so type checkers see the lazily loaded names.
     from l0.adapters import (
-        AdaptedEvent,
-        Adapter,
-        Adapters,
-        LiteLLMAdapter,
-        OpenAIAdapter,
-        OpenAIAdapterOptions,
+        AdaptedEvent as AdaptedEvent,
+        Adapter as Adapter,
+        Adapters as Adapters,
+        LiteLLMAdapter as LiteLLMAdapter,
+        OpenAIAdapter as OpenAIAdapter,
+        OpenAIAdapterOptions as OpenAIAdapterOptions,
     )
     from l0.compare import (
-        Compare,
-        Difference,
-        DifferenceSeverity,
-        DifferenceType,
-        ObjectComparisonOptions,
-        StringComparisonOptions,
+        Compare as Compare,
+        Difference as Difference,
+        DifferenceSeverity as DifferenceSeverity,
+        DifferenceType as DifferenceType,
+        ObjectComparisonOptions as ObjectComparisonOptions,
+        StringComparisonOptions as StringComparisonOptions,
     )
     from l0.concurrency import (
-        AggregatedTelemetry,
-        Parallel,
-        ParallelOptions,
-        ParallelResult,
-        RaceResult,
-        batched,
-        parallel,
-        race,
-        sequential,
+        AggregatedTelemetry as AggregatedTelemetry,
+        Parallel as Parallel,
+        ParallelOptions as ParallelOptions,
+        ParallelResult as ParallelResult,
+        RaceResult as RaceResult,
+        batched as batched,
+        parallel as parallel,
+        race as race,
+        sequential as sequential,
     )
-    from l0.debug import enable_debug
-    from l0.drift import Drift, DriftConfig, DriftDetector, DriftResult
+    from l0.debug import (
+        enable_debug as enable_debug,
+    )
+    from l0.drift import (
+        Drift as Drift,
+        DriftConfig as DriftConfig,
+        DriftDetector as DriftDetector,
+        DriftResult as DriftResult,
+    )
     from l0.eventsourcing import (
-        EventEnvelope,
-        EventRecorder,
-        EventReplayer,
-        EventStore,
-        EventStoreWithSnapshots,
-        InMemoryEventStore,
-        RecordedEvent,
-        RecordedEventType,
-        ReplayCallbacks,
-        ReplayedState,
-        ReplayResult,
-        SerializedError,
-        Snapshot,
-        StreamMetadata,
+        EventEnvelope as EventEnvelope,
+        EventRecorder as EventRecorder,
+        EventReplayer as EventReplayer,
+        EventStore as EventStore,
+        EventStoreWithSnapshots as EventStoreWithSnapshots,
+        InMemoryEventStore as InMemoryEventStore,
+        RecordedEvent as RecordedEvent,
+        RecordedEventType as RecordedEventType,
+        ReplayCallbacks as ReplayCallbacks,
+        ReplayedState as ReplayedState,
+        ReplayResult as ReplayResult,
+        SerializedError as SerializedError,
+        Snapshot as Snapshot,
+        StreamMetadata as StreamMetadata,
     )
-    from l0.eventsourcing.compare import ReplayComparison
-    from l0.eventsourcing.facade import EventSourcing
-    from l0.format import Format
-    from l0.guardrails import Guardrails, JsonAnalysis, LatexAnalysis, MarkdownAnalysis
-    from l0.jsonkit import JSON
-    from l0.jsonkit.types import AutoCorrectResult, CorrectionType
+    from l0.eventsourcing.compare import (
+        ReplayComparison as ReplayComparison,
+    )
+    from l0.eventsourcing.facade import (
+        EventSourcing as EventSourcing,
+    )
+    from l0.format import (
+        Format as Format,
+    )
+    from l0.guardrails import (
+        Guardrails as Guardrails,
+        JsonAnalysis as JsonAnalysis,
+        LatexAnalysis as LatexAnalysis,
+        MarkdownAnalysis as MarkdownAnalysis,
+    )
+    from l0.jsonkit import (
+        JSON as JSON,
+    )
+    from l0.jsonkit.types import (
+        AutoCorrectResult as AutoCorrectResult,
+        CorrectionType as CorrectionType,
+    )
     from l0.monitoring import (
-        Monitoring,
-        OpenTelemetry,
-        OpenTelemetryConfig,
-        SemanticAttributes,
-        Sentry,
-        SentryConfig,
+        Monitoring as Monitoring,
+        OpenTelemetry as OpenTelemetry,
+        OpenTelemetryConfig as OpenTelemetryConfig,
+        SemanticAttributes as SemanticAttributes,
+        Sentry as Sentry,
+        SentryConfig as SentryConfig,
     )
-    from l0.multimodal import ContentType, DataPayload, Multimodal, Progress
+    from l0.multimodal import (
+        ContentType as ContentType,
+        DataPayload as DataPayload,
+        Multimodal as Multimodal,
+        Progress as Progress,
+    )
     from l0.pipeline import (
-        FAST_PIPELINE,
-        PRODUCTION_PIPELINE,
-        RELIABLE_PIPELINE,
-        Pipeline,
-        PipelineOptions,
-        PipelineResult,
-        PipelineStep,
-        StepContext,
-        StepResult,
-        chain_pipelines,
-        create_branch_step,
-        create_pipeline,
-        create_step,
-        parallel_pipelines,
-        pipe,
+        FAST_PIPELINE as FAST_PIPELINE,
+        PRODUCTION_PIPELINE as PRODUCTION_PIPELINE,
+        RELIABLE_PIPELINE as RELIABLE_PIPELINE,
+        Pipeline as Pipeline,
+        PipelineOptions as PipelineOptions,
+        PipelineResult as PipelineResult,
+        PipelineStep as PipelineStep,
+        StepContext as StepContext,
+        StepResult as StepResult,
+        chain_pipelines as chain_pipelines,
+        create_branch_step as create_branch_step,
+        create_pipeline as create_pipeline,
+        create_step as create_step,
+        parallel_pipelines as parallel_pipelines,
+        pipe as pipe,
     )
-    from l0.pool import OperationPool, PoolOptions, PoolStats, create_pool
-    from l0.runtime import LazyStream, Stream, l0, run, wrap
-    from l0.state_machine import StateMachine, StateTransition, create_state_machine
-    from l0.stream_utils import consume_stream, get_text
+    from l0.pool import (
+        OperationPool as OperationPool,
+        PoolOptions as PoolOptions,
+        PoolStats as PoolStats,
+        create_pool as create_pool,
+    )
+    from l0.runtime import (
+        LazyStream as LazyStream,
+        Stream as Stream,
+        l0 as l0,
+        run as run,
+        wrap as wrap,
+    )
+    from l0.state_machine import (
+        StateMachine as StateMachine,
+        StateTransition as StateTransition,
+        create_state_machine as create_state_machine,
+    )
+    from l0.stream_utils import (
+        consume_stream as consume_stream,
+        get_text as get_text,
+    )
     from l0.structured_output.api import (
-        structured,
-        structured_array,
-        structured_object,
-        structured_stream,
+        structured as structured,
+        structured_array as structured_array,
+        structured_object as structured_object,
+        structured_stream as structured_stream,
     )
     from l0.structured_output.config import (
-        MINIMAL_STRUCTURED,
-        RECOMMENDED_STRUCTURED,
-        STRICT_STRUCTURED,
-        StructuredConfig,
+        MINIMAL_STRUCTURED as MINIMAL_STRUCTURED,
+        RECOMMENDED_STRUCTURED as RECOMMENDED_STRUCTURED,
+        STRICT_STRUCTURED as STRICT_STRUCTURED,
+        StructuredConfig as StructuredConfig,
     )
     from l0.structured_output.json_schema import (
-        JSONSchema,
-        JSONSchemaAdapter,
-        JSONSchemaDefinition,
-        JSONSchemaValidationError,
+        JSONSchema as JSONSchema,
+        JSONSchemaAdapter as JSONSchemaAdapter,
+        JSONSchemaDefinition as JSONSchemaDefinition,
+        JSONSchemaValidationError as JSONSchemaValidationError,
     )
     from l0.structured_output.results import (
-        AutoCorrectInfo,
-        StructuredOutputError,
-        StructuredPartial,
-        StructuredResult,
-        StructuredState,
-        StructuredTelemetry,
+        AutoCorrectInfo as AutoCorrectInfo,
+        StructuredOutputError as StructuredOutputError,
+        StructuredPartial as StructuredPartial,
+        StructuredResult as StructuredResult,
+        StructuredState as StructuredState,
+        StructuredTelemetry as StructuredTelemetry,
     )
-    from l0.structured_output.schema import UnifiedSchema
-    from l0.structured_output.streaming import StructuredStreamResult
-    from l0.text import NormalizeOptions, Text, WhitespaceOptions
+    from l0.structured_output.schema import (
+        UnifiedSchema as UnifiedSchema,
+    )
+    from l0.structured_output.streaming import (
+        StructuredStreamResult as StructuredStreamResult,
+    )
+    from l0.text import (
+        NormalizeOptions as NormalizeOptions,
+        Text as Text,
+        WhitespaceOptions as WhitespaceOptions,
+    )
     from l0.voting import (
-        Agreement,
-        Consensus,
-        ConsensusAnalysis,
-        ConsensusOutput,
-        ConsensusPreset,
-        ConsensusResult,
-        Disagreement,
-        DisagreementValue,
-        FieldAgreement,
-        FieldConsensus,
-        FieldConsensusInfo,
-        consensus,
+        Agreement as Agreement,
+        Consensus as Consensus,
+        ConsensusAnalysis as ConsensusAnalysis,
+        ConsensusOutput as ConsensusOutput,
+        ConsensusPreset as ConsensusPreset,
+        ConsensusResult as ConsensusResult,
+        Disagreement as Disagreement,
+        DisagreementValue as DisagreementValue,
+        FieldAgreement as FieldAgreement,
+        FieldConsensus as FieldConsensus,
+        FieldConsensusInfo as FieldConsensusInfo,
+        consensus as consensus,
     )
     from l0.window import (
-        ChunkingStrategy,
-        ChunkProcessConfig,
-        ChunkResult,
-        ContextRestorationOptions,
-        ContextRestorationStrategy,
-        DocumentChunk,
-        DocumentWindow,
-        ProcessingStats,
-        Window,
-        WindowConfig,
-        WindowStats,
+        ChunkingStrategy as ChunkingStrategy,
+        ChunkProcessConfig as ChunkProcessConfig,
+        ChunkResult as ChunkResult,
+        ContextRestorationOptions as ContextRestorationOptions,
+        ContextRestorationStrategy as ContextRestorationStrategy,
+        DocumentChunk as DocumentChunk,
+        DocumentWindow as DocumentWindow,
+        ProcessingStats as ProcessingStats,
+        Window as Window,
+        WindowConfig as WindowConfig,
+        WindowStats as WindowStats,
     )
 
 

@@ -15,8 +15,7 @@ import logging
 from typing import Any, TextIO
 
 from l0.monitoring.redact import redact
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
 LOGGER_NAME = "l0"
 FORMAT = "[l0] %(levelname)s: %(message)s"

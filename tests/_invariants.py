@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.runtime.core import RunCore
 
 TERMINAL_PHASES = ("complete", "error")

@@ -6,8 +6,7 @@ import itertools
 import re
 
 import pytest
-from hypothesis import assume, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 import l0
 from l0 import Continuation, ContinuationConfig, DeduplicationOptions, OverlapResult

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from l0.errors import Error, ErrorCode
 from l0.text import UNICODE_FORMS, NormalizeOptions, Text, WhitespaceOptions

@@ -11,8 +11,7 @@ Consensus groups answers with these functions; they are equally usable on their 
 
 from __future__ import annotations
 
-from l0.compare import objects as _objects
-from l0.compare import strings as _strings
+from l0.compare import objects as _objects, strings as _strings
 from l0.compare.types import (
     Difference,
     DifferenceSeverity,

@@ -7,11 +7,13 @@ delimiters is escaped by default so it cannot close its block early; see `l0.for
 
 from __future__ import annotations
 
-from l0.format import context as _context
-from l0.format import memory as _memory
-from l0.format import output as _output
-from l0.format import strings as _strings
-from l0.format import tools as _tools
+from l0.format import (
+    context as _context,
+    memory as _memory,
+    output as _output,
+    strings as _strings,
+    tools as _tools,
+)
 from l0.format.context import ContextItem, Delimiter
 from l0.format.memory import MemoryEntry, MemoryOptions, MemoryStyle
 from l0.format.output import OutputConstraints, OutputFormatOptions, StructuredFormat

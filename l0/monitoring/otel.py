@@ -28,8 +28,7 @@ from l0._version import __version__
 from l0.errors import Error, ErrorCode
 from l0.monitoring.attributes import SemanticAttributes as A
 from l0.monitoring.redact import redact
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
 # Lifecycle events shown as span events (on the attempt's span for STREAM_READY and
 # NETWORK_ERROR, else the run's); guardrail phases and checkpoints would repeat every few

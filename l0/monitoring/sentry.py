@@ -24,8 +24,7 @@ from typing import Any
 
 from l0.errors import Error, ErrorCode
 from l0.monitoring.redact import redact
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
 _LEVELS = {
     Obs.ERROR: "error",

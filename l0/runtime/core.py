@@ -30,15 +30,14 @@ from l0.errors import (
     FailureType,
     NetworkError,
     RecoveryPolicy,
+    RecoveryStrategy as Strategy,
+    TimeoutError as L0TimeoutError,
     status_code_of,
 )
-from l0.errors import RecoveryStrategy as Strategy
-from l0.errors import TimeoutError as L0TimeoutError
 from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.types import GuardrailViolation
 from l0.metrics import Metrics, MetricsSnapshot
-from l0.observability import EventBus
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import EventBus, ObservabilityEventType as Obs
 from l0.runtime import policy
 from l0.runtime.plan import RunPlan
 from l0.state_machine import MachineModel

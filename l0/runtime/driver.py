@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import anyio
 import anyio.lowlevel
@@ -36,7 +36,7 @@ logger = logging.getLogger("l0")
 _CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left behind
 
 
-def _is_awaitable(value: object) -> bool:
+def _is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
     return hasattr(value, "__await__") or asyncio.iscoroutine(value)
 
 

@@ -16,8 +16,7 @@ import aiohttp
 import litellm
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from litellm import exceptions as errors
 from litellm.exceptions import MidStreamFallbackError
 

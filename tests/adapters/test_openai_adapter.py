@@ -14,8 +14,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from l0.adapters import Adapters, OpenAIAdapter
 from l0.testing import ErrorReply, FaultServer, Reply, ResetConnection, Stall, Step, ToolCall

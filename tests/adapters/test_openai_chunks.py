@@ -7,8 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from l0.adapters import LiteLLMAdapter, OpenAIAdapter, OpenAIAdapterOptions
 from l0.errors import Error, ErrorCode

@@ -6,8 +6,7 @@ import itertools
 import json
 from types import SimpleNamespace
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from l0.adapters.tool_calls import ToolCallAccumulator
 

@@ -11,8 +11,7 @@ the handlers saw. The lifecycle invariants are checked on the live and the repla
 from __future__ import annotations
 
 from fault_runs import BACKENDS, run_scenario, scenarios
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import l0
 from l0.eventsourcing import EventReplayer, InMemoryEventStore, ReplayedState

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sample_texts import CODE_ANSWER, LIST_ANSWER, PROSE
 
 from l0.guardrails.markdown_analysis import MarkdownAnalysis, count_cells

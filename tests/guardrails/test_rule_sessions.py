@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from l0.drift import DriftDetector
 from l0.guardrails.presets import Guardrails

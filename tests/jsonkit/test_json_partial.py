@@ -7,8 +7,7 @@ import itertools
 import json
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from json_strategies import json_documents, model_documents, same
 
 from l0.jsonkit import JSON, PartialJSON, PartialJSONParser

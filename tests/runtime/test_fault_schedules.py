@@ -15,8 +15,7 @@ from typing import Any
 import anyio
 import looptime
 import trio.testing
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import l0
 from l0.machines import load_spec

@@ -9,8 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import BaseModel, Field
 from schema_models import MODELS, mutated, valid_documents
 from typing_extensions import assert_type
