@@ -30,8 +30,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from l0.errors import Error, ErrorCode
-from l0.observability import EventBus, EventHandler, ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import (
+    EventBus,
+    EventHandler,
+    ObservabilityEvent,
+    ObservabilityEventType as Obs,
+)
 from l0.state_machine import MachineModel, StateTransition
 
 if TYPE_CHECKING:

@@ -55,21 +55,21 @@ class _Target:
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
-        self.prefill = PrefillMemory()
+        self.prefill = PrefillMemory()  # shared by every client with_options makes from it
+        self._quiet_client: Any = None
+        package = _package(raw)
         completions = getattr(getattr(raw, "chat", None), "completions", None)
-        create = getattr(completions, "create", None)
-        if callable(create):
-            self.is_client = True
-            if _package(raw) == "openai" and not type(raw).__name__.startswith("Async"):
+        create: Any = getattr(completions, "create", None)
+        self.is_client = callable(create)
+        self.litellm = not self.is_client and package == "litellm"
+        if self.is_client:
+            if package == "openai" and not type(raw).__name__.startswith("Async"):
                 raise _invalid(
                     f"l0 streams asynchronously: wrap an async client (AsyncOpenAI, "
                     f"AsyncAzureOpenAI), not {type(raw).__name__}"
                 )
             self.passthrough: Callable[..., Awaitable[Any]] = create
-            self._quiet_client: Any = None
         elif callable(raw) and not isinstance(raw, type):
-            self.is_client = False
-            self.litellm = _package(raw) == "litellm"
             if self.litellm and not inspect.iscoroutinefunction(raw):
                 raise _invalid(
                     "l0 streams asynchronously: wrap litellm.acompletion, not a synchronous "
@@ -85,10 +85,10 @@ class _Target:
 
     def streaming_call(self) -> Callable[..., Awaitable[Any]]:
         """The SDK call l0 makes for each attempt: one that never retries by itself."""
-        if not self.is_client:
-            if not self.litellm:
-                return self.passthrough
+        if self.litellm:
             return functools.partial(self.passthrough, num_retries=0)
+        if not self.is_client:
+            return self.passthrough
         client = self._quiet_client
         if client is None:
             client = self.raw

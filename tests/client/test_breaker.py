@@ -8,14 +8,12 @@ tests/integration/test_breaker_flapping.py.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.breaker import CircuitBreaker, CircuitState, Permit
 from l0.machines import load_spec
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.testing import Script, ScriptedFactory
 
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
@@ -188,10 +186,17 @@ def test_any_sequence_of_facts_follows_the_textbook_breaker(
     facts: list[tuple[str, float]], threshold: int, cool_down: float
 ) -> None:
     """Against a direct model: at most one probe, refusals only while open or probing,
-    opening exactly at the threshold, closing only on the probe's success."""
+    opening exactly at the threshold, closing only on the probe's success, and outcomes of
+    calls given before the last state change ignored."""
     breaker = CircuitBreaker(failure_threshold=threshold, cool_down=cool_down)
-    state, failures, retry_at, now = "closed", 0, 0.0, 0.0
-    outstanding: list[Permit] = []
+    state, failures, retry_at, now, changes = "closed", 0, 0.0, 0.0, 0
+    outstanding: list[tuple[Permit, int]] = []  # with the number of changes when given
+
+    def move(to: str) -> None:
+        nonlocal state, changes
+        if to != state:
+            state, changes = to, changes + 1
+
     for fact, step in facts:
         now += step
         if fact == "acquire":
@@ -200,32 +205,34 @@ def test_any_sequence_of_facts_follows_the_textbook_breaker(
                 assert got is not None and not got.probe
             elif state == "open" and now >= retry_at:
                 assert got is not None and got.probe
-                state = "half_open"
+                move("half_open")
             else:
                 assert got is None
             if got is not None:
-                outstanding.append(got)
+                outstanding.append((got, changes))
         elif outstanding:
-            chosen = outstanding.pop()
-            current = chosen.epoch == breaker._circuit.epoch
-            expected_phase = "half_open" if chosen.probe else "closed"
+            chosen, given_at = outstanding.pop()
+            counts = given_at == changes and state == ("half_open" if chosen.probe else "closed")
             if fact == "success":
                 breaker.record_success(chosen, now)
-                if current and state == expected_phase:
-                    state, failures = "closed", 0
+                if counts:
+                    failures = 0
+                    move("closed")
             elif fact == "failure":
                 breaker.record_failure(chosen, now)
-                if current and state == expected_phase:
+                if counts:
                     failures += 1
                     if state == "half_open" or failures >= threshold:
-                        state, retry_at = "open", now + cool_down
+                        retry_at = now + cool_down
+                        move("open")
             else:
                 breaker.release(chosen, now)
-                if current and chosen.probe and state == "half_open":
-                    state, retry_at = "open", now
+                if counts and chosen.probe:
+                    retry_at = now
+                    move("open")
         assert breaker.state.value == state
         assert breaker.failures == failures
-        probes = [p for p in outstanding if p.probe and p.epoch == breaker._circuit.epoch]
+        probes = [p for p, given_at in outstanding if p.probe and given_at == changes]
         assert len(probes) <= 1
 
 

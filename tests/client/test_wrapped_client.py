@@ -163,6 +163,17 @@ async def test_non_streaming_calls_pass_through_unchanged() -> None:
     assert answer == {"whole": True, "model": "m", "messages": USER}
 
 
+async def test_an_event_store_records_every_streaming_call() -> None:
+    from l0.eventsourcing.store import InMemoryEventStore
+
+    store = InMemoryEventStore()
+    client = l0.wrap(Completion(Script.tokens("hi")), event_store=store)
+    stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+    assert await stream.read() == "hi"
+    assert stream.stream_id is not None
+    assert await store.list_streams() == [stream.stream_id]
+
+
 async def test_a_wrapped_function_can_be_called_like_acompletion() -> None:
     completion = Completion(Script.tokens("hi"))
     client = l0.wrap(completion)

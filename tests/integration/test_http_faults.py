@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 import l0
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.runtime.stream import Stream
 from l0.testing import ErrorReply, FaultServer, Reply, ResetConnection
 from l0.types import ErrorCategory

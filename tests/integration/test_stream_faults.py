@@ -14,8 +14,7 @@ from collections.abc import Callable
 import pytest
 
 import l0
-from l0.observability import ObservabilityEvent
-from l0.observability import ObservabilityEventType as Obs
+from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.testing import FaultServer, Reply, Stall, ToolCall
 from l0.types import EventType
 from tests.integration._support import USER, Provider, consume
