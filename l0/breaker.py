@@ -192,7 +192,7 @@ class CircuitBreaker:
         self.name = name
         self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._circuit = _Circuit(failure_threshold=failure_threshold, cool_down=float(cool_down))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a subscriber may look at the breaker again
         self._bus = EventBus(on_event, context)
 
     # -- what it knows -----------------------------------------------------------------------

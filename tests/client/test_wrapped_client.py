@@ -257,6 +257,49 @@ async def test_a_refused_prefill_restarts_the_target_and_is_remembered() -> None
     assert [call["messages"][-1]["role"] for call in completion.calls[3:]] == ["user", "user"]
 
 
+async def test_a_restart_is_not_offered_to_should_retry_nor_counted_as_a_retry() -> None:
+    asked: list[BaseException] = []
+
+    def should_retry(error: BaseException, *_: object) -> bool:
+        asked.append(error)
+        return True
+
+    completion = Completion(
+        Script.tokens("Hello", fail_at=3, error=ConnectionResetError()),
+        Script.tokens("Hello"),
+        refuse_prefill=True,
+    )
+    retry = l0.Retry(base_delay=0.0, strategy=l0.BackoffStrategy.FIXED, should_retry=should_retry)
+    client = l0.wrap(completion, retry=retry, continue_from_last_good_token=True)
+    stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+    assert await text_of(stream) == "Hello"
+    assert [type(error) for error in asked] == [ConnectionResetError]
+    assert (stream.state.network_retry_count, stream.state.model_retry_count) == (1, 0)
+
+
+@pytest.mark.parametrize("max_retries", [1, 0])
+async def test_a_restart_is_made_even_when_the_retry_before_it_spent_the_budget(
+    max_retries: int,
+) -> None:
+    """With max_retries=1 the drop's retry spends the budget, and the refused continuation
+    still restarts; with 0 there is no continuation to refuse and the drop is the error."""
+    completion = Completion(
+        Script.tokens("Hello", fail_at=3, error=ConnectionResetError()),
+        Script.tokens("Hello"),
+        refuse_prefill=True,
+    )
+    retry = l0.Retry(max_retries=max_retries, base_delay=0.0, strategy=l0.BackoffStrategy.FIXED)
+    client = l0.wrap(completion, retry=retry, continue_from_last_good_token=True)
+    stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+    if max_retries:
+        assert await text_of(stream) == "Hello"
+        assert len(completion.calls) == 3
+    else:
+        with pytest.raises(l0.Error) as caught:
+            await stream.read()
+        assert isinstance(caught.value.__cause__, ConnectionResetError)
+
+
 async def test_build_continuation_prompt_must_return_text() -> None:
     completion = Completion(
         Script.tokens("Hello", fail_at=3, error=ConnectionResetError()), Script.tokens("lo")

@@ -197,6 +197,8 @@ async def test_a_stall_among_tokens_is_resumed_from_the_checkpoint(
     [timeout] = stream.errors
     assert isinstance(timeout, l0.TimeoutError) and timeout.timeout_type == "inter_token"
     assert stream.state.overlap_removed == "wor"
+    assert server.attempts(model) == 2 and server.gaps(model)[0] >= 0.4 + BASE_DELAY
+    assert stream.state.network_retry_count == 1
 
 
 async def test_the_sdk_read_timeout_is_a_network_timeout(
@@ -208,10 +210,12 @@ async def test_the_sdk_read_timeout_is_a_network_timeout(
     client = provider.wrap(retry=FAST, on_event=seen.append)
     # The SDK's own read timeout (0.5 s) fires first: openai's APITimeoutError, LiteLLM's
     # Timeout (408): both are a network timeout, not a server error.
-    outcome = await consume(await provider.create(client, model, timeout=0.5))
-    assert outcome.text == FULL
+    outcome = await consume(stream := await provider.create(client, model, timeout=0.5))
+    assert outcome.text == FULL == stream.state.content
     network = [e for e in seen if e.type is Obs.NETWORK_ERROR]
     assert [e.meta["network_type"] for e in network] == ["timeout"]
+    assert server.attempts(model) == 2 and server.gaps(model)[0] >= 0.5 + BASE_DELAY
+    assert stream.state.network_retry_count == 1
 
 
 # -- the end of a stream ------------------------------------------------------------------
