@@ -59,6 +59,9 @@ _LAZY: dict[str, str] = {
     "wrap": "l0.runtime",
     "Stream": "l0.runtime",
     "LazyStream": "l0.runtime",
+    "WrappedClient": "l0.client",
+    "CircuitBreaker": "l0.breaker",
+    "CircuitState": "l0.breaker",
     "StateMachine": "l0.state_machine",
     "StateTransition": "l0.state_machine",
     "create_state_machine": "l0.state_machine",
@@ -211,6 +214,13 @@ if TYPE_CHECKING:
         LiteLLMAdapter as LiteLLMAdapter,
         OpenAIAdapter as OpenAIAdapter,
         OpenAIAdapterOptions as OpenAIAdapterOptions,
+    )
+    from l0.breaker import (
+        CircuitBreaker as CircuitBreaker,
+        CircuitState as CircuitState,
+    )
+    from l0.client import (
+        WrappedClient as WrappedClient,
     )
     from l0.compare import (
         Compare as Compare,
