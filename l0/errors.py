@@ -60,6 +60,7 @@ class ErrorCode(str, Enum):
     # A target refused a continuation request (the checkpoint sent as an assistant prefill):
     # the runtime restarts that target from scratch instead of resuming.
     PREFILL_REJECTED = "PREFILL_REJECTED"
+    INCOMPLETE_STREAM = "INCOMPLETE_STREAM"
     # A circuit breaker kept a call away from a route that keeps failing.
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
 
@@ -134,6 +135,7 @@ _CODE_CATEGORY: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.ADAPTER_NOT_FOUND: ErrorCategory.INTERNAL,
     ErrorCode.INTERNAL_ERROR: ErrorCategory.INTERNAL,
     ErrorCode.PREFILL_REJECTED: ErrorCategory.PROVIDER,
+    ErrorCode.INCOMPLETE_STREAM: ErrorCategory.NETWORK,
     ErrorCode.CIRCUIT_OPEN: ErrorCategory.TRANSIENT,
 }
 

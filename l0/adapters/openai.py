@@ -148,6 +148,13 @@ class ChunkReader:
         return Event(type=EventType.COMPLETE, data=data, usage=usage)
 
 
+def _incomplete() -> Error:
+    return Error(
+        "The stream ended without a finish reason, so the answer may be cut short",
+        code=ErrorCode.INCOMPLETE_STREAM,
+    )
+
+
 class OpenAIAdapter:
     """Adapter for `openai` SDK streams (`AsyncOpenAI().chat.completions.create(stream=True)`)."""
 
@@ -189,6 +196,11 @@ class OpenAIAdapter:
                             yield Event(type=_TOOL_CALL, data=call)
             except Exception as exc:  # the provider's own error, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
+                return
+            if reader.finish_reason is None:
+                # An OpenAI stream always ends with a finish reason; without one the answer
+                # (and any tool call still open) was cut short: the runtime retries it.
+                yield Event(type=EventType.ERROR, error=_incomplete())
                 return
             for call in reader.take_tool_calls():  # calls still open when the stream ended
                 yield Event(type=_TOOL_CALL, data=call)

@@ -123,6 +123,12 @@ def _own(error: Error) -> Failure:
         )
     if code is ErrorCode.PROVIDER_ERROR:
         return make(FailureType.MODEL, None, retryable=False)
+    if code is ErrorCode.INCOMPLETE_STREAM:
+        return make(
+            FailureType.NETWORK,
+            RetryableErrorType.INCOMPLETE,
+            network_type=NetworkErrorType.CONNECTION_DROPPED,
+        )
     if code is ErrorCode.PREFILL_REJECTED:
         return make(FailureType.MODEL, None, restart=True)
     if code is ErrorCode.CIRCUIT_OPEN:

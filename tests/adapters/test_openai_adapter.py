@@ -16,6 +16,7 @@ import openai
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import l0
 from l0.adapters import Adapters, OpenAIAdapter
 from l0.testing import ErrorReply, FaultServer, Reply, ResetConnection, Stall, Step, ToolCall
 from l0.types import Event, EventType
@@ -274,15 +275,16 @@ async def test_stream_without_done_after_a_finish_reason_completes_with_usage(
     assert events[-1].usage is not None and events[-1].usage["completion_tokens"] == 2
 
 
-async def test_stream_without_done_or_finish_reason_completes_with_none(
+async def test_stream_without_done_or_finish_reason_is_incomplete(
     server: FaultServer, client: openai.AsyncOpenAI, new_model: Callable[[str], str]
 ) -> None:
     model = new_model("bare")
     server.script(model, [Reply(["a", "b"], done=False, finish=False)])
     events = await adapt(await open_stream(client, model))
     assert tokens(events) == ["a", "b"]
-    assert events[-1].is_complete
-    assert events[-1].data == {"finish_reason": None, "model": model}
+    assert events[-1].is_error
+    assert isinstance(events[-1].error, l0.Error)
+    assert events[-1].error.code is l0.ErrorCode.INCOMPLETE_STREAM
 
 
 async def test_stopping_early_releases_the_http_response(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import l0
 from l0.adapters import LiteLLMAdapter, OpenAIAdapter, OpenAIAdapterOptions
 from l0.errors import Error, ErrorCode
 from l0.types import Event, EventType
@@ -114,11 +115,11 @@ async def test_none_and_empty_content_make_no_token_events() -> None:
     assert [e.text for e in events if e.is_token] == ["x"]
 
 
-async def test_end_without_finish_reason_still_completes_with_none() -> None:
+async def test_end_without_finish_reason_is_an_incomplete_stream_error() -> None:
     events = await events_of(FakeStream([chunk("a")]))
-    assert events[-1].is_complete
-    assert events[-1].data == {"finish_reason": None, "model": "gpt-test"}
-    assert events[-1].usage is None
+    assert [e.type for e in events] == [EventType.TOKEN, EventType.ERROR]
+    assert isinstance(events[-1].error, l0.Error)
+    assert events[-1].error.code is l0.ErrorCode.INCOMPLETE_STREAM
 
 
 async def test_an_error_from_the_stream_is_one_error_event_with_the_same_object() -> None:
@@ -201,10 +202,10 @@ async def test_tool_calls_are_emitted_whole_at_the_finish_reason() -> None:
     assert events[1].usage == {"prompt_tokens": 1}
 
 
-async def test_pending_tool_calls_are_emitted_when_the_stream_ends_without_finish() -> None:
+async def test_tool_calls_cut_short_by_a_missing_finish_are_not_emitted() -> None:
     head = {"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}
     events = await events_of(FakeStream([chunk(tool_calls=[head])]))
-    assert [e.type for e in events] == [EventType.TOOL_CALL, EventType.COMPLETE]
+    assert [e.type for e in events] == [EventType.ERROR]
 
 
 async def test_options_turn_tool_calls_and_usage_off() -> None:
@@ -278,7 +279,8 @@ text_chunks = st.lists(
 async def test_invariants_over_any_chunking(parts: list[str | None], fails: bool) -> None:
     """Text is preserved; the last event is one COMPLETE or one ERROR; nothing follows it."""
     boom = RuntimeError("mid-stream")
-    stream = FakeStream([chunk(p) for p in parts], error=boom if fails else None)
+    ending = [] if fails else [chunk(finish_reason="stop")]
+    stream = FakeStream([*(chunk(p) for p in parts), *ending], error=boom if fails else None)
     events = await events_of(stream)
     assert "".join(e.text or "" for e in events if e.is_token) == "".join(p or "" for p in parts)
     assert all(e.text for e in events if e.is_token)

@@ -237,6 +237,19 @@ async def test_a_stream_without_done_after_its_finish_reason_completes_with_usag
     assert stream.state.completed
 
 
+async def test_a_stream_cut_without_a_finish_reason_is_retried(
+    provider: Provider, server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    """No finish reason and no [DONE]: the answer may be cut short, so it is retried."""
+    model = new_model("no-finish")
+    server.script(model, [Reply(TOKENS, done=False, finish=False), Reply(TOKENS)])
+    outcome = await consume(stream := await provider.create(provider.wrap(retry=FAST), model))
+    assert outcome.error is None and outcome.text == FULL
+    assert server.attempts(model) == 2
+    assert stream.state.finish_reason == "stop"
+    assert stream.state.network_retry_count == 1
+
+
 async def test_usage_and_the_answering_model_reach_state_and_complete(
     provider: Provider, server: FaultServer, new_model: Callable[[str], str]
 ) -> None:
