@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -28,7 +29,15 @@ def run_workload(python: str, reps: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "report.json"
         subprocess.run(
-            [python, str(HERE / "workload.py"), "--reps", str(reps), "--json", str(out)],
+            # abspath, not resolve(): a venv's python is a symlink that must stay one
+            [
+                os.path.abspath(python),
+                str(HERE / "workload.py"),
+                "--reps",
+                str(reps),
+                "--json",
+                str(out),
+            ],
             check=True,
             cwd=folder,  # never this repository: the peer must import its own `l0`
         )

@@ -181,6 +181,11 @@ def _lean_machine_class() -> type[Machine]:
             if self.on_exit:
                 event_data.machine.callbacks(self.on_exit, event_data)
 
+    class LeanEventData(EventData):
+        # transitions' EventData, with slots for its fields: one is made per trigger.
+        __slots__ = ("args", "error", "event", "kwargs", "machine", "model", "result", "state",
+                     "transition")
+
     class LeanTransition(Transition):
         def execute(self, event_data: EventData) -> bool:
             machine = event_data.machine
@@ -193,14 +198,19 @@ def _lean_machine_class() -> type[Machine]:
                 machine.callbacks(
                     itertools.chain(machine.before_state_change, self.before), event_data
                 )
+            model = event_data.model
             if self.dest:
-                states = machine.states
-                event_data.state.exit(event_data)
-                setattr(event_data.model, machine.model_attribute, self.dest)
-                event_data.state = states[self.dest]
-                event_data.state.enter(event_data)
-            machine.callbacks(self.after, event_data)
-            machine.callbacks(machine.after_state_change, event_data)
+                source = event_data.state
+                if source.on_exit:
+                    source.exit(event_data)
+                setattr(model, machine.model_attribute, self.dest)
+                dest = event_data.state = machine.states[self.dest]
+                if dest.on_enter:
+                    dest.enter(event_data)
+            for func in self.after:
+                (getattr(model, func) if isinstance(func, str) else func)(event_data)
+            for func in machine.after_state_change:
+                (getattr(model, func) if isinstance(func, str) else func)(event_data)
             return True
 
     class LeanEvent(Event):
@@ -210,15 +220,15 @@ def _lean_machine_class() -> type[Machine]:
             candidates = self.transitions.get(source)
             if not candidates:
                 raise MachineError(f"Can't trigger event {self.name} from state {source}!")
-            event_data = EventData(machine.states[source], self, machine, model, args, kwargs)
+            event_data = LeanEventData(machine.states[source], self, machine, model, args, kwargs)
             if machine.prepare_event:
                 machine.callbacks(machine.prepare_event, event_data)
             for transition in candidates:
                 event_data.transition = transition
                 if transition.execute(event_data):
                     event_data.result = True
-                    break
-            return bool(event_data.result)
+                    return True
+            return False
 
     class LeanMachine(Machine):
         state_cls = LeanState

@@ -10,7 +10,6 @@ conditional edge goes. Either way, only declared edges can be taken: anything el
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,9 +23,13 @@ if TYPE_CHECKING:
     from transitions import EventData
 
 
-@functools.cache
+_EVENTS: dict[str, dict[str, Any]] = {}  # machine name -> its triggers
+
+
 def _events(machine_name: str) -> dict[str, Any]:
-    events: dict[str, Any] = build_machine(machine_name).events
+    events = _EVENTS.get(machine_name)
+    if events is None:
+        events = _EVENTS[machine_name] = build_machine(machine_name).events
     return events
 
 

@@ -180,7 +180,7 @@ class RunCore(MachineModel):
         return (now + self._epoch_offset) * 1000.0
 
     def _fire(self, trigger: str, now: float, **kwargs: Any) -> None:
-        self.fire(trigger, now=now, epoch=self.epoch(now), **kwargs)
+        self.fire(trigger, now=now, epoch=now + self._epoch_offset, **kwargs)
 
     # -- facts: the run and its attempts -------------------------------------------------------
 
@@ -909,7 +909,19 @@ class RunCore(MachineModel):
         self.decision = Fail(error)
 
     def _record_metrics(self, *, completed: bool) -> None:
-        Metrics.get_global().add(self.run_metrics(completed=completed))
+        # Spelled out rather than through run_metrics(): every run ends here.
+        metrics = Metrics.get_global()
+        state = self.state
+        metrics.requests += 1
+        metrics.tokens += state.token_count
+        metrics.retries += state.model_retry_count + state.network_retry_count
+        metrics.network_retry_count += state.network_retry_count
+        metrics.errors += len(self.errors)
+        metrics.violations += len(state.violations)
+        metrics.drift_detections += 1 if state.drift_detected else 0
+        metrics.fallbacks += self.factory_index
+        metrics.completions += 1 if completed else 0
+        metrics.timeouts += self._timeouts
 
     def run_metrics(self, *, completed: bool) -> MetricsSnapshot:
         """This run's contribution to the metrics counters."""

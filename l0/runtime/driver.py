@@ -188,7 +188,7 @@ class Driver:
                         watchdog.first = True
                         watchdog.deadline = deadline
                         watchdog.reading = True
-                        watchdog.arm()
+                        watchdog.watch()
                     outcome: Decision | None = None
                     try:
                         async for chunk in chunks:

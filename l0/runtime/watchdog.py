@@ -11,8 +11,9 @@ scope, a task group) still go through untouched.
 The clock is read once per event-loop turn, not once per token: `refresh()` reads it and
 schedules `_mark` for the loop's next turn. A provider that has chunks ready hands them over
 without the loop turning, and all of them share that reading. When a read has to wait, the
-loop turns, `_mark` runs at the moment the wait began and moves the deadline to
-"now + inter_token" — exactly the silence the read is allowed.
+loop turns, `_mark` runs at the moment the wait began, moves the deadline to
+"now + inter_token" — exactly the silence the read is allowed — and arms the timer. A stream
+whose chunks never keep it waiting never arms one.
 
 Elsewhere (trio, Python 3.10) the driver reads the clock per chunk and uses a cancel scope
 per read.
@@ -71,11 +72,17 @@ class Watchdog:
         self.aborting = False  # ... or for an abort
         self.tripped = False  # either of the two: the one flag the driver checks per chunk
 
+    def watch(self) -> None:
+        """An attempt begins reading: look again when the loop next turns."""
+        if self._mark_handle is None:
+            self._mark_handle = self._loop.call_soon(self._mark)
+
     def refresh(self) -> float:
         """Read the clock and watch for the loop's next turn; returns the time."""
         now = self.now = self._clock()
         self.turned = False
-        self._mark_handle = self._loop.call_soon(self._mark)
+        if self._mark_handle is None:
+            self._mark_handle = self._loop.call_soon(self._mark)
         return now
 
     def wait_from(self, now: float) -> None:
@@ -91,6 +98,8 @@ class Watchdog:
         self.turned = True
         if not self.first:
             self.wait_from(self._clock())
+        elif self.armed_for > self.deadline:
+            self.arm()  # the first read waits: its deadline was fixed when the attempt began
 
     def arm(self) -> None:
         """(Re)schedule the timer for `deadline`."""
