@@ -9,6 +9,9 @@ task's outcome and timing and never raise for a task's failure.
 When a task fails, the plain functions let the other tasks finish (unless `fail_fast=True`,
 which cancels them at once) and then raise the failed task's own exception, the first one
 in task order; with several failures the others are named in its notes (Python 3.11+).
+
+Long runs can report progress: `on_progress(settled, total)` is called as each task settles,
+and `progress=True` (or an `l0.progress.ProgressBar`) draws a bar (see `l0.progress`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from l0.concurrency.types import (
     check_concurrency,
 )
 from l0.errors import Error, ErrorCode
+from l0.progress import ProgressBar, check_progress, reporting
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,8 +47,12 @@ class Parallel:
         """Run `tasks` with `options` (concurrency 5 by default); results in task order."""
         options = options or ParallelOptions()
         checked = engine.check_tasks(tasks)
-        run = engine.BoundedRun.from_options(checked, options)
-        await run.run(range(len(checked)), options.concurrency)
+        bar = check_progress(options.on_progress, options.progress, where="ParallelOptions")
+        with reporting(options.on_progress, bar, description="tasks", total=len(checked)) as report:
+            run = engine.BoundedRun(
+                checked, fail_fast=options.fail_fast, timeout=options.timeout, on_progress=report
+            )
+            await run.run(range(len(checked)), options.concurrency)
         return run.result()
 
     @staticmethod
@@ -63,10 +71,15 @@ class Parallel:
         fail_fast: bool = False,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
+        progress: bool | ProgressBar = False,
     ) -> ParallelResult[T]:
         """Run `tasks` one after another, in order."""
         options = ParallelOptions(
-            concurrency=1, fail_fast=fail_fast, timeout=timeout, on_progress=on_progress
+            concurrency=1,
+            fail_fast=fail_fast,
+            timeout=timeout,
+            on_progress=on_progress,
+            progress=progress,
         )
         return await Parallel.run(tasks, options)
 
@@ -79,11 +92,13 @@ class Parallel:
         fail_fast: bool = False,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
+        progress: bool | ProgressBar = False,
     ) -> ParallelResult[R]:
         """Call `handler(item)` for every item, one batch of `batch_size` items at a time.
 
         The items of a batch run concurrently; the next batch starts when the whole batch
         has settled. With `fail_fast`, a failure cancels its batch and no later batch runs.
+        `on_progress(settled, total)` and `progress` report every item, across batches.
         """
         check_concurrency(batch_size)
         if not callable(handler):
@@ -91,14 +106,14 @@ class Parallel:
                 f"handler must be an async callable, got {type(handler).__name__}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
+        bar = check_progress(on_progress, progress, where="batched()")
         tasks: list[Task[R]] = [partial(handler, item) for item in items]
-        run = engine.BoundedRun(
-            tasks, fail_fast=fail_fast, timeout=timeout, on_progress=on_progress
-        )
-        for start in range(0, len(tasks), batch_size):
-            await run.run(range(start, min(start + batch_size, len(tasks))), batch_size)
-            if run.stopped:
-                break
+        with reporting(on_progress, bar, description="items", total=len(tasks)) as report:
+            run = engine.BoundedRun(tasks, fail_fast=fail_fast, timeout=timeout, on_progress=report)
+            for start in range(0, len(tasks), batch_size):
+                await run.run(range(start, min(start + batch_size, len(tasks))), batch_size)
+                if run.stopped:
+                    break
         return run.result()
 
 
@@ -108,6 +123,8 @@ async def parallel(
     *,
     fail_fast: bool = False,
     timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress: bool | ProgressBar = False,
 ) -> list[T]:
     """Run tasks with at most `concurrency` at once; results in the same order as `tasks`.
 
@@ -115,7 +132,13 @@ async def parallel(
     settled the first failure (in task order) is raised. `timeout` is seconds per task.
     For every outcome instead of an exception use `Parallel.run`.
     """
-    options = ParallelOptions(concurrency=concurrency, fail_fast=fail_fast, timeout=timeout)
+    options = ParallelOptions(
+        concurrency=concurrency,
+        fail_fast=fail_fast,
+        timeout=timeout,
+        on_progress=on_progress,
+        progress=progress,
+    )
     return (await Parallel.run(tasks, options)).unwrap()
 
 
@@ -129,10 +152,18 @@ async def race(tasks: Iterable[Task[T]]) -> T:
 
 
 async def sequential(
-    tasks: Iterable[Task[T]], *, fail_fast: bool = False, timeout: float | None = None
+    tasks: Iterable[Task[T]],
+    *,
+    fail_fast: bool = False,
+    timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress: bool | ProgressBar = False,
 ) -> list[T]:
     """Run tasks one after another; failures are handled as in `parallel`."""
-    return (await Parallel.sequential(tasks, fail_fast=fail_fast, timeout=timeout)).unwrap()
+    result = await Parallel.sequential(
+        tasks, fail_fast=fail_fast, timeout=timeout, on_progress=on_progress, progress=progress
+    )
+    return result.unwrap()
 
 
 async def batched(
@@ -142,10 +173,18 @@ async def batched(
     *,
     fail_fast: bool = False,
     timeout: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress: bool | ProgressBar = False,
 ) -> list[R]:
     """`handler(item)` for every item, in batches of `batch_size`; results in item order."""
     result = await Parallel.batched(
-        items, handler, batch_size, fail_fast=fail_fast, timeout=timeout
+        items,
+        handler,
+        batch_size,
+        fail_fast=fail_fast,
+        timeout=timeout,
+        on_progress=on_progress,
+        progress=progress,
     )
     return result.unwrap()
 

@@ -25,7 +25,6 @@ from anyio.abc import TaskGroup
 
 from l0.concurrency.types import (
     AggregatedTelemetry,
-    ParallelOptions,
     ParallelResult,
     ProgressCallback,
     RaceResult,
@@ -111,15 +110,6 @@ class BoundedRun(Generic[T]):
         self.failed = False
         self.callback_error: Exception | None = None
         self.started = anyio.current_time()
-
-    @classmethod
-    def from_options(cls, tasks: list[Task[T]], options: ParallelOptions) -> BoundedRun[T]:
-        return cls(
-            tasks,
-            fail_fast=options.fail_fast,
-            timeout=options.timeout,
-            on_progress=options.on_progress,
-        )
 
     @property
     def stopped(self) -> bool:

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from l0.errors import Error, ErrorCode
+from l0.progress import ProgressBar, ProgressCallback, check_progress
 
 T = TypeVar("T")
 
 Task = Callable[[], Awaitable[T]]
 """A task factory: calling it starts the work (`lambda: fetch(url)`)."""
-
-ProgressCallback = Callable[[int, int], object]
-"""Called with (settled, total) each time a task succeeds or fails."""
-
 
 @dataclass(frozen=True, slots=True)
 class ParallelOptions:
@@ -25,16 +22,20 @@ class ParallelOptions:
     - `fail_fast`: the first failure cancels every other task; otherwise the others go on.
     - `timeout`: seconds each task may take; a task that overruns fails with
       `l0.TimeoutError` (code TOTAL_TIMEOUT). None: no limit.
-    - `on_progress(settled, total)`: called after each task succeeds or fails.
+    - `on_progress(settled, total)`: called after each task succeeds or fails. What it
+      raises ends the run and is raised.
+    - `progress`: True (or an `l0.progress.ProgressBar`) draws a progress bar on stderr.
     """
 
     concurrency: int = 5
     fail_fast: bool = False
     timeout: float | None = None
     on_progress: ProgressCallback | None = None
+    progress: bool | ProgressBar = False
 
     def __post_init__(self) -> None:
         check_concurrency(self.concurrency)
+        check_progress(self.on_progress, self.progress, where="ParallelOptions")
         timeout = self.timeout
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0

@@ -10,11 +10,13 @@ Leaving the block normally closes the queue to new work and waits for what was s
 Leaving with an exception, `close()`, or a failing `on_progress` cancel instead: queued
 operations are withdrawn without ever being started, running ones are cancelled (their
 streams closed), and every handle settles. No worker outlives the block.
+
+With `progress`, a bar shows settled over submitted operations from the first submission
+until the block ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +32,8 @@ from l0.pipeline.run_options import (
     read_run,
 )
 from l0.pool.operation import Operation
-from l0.pool.types import OperationStatus, PoolOptions, PoolStats, ProgressCallback
+from l0.pool.types import OperationStatus, PoolOptions, PoolStats
+from l0.progress import ProgressBar, ProgressCallback, Reporter, check_progress
 
 if TYPE_CHECKING:
     from l0.runtime.plan import StreamFactory
@@ -55,6 +58,11 @@ class OperationPool:
         self._run_time = 0.0  # ms, over the runs that ended
         self._idle_waiters: list[anyio.Event] = []
         self._callback_error: Exception | None = None
+        self._reporter = Reporter(
+            self.options.on_progress,
+            check_progress(self.options.on_progress, self.options.progress, where="PoolOptions"),
+            description="operations",
+        )
         self._group: TaskGroup | None = None
         self._send: MemoryObjectSendStream[Operation] | None = None
         self._entered = False
@@ -99,6 +107,7 @@ class OperationPool:
             await self._group.__aexit__(*outcome)
         finally:
             self._withdraw_all()  # the group was cancelled from outside: nothing stays pending
+            self._reporter.close()
         if self._callback_error is not None and exc_type is None:
             raise self._callback_error
         return None
@@ -139,6 +148,7 @@ class OperationPool:
         self._submitted += 1
         self._counts["waiting"] += 1
         self._pending[operation.index] = operation
+        self._reporter.show(self._submitted - len(self._pending), self._submitted)
         await self._enqueue(send, operation)
         return operation
 
@@ -233,11 +243,10 @@ class OperationPool:
         self._report_progress()
 
     def _report_progress(self) -> None:
-        callback: ProgressCallback | None = self.options.on_progress
-        if callback is None or self._callback_error is not None:
+        if not self._reporter.active or self._callback_error is not None:
             return
         try:
-            callback(self._submitted - len(self._pending), self._submitted)
+            self._reporter(self._submitted - len(self._pending), self._submitted)
         except Exception as exc:  # a bug in the callback: stop the pool, raise it on exit
             self._callback_error = exc
             self._shut()
@@ -293,7 +302,8 @@ def create_pool(
     *,
     queue_size: int | None = None,
     run_options: RunOptions | None = None,
-    on_progress: Callable[[int, int], object] | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress: bool | ProgressBar = False,
 ) -> OperationPool:
     """An `OperationPool` with these `PoolOptions`; use it as `async with create_pool(...)`."""
     options = PoolOptions(
@@ -301,6 +311,7 @@ def create_pool(
         queue_size=queue_size,
         run_options=RunOptions() if run_options is None else run_options,
         on_progress=on_progress,
+        progress=progress,
     )
     return OperationPool(options)
 

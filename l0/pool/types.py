@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from l0.errors import Error, ErrorCode
 from l0.pipeline.run_options import RunOptions, check_run_options
+from l0.progress import ProgressBar, ProgressCallback, check_progress
 
 OperationStatus = Literal["waiting", "queued", "running", "succeeded", "failed", "cancelled"]
 """waiting: submit() is held back by a full queue; queued: accepted, not started yet;
 running: its l0 run is under way; then one of succeeded, failed, cancelled."""
 
 SETTLED: frozenset[OperationStatus] = frozenset({"succeeded", "failed", "cancelled"})
-
-ProgressCallback = Callable[[int, int], object]
-"""Called with (settled, submitted) each time an operation settles."""
-
 
 def _invalid(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
@@ -36,12 +32,15 @@ class PoolOptions:
     - `on_progress(settled, submitted)`: called as each operation settles. What it raises
       stops the pool (queued and running work is cancelled) and is raised when the pool
       exits.
+    - `progress`: True (or an `l0.progress.ProgressBar`) draws a bar of settled over
+      submitted operations while the pool runs.
     """
 
     concurrency: int = 5
     queue_size: int | None = None
     run_options: RunOptions = field(default_factory=lambda: RunOptions())
     on_progress: ProgressCallback | None = None
+    progress: bool | ProgressBar = False
 
     def __post_init__(self) -> None:
         value = self.concurrency
@@ -50,10 +49,7 @@ class PoolOptions:
         size = self.queue_size
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise _invalid(f"PoolOptions.queue_size must be an int >= 0 or None, got {size!r}")
-        if self.on_progress is not None and not callable(self.on_progress):
-            raise _invalid(
-                f"PoolOptions.on_progress must be callable, got {type(self.on_progress).__name__}"
-            )
+        check_progress(self.on_progress, self.progress, where="PoolOptions")
         checked = check_run_options(self.run_options, where="PoolOptions.run_options")
         object.__setattr__(self, "run_options", checked)
 

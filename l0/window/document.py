@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from l0.errors import Error, ErrorCode
+from l0.progress import ProgressBar, ProgressCallback
 from l0.window.chunking import chunk_document
 from l0.window.processing import ChunkFn, ChunkProcessor, ChunkRunner
 from l0.window.tokens import default_counter
@@ -159,13 +160,17 @@ class DocumentWindow:
         *,
         concurrency: int = 5,
         context_restoration: ContextRestorationOptions | None = None,
+        on_progress: ProgressCallback | None = None,
+        progress: bool | ProgressBar = False,
         _runner: ChunkRunner | None = None,
     ) -> list[ChunkResult]:
         """Process every chunk, at most `concurrency` at once; one result per chunk, in order.
 
         `fn(chunk)` returns a `ChunkProcessConfig` (run through `l0.run`) or the chunk's
         text, or an awaitable of either. A failing chunk gives an "error" result and does not
-        stop the others. `_runner` replaces `l0.run` (for tests).
+        stop the others. `on_progress(done, total)` is called as each chunk settles (what it
+        raises stops the processing and is raised); `progress=True` (or an
+        `l0.progress.ProgressBar`) draws a bar. `_runner` replaces `l0.run` (for tests).
         """
         processor = ChunkProcessor(
             self.document,
@@ -175,7 +180,7 @@ class DocumentWindow:
             restoration=context_restoration,
             runner=_runner,
         )
-        return await processor.run_all(concurrency)
+        return await processor.run_all(concurrency, on_progress=on_progress, progress=progress)
 
     def __repr__(self) -> str:
         return (

@@ -8,6 +8,7 @@
 Chunks run at most `concurrency` at a time on `Parallel.run`, and a chunk's failure is its
 own: it becomes an "error" result and never stops the other chunks. With context
 restoration, a failed chunk is retried with more of the document around it.
+`on_progress(done, total)` and a progress bar report each chunk as it settles.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import anyio
 
 from l0.concurrency import Parallel, ParallelOptions
 from l0.errors import Error, ErrorCode
+from l0.progress import ProgressBar, ProgressCallback, check_progress, reporting
 from l0.window.types import (
     ChunkProcessConfig,
     ChunkResult,
@@ -74,9 +76,18 @@ class ChunkProcessor:
         self.restoration = restoration if restoration and restoration.enabled else None
         self.runner = runner or run_with_l0
 
-    async def run_all(self, concurrency: int) -> list[ChunkResult]:
+    async def run_all(
+        self,
+        concurrency: int,
+        *,
+        on_progress: ProgressCallback | None = None,
+        progress: bool | ProgressBar = False,
+    ) -> list[ChunkResult]:
+        bar = check_progress(on_progress, progress, where="process_all()")
         tasks = [lambda chunk=chunk: self.process(chunk) for chunk in self.chunks]
-        ran = await Parallel.run(tasks, ParallelOptions(concurrency=concurrency))
+        with reporting(on_progress, bar, description="chunks", total=len(tasks)) as report:
+            options = ParallelOptions(concurrency=concurrency, on_progress=report)
+            ran = await Parallel.run(tasks, options)
         return ran.unwrap()  # `process` never raises for a chunk's own failure
 
     async def process(self, chunk: DocumentChunk) -> ChunkResult:
