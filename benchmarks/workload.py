@@ -17,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -41,28 +42,24 @@ def as_chunk(text: str) -> Any:
 
 
 def text_tokens(count: int) -> list[str]:
-    """Prose-like tokens of about four characters, the usual size of an LLM token."""
-    words = [
-        " The",
-        " model",
-        " writes",
-        " a",
-        " long",
-        " answer",
-        " about",
-        " stream",
-        "ing",
-        " and",
-        " the",
-        " tokens",
-        " arrive",
-        " one",
-        " by",
-        " one",
-        ".",
-        " It",
-    ]
-    return [f"{words[i % len(words)]}" if i % 7 else f" w{i}" for i in range(count)]
+    """Prose-like tokens of about four characters (the usual size of an LLM token): words
+    drawn from a small vocabulary by a seeded generator, some split in two as tokenizers do."""
+    rng = random.Random(count)
+    words = (
+        "the a model stream token answer reliable network retry fallback checkpoint guard "
+        "rail output text of and to in is that it for on with as was by this be are from "
+        "at or an which their will would there been has more about what when other some"
+    ).split()
+    tokens: list[str] = []
+    while len(tokens) < count:
+        word = " " + rng.choice(words)
+        if len(word) > 6:
+            tokens += [word[:4], word[4:]]
+        else:
+            tokens.append(word)
+        if rng.random() < 0.08:
+            tokens.append(".")
+    return tokens[:count]
 
 
 def json_tokens(count: int) -> list[str]:

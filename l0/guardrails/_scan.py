@@ -18,7 +18,9 @@ With those rules a pattern whose matches are at most ``max_match`` characters lo
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
 the text arrives whole or in pieces. One combined alternation (built when the patterns share
 their flags and have no groups) is tried first: when it finds nothing, no pattern can match
-and the per-pattern searches are skipped (the common case).
+and the per-pattern searches are skipped (the common case). It leaves out the patterns' word
+boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the letters
+a phrase can start with, about twice as fast.
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -54,7 +56,7 @@ class PatternSet(NamedTuple):
         if compiled and len({p.flags for p in compiled}) == 1 and not any(
             p.groups for p in compiled
         ):
-            joined = "|".join(f"(?:{p.pattern})" for p in compiled)
+            joined = "|".join(f"(?:{_without_word_boundaries(p.pattern)})" for p in compiled)
             try:
                 prefilter = re.compile(joined, compiled[0].flags)
             except re.error:  # e.g. a global flag like "(?i)" inside the alternation
@@ -70,6 +72,28 @@ class PatternSet(NamedTuple):
         if len(lower) == len(text):
             return lower
         return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+
+
+def _without_word_boundaries(pattern: str) -> str:
+    """`pattern` with its `\\b` assertions removed (outside character classes, where `\\b` means
+    a backspace): a pattern that matches at least everything the original matches."""
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            pair = pattern[index : index + 2]
+            if not (pair == "\\b" and not in_class):
+                out.append(pair)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 class PhraseMatch(NamedTuple):
