@@ -45,11 +45,56 @@ def text_tokens(count: int) -> list[str]:
     """Prose-like tokens of about four characters (the usual size of an LLM token): words
     drawn from a small vocabulary by a seeded generator, some split in two as tokenizers do."""
     rng = random.Random(count)
-    words = (
-        "the a model stream token answer reliable network retry fallback checkpoint guard "
-        "rail output text of and to in is that it for on with as was by this be are from "
-        "at or an which their will would there been has more about what when other some"
-    ).split()
+    words = [
+        "the",
+        "a",
+        "model",
+        "stream",
+        "token",
+        "answer",
+        "reliable",
+        "network",
+        "retry",
+        "fallback",
+        "checkpoint",
+        "guard",
+        "rail",
+        "output",
+        "text",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "that",
+        "it",
+        "for",
+        "on",
+        "with",
+        "as",
+        "was",
+        "by",
+        "this",
+        "be",
+        "are",
+        "from",
+        "at",
+        "or",
+        "an",
+        "which",
+        "their",
+        "will",
+        "would",
+        "there",
+        "been",
+        "has",
+        "more",
+        "about",
+        "what",
+        "when",
+        "other",
+        "some",
+    ]
     tokens: list[str] = []
     while len(tokens) < count:
         word = " " + rng.choice(words)
