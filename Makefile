@@ -28,6 +28,7 @@ diagrams-check: $(READY)
 lint: $(READY)
 	$(BIN)/python -m ruff check l0 tests benchmarks
 	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy tests/typing
 
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)

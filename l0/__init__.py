@@ -191,6 +191,7 @@ _LAZY: dict[str, str] = {
     "SentryConfig": "l0.monitoring",
     "SemanticAttributes": "l0.monitoring",
     "enable_debug": "l0.debug",
+    "ProgressBar": "l0.progress",
     # Document windows
     "Window": "l0.window",
     "DocumentWindow": "l0.window",
@@ -324,6 +325,9 @@ if TYPE_CHECKING:
         PoolOptions as PoolOptions,
         PoolStats as PoolStats,
         create_pool as create_pool,
+    )
+    from l0.progress import (
+        ProgressBar as ProgressBar,
     )
     from l0.runtime import (
         LazyStream as LazyStream,

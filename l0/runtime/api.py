@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, overload
 
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
@@ -16,7 +16,10 @@ from l0.runtime.stream import LazyStream, Stream
 from l0.timeout import Timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from l0.breaker import CircuitBreaker
+    from l0.client import WrappedClient
     from l0.drift import DriftDetector
     from l0.eventsourcing.store import EventStore
 
@@ -87,6 +90,28 @@ def _is_stream(value: Any) -> bool:
     return hasattr(value, "__aiter__") or hasattr(value, "__await__")
 
 
+class WrapOptions(TypedDict, total=False):
+    """The keyword options of `wrap` (see `wrap`)."""
+
+    guardrails: Sequence[GuardrailRule] | None
+    retry: Retry | None
+    timeout: Timeout | None
+    continue_from_last_good_token: bool | ContinuationConfig
+    adapter: Any
+    on_event: EventHandler | None
+    context: dict[str, Any] | None
+    build_continuation_prompt: Callable[[str], str] | None
+    check_interval: int
+    event_store: EventStore | None
+    drift_detector: DriftDetector | None
+
+
+@overload
+def wrap(
+    client_or_stream: AsyncIterable[Any] | Awaitable[Any], **options: Unpack[WrapOptions]
+) -> LazyStream: ...
+@overload
+def wrap(client_or_stream: Any, **options: Unpack[WrapOptions]) -> WrappedClient: ...
 def wrap(
     client_or_stream: Any,
     *,
@@ -101,7 +126,7 @@ def wrap(
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: EventStore | None = None,
     drift_detector: DriftDetector | None = None,
-) -> Any:
+) -> LazyStream | WrappedClient:
     """Wrap a client (OpenAI / LiteLLM) for reliable streaming everywhere, or a single raw
     stream for one-off use (no await needed; no retries, since it cannot be re-created)."""
     if not _is_stream(client_or_stream):
