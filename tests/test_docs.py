@@ -1,63 +1,80 @@
 """Every Python example in `docs/*.md` runs, on asyncio and on trio (see tests/_docs_runner.py).
 
-One test per example, with the id `page.md:line`. The examples of a page share one
-namespace and one event loop (a module-scoped async fixture per page and backend), so an
-example can read a stream an earlier one started. They talk to a local
+One test per example and backend, with the id `page.md:line-backend`. The examples of a page
+share one namespace and one event loop: each page runs, per backend, in an event loop of its
+own (an anyio blocking portal: the loop lives in a thread for as long as the page's examples
+run, so an example can read a stream an earlier one started). They talk to a local
 `l0.testing.FaultServer` through the real `openai` SDK (and LiteLLM, on asyncio only).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from tests._docs_runner import Example, PageEnvironment, environment, pages, parse_page
 
 BACKENDS = ("asyncio", "trio")
 
-_CASES: list[tuple[Path, Example]] = [
-    (path, example) for path in pages() for example in parse_page(path)
+# Page by page, backend by backend, examples in page order: each page's environment is set
+# up once per backend.
+_CASES: list[tuple[Path, str, Example]] = [
+    (path, backend, example)
+    for path in pages()
+    for backend in BACKENDS
+    for example in parse_page(path)
 ]
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "example" in metafunc.fixturenames:
-        metafunc.parametrize(
-            ("doc_page", "example"),
-            _CASES,
-            ids=[example.id for _, example in _CASES],
-            indirect=["doc_page"],
-            scope="module",
-        )
+class _OpenPages:
+    """The page environment in use, in its event loop; a new page closes the previous one."""
 
+    def __init__(self) -> None:
+        self._key: tuple[Path, str] | None = None
+        self._stack = contextlib.ExitStack()
+        self.portal: BlockingPortal | None = None
+        self.page: PageEnvironment | None = None
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """One event loop per page and backend: module scope keeps it across a page's examples."""
-    backend: str = request.param
-    return backend
+    def open(self, path: Path, backend: str) -> tuple[BlockingPortal, PageEnvironment]:
+        if self._key != (path, backend) or self.portal is None or self.page is None:
+            self.close()
+            self.portal = self._stack.enter_context(start_blocking_portal(backend))
+            self.page = self._stack.enter_context(
+                self.portal.wrap_async_context_manager(environment(path))
+            )
+            self._key = (path, backend)
+        return self.portal, self.page
+
+    def close(self) -> None:
+        self._stack.close()
+        self._key, self.portal, self.page = None, None, None
 
 
 @pytest.fixture(scope="module")
-def doc_page(request: pytest.FixtureRequest) -> Path:
-    path: Path = request.param
-    return path
+def open_pages() -> Iterator[_OpenPages]:
+    pages_in_use = _OpenPages()
+    yield pages_in_use
+    pages_in_use.close()
 
 
-@pytest.fixture(scope="module")
-async def page(doc_page: Path, anyio_backend: str) -> AsyncIterator[PageEnvironment]:
-    async with environment(doc_page) as env:
-        yield env
-
-
-@pytest.mark.anyio
-async def test_example(page: PageEnvironment, example: Example, anyio_backend: str) -> None:
-    """The example runs without error and prints what the page shows."""
-    if page.skipped(example, anyio_backend):
+@pytest.mark.parametrize(
+    ("path", "backend", "example"),
+    _CASES,
+    ids=[f"{example.id}-{backend}" for _, backend, example in _CASES],
+)
+def test_example(open_pages: _OpenPages, path: Path, backend: str, example: Example) -> None:
+    """The example runs without error (in an async function on `backend`) and prints what
+    the page shows."""
+    if PageEnvironment.skipped(example, backend):
         pytest.skip("LiteLLM streams on asyncio only")
-    await page.run(example, backend=anyio_backend)
+    portal, page = open_pages.open(path, backend)
+    run: Any = page.run
+    portal.call(lambda: run(example, backend=backend))
 
 
 def test_every_page_is_indexed() -> None:
