@@ -3,56 +3,66 @@
 Retries with backoff, fallbacks, timeouts, checkpoints and continuation, guardrails and
 observability for OpenAI / LiteLLM / any async token stream, on an explicit state machine.
 
-This module only re-exports the public API. The vocabulary (events, state, errors, retry,
-timeouts) loads with `import l0`; everything else, the runtime included, loads on first use
-(`_LAZY`), so importing l0 stays fast.
+This module only re-exports the public API. Every name loads on first use (`_LAZY`), so
+`import l0` costs about a millisecond and a program pays only for the parts it touches:
+`l0.Error` loads the error vocabulary, `l0.run` the runtime (anyio and the machine).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from l0._version import __version__
-from l0.continuation import Continuation, ContinuationConfig, DeduplicationOptions, OverlapResult
-from l0.errors import (
-    Error,
-    ErrorCode,
-    ErrorContext,
-    FailureType,
-    NetworkError,
-    NetworkErrorAnalysis,
-    NetworkErrorType,
-    RecoveryPolicy,
-    RecoveryStrategy,
-    TimeoutError,
-)
-from l0.guardrails.types import GuardrailRule, GuardrailViolation, Violation
-from l0.metrics import (
-    Metrics,
-    MetricsSnapshot,
-    create_metrics,
-    get_global_metrics,
-    reset_global_metrics,
-)
-from l0.observability import EventBus, ObservabilityEvent, ObservabilityEventType
-from l0.retry import (
-    ERROR_TYPE_DELAY_DEFAULTS,
-    EXPONENTIAL_RETRY,
-    MINIMAL_RETRY,
-    RECOMMENDED_RETRY,
-    RETRY_DEFAULTS,
-    STRICT_RETRY,
-    BackoffStrategy,
-    ErrorTypeDelays,
-    Retry,
-    RetryableErrorType,
-)
-from l0.timeout import Timeout
-from l0.types import ErrorCategory, Event, EventType, RuntimeState, RuntimeStates, State
+
+# Not `from typing import TYPE_CHECKING`: importing typing alone would cost ~8 ms.
+# Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
 
 # name -> module, imported on first access
 _LAZY: dict[str, str] = {
+    # The vocabulary: events, state, errors, retry, timeouts, observability
+    "Continuation": "l0.continuation",
+    "ContinuationConfig": "l0.continuation",
+    "DeduplicationOptions": "l0.continuation",
+    "OverlapResult": "l0.continuation",
+    "Error": "l0.errors",
+    "ErrorCode": "l0.errors",
+    "ErrorContext": "l0.errors",
+    "FailureType": "l0.errors",
+    "NetworkError": "l0.errors",
+    "NetworkErrorAnalysis": "l0.errors",
+    "NetworkErrorType": "l0.errors",
+    "RecoveryPolicy": "l0.errors",
+    "RecoveryStrategy": "l0.errors",
+    "TimeoutError": "l0.errors",
+    "GuardrailRule": "l0.guardrails.types",
+    "GuardrailViolation": "l0.guardrails.types",
+    "Violation": "l0.guardrails.types",
+    "Metrics": "l0.metrics",
+    "MetricsSnapshot": "l0.metrics",
+    "create_metrics": "l0.metrics",
+    "get_global_metrics": "l0.metrics",
+    "reset_global_metrics": "l0.metrics",
+    "EventBus": "l0.observability",
+    "ObservabilityEvent": "l0.observability",
+    "ObservabilityEventType": "l0.observability",
+    "ERROR_TYPE_DELAY_DEFAULTS": "l0.retry",
+    "EXPONENTIAL_RETRY": "l0.retry",
+    "MINIMAL_RETRY": "l0.retry",
+    "RECOMMENDED_RETRY": "l0.retry",
+    "RETRY_DEFAULTS": "l0.retry",
+    "STRICT_RETRY": "l0.retry",
+    "BackoffStrategy": "l0.retry",
+    "ErrorTypeDelays": "l0.retry",
+    "Retry": "l0.retry",
+    "RetryableErrorType": "l0.retry",
+    "Timeout": "l0.timeout",
+    "ErrorCategory": "l0.types",
+    "Event": "l0.types",
+    "EventType": "l0.types",
+    "RuntimeState": "l0.types",
+    "RuntimeStates": "l0.types",
+    "State": "l0.types",
     # The runtime (anyio and the machine load with it, at the first run)
     "run": "l0.runtime",
     "l0": "l0.runtime",
@@ -207,6 +217,8 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from typing import Any
+
     # `X as X`: explicit re-exports, so type checkers see the lazily loaded names.
     from l0.adapters import (
         AdaptedEvent as AdaptedEvent,
@@ -242,6 +254,12 @@ if TYPE_CHECKING:
         race as race,
         sequential as sequential,
     )
+    from l0.continuation import (
+        Continuation as Continuation,
+        ContinuationConfig as ContinuationConfig,
+        DeduplicationOptions as DeduplicationOptions,
+        OverlapResult as OverlapResult,
+    )
     from l0.debug import (
         enable_debug as enable_debug,
     )
@@ -250,6 +268,18 @@ if TYPE_CHECKING:
         DriftConfig as DriftConfig,
         DriftDetector as DriftDetector,
         DriftResult as DriftResult,
+    )
+    from l0.errors import (
+        Error as Error,
+        ErrorCode as ErrorCode,
+        ErrorContext as ErrorContext,
+        FailureType as FailureType,
+        NetworkError as NetworkError,
+        NetworkErrorAnalysis as NetworkErrorAnalysis,
+        NetworkErrorType as NetworkErrorType,
+        RecoveryPolicy as RecoveryPolicy,
+        RecoveryStrategy as RecoveryStrategy,
+        TimeoutError as TimeoutError,
     )
     from l0.eventsourcing import (
         EventEnvelope as EventEnvelope,
@@ -282,12 +312,24 @@ if TYPE_CHECKING:
         LatexAnalysis as LatexAnalysis,
         MarkdownAnalysis as MarkdownAnalysis,
     )
+    from l0.guardrails.types import (
+        GuardrailRule as GuardrailRule,
+        GuardrailViolation as GuardrailViolation,
+        Violation as Violation,
+    )
     from l0.jsonkit import (
         JSON as JSON,
     )
     from l0.jsonkit.types import (
         AutoCorrectResult as AutoCorrectResult,
         CorrectionType as CorrectionType,
+    )
+    from l0.metrics import (
+        Metrics as Metrics,
+        MetricsSnapshot as MetricsSnapshot,
+        create_metrics as create_metrics,
+        get_global_metrics as get_global_metrics,
+        reset_global_metrics as reset_global_metrics,
     )
     from l0.monitoring import (
         Monitoring as Monitoring,
@@ -302,6 +344,11 @@ if TYPE_CHECKING:
         DataPayload as DataPayload,
         Multimodal as Multimodal,
         Progress as Progress,
+    )
+    from l0.observability import (
+        EventBus as EventBus,
+        ObservabilityEvent as ObservabilityEvent,
+        ObservabilityEventType as ObservabilityEventType,
     )
     from l0.pipeline import (
         FAST_PIPELINE as FAST_PIPELINE,
@@ -328,6 +375,18 @@ if TYPE_CHECKING:
     )
     from l0.progress import (
         ProgressBar as ProgressBar,
+    )
+    from l0.retry import (
+        ERROR_TYPE_DELAY_DEFAULTS as ERROR_TYPE_DELAY_DEFAULTS,
+        EXPONENTIAL_RETRY as EXPONENTIAL_RETRY,
+        MINIMAL_RETRY as MINIMAL_RETRY,
+        RECOMMENDED_RETRY as RECOMMENDED_RETRY,
+        RETRY_DEFAULTS as RETRY_DEFAULTS,
+        STRICT_RETRY as STRICT_RETRY,
+        BackoffStrategy as BackoffStrategy,
+        ErrorTypeDelays as ErrorTypeDelays,
+        Retry as Retry,
+        RetryableErrorType as RetryableErrorType,
     )
     from l0.runtime import (
         LazyStream as LazyStream,
@@ -382,6 +441,17 @@ if TYPE_CHECKING:
         Text as Text,
         WhitespaceOptions as WhitespaceOptions,
     )
+    from l0.timeout import (
+        Timeout as Timeout,
+    )
+    from l0.types import (
+        ErrorCategory as ErrorCategory,
+        Event as Event,
+        EventType as EventType,
+        RuntimeState as RuntimeState,
+        RuntimeStates as RuntimeStates,
+        State as State,
+    )
     from l0.voting import (
         Agreement as Agreement,
         Consensus as Consensus,
@@ -424,49 +494,4 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
-    "ERROR_TYPE_DELAY_DEFAULTS",
-    "EXPONENTIAL_RETRY",
-    "MINIMAL_RETRY",
-    "RECOMMENDED_RETRY",
-    "RETRY_DEFAULTS",
-    "STRICT_RETRY",
-    "BackoffStrategy",
-    "Continuation",
-    "ContinuationConfig",
-    "DeduplicationOptions",
-    "Error",
-    "ErrorCategory",
-    "ErrorCode",
-    "ErrorContext",
-    "ErrorTypeDelays",
-    "Event",
-    "EventBus",
-    "EventType",
-    "FailureType",
-    "GuardrailRule",
-    "GuardrailViolation",
-    "Metrics",
-    "MetricsSnapshot",
-    "NetworkError",
-    "NetworkErrorAnalysis",
-    "NetworkErrorType",
-    "ObservabilityEvent",
-    "ObservabilityEventType",
-    "OverlapResult",
-    "RecoveryPolicy",
-    "RecoveryStrategy",
-    "Retry",
-    "RetryableErrorType",
-    "RuntimeState",
-    "RuntimeStates",
-    "State",
-    "Timeout",
-    "TimeoutError",
-    "Violation",
-    "__version__",
-    "create_metrics",
-    "get_global_metrics",
-    "reset_global_metrics",
-    *_LAZY,
-]
+__all__ = ["__version__", *_LAZY]

@@ -303,11 +303,14 @@ class _Replay:
         if kind is R.TOKEN:
             self._deliver(core.token(data["text"], now))
         elif kind is R.CHUNK:
-            self._deliver(core.event(chunk_from_dict(data), now))
+            event = core.event(chunk_from_dict(data), now)
+            if core.outbox and not core.attention:
+                # As the driver does: text this chunk released (an overlap resolved) goes out
+                # ahead of the chunk's own event. The DRAIN recorded next then finds nothing.
+                self._drain()
+            self._deliver(event)
         elif kind is R.DRAIN:
-            pending, core.outbox = core.outbox, []
-            for event in pending:
-                self._deliver(event)
+            self._drain()
         elif kind is R.START:
             core.start(now)
         elif kind is R.OPENED:
@@ -334,6 +337,11 @@ class _Replay:
             self._checked(now)
         elif kind is R.QUIET:
             core.quiet = bool(data["quiet"])
+
+    def _drain(self) -> None:
+        pending, self.core.outbox = self.core.outbox, []
+        for event in pending:
+            self._deliver(event)
 
     def _check(self, data: Any) -> None:
         """The driver ran a guardrail check off the event loop (its outcome is recorded)."""

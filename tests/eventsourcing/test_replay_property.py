@@ -10,8 +10,8 @@ the handlers saw. The lifecycle invariants are checked on the live and the repla
 
 from __future__ import annotations
 
-from fault_runs import BACKENDS, run_scenario, scenarios
-from hypothesis import HealthCheck, given, settings, strategies as st
+from fault_runs import BACKENDS, Attempt, Scenario, run_scenario, scenarios
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import l0
 from l0.eventsourcing import EventReplayer, InMemoryEventStore, ReplayedState
@@ -25,6 +25,23 @@ from l0.eventsourcing.errors import SerializedError
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(scenario=scenarios, backend=st.sampled_from(sorted(BACKENDS)))
+@example(  # a tool call releases text held for overlap matching: that text goes out first
+    scenario=Scenario(
+        schedule=(
+            (Attempt(words=("ga",), fault="reset", at=1),),
+            (Attempt(words=("al",), fault="reset", at=1),),
+            (Attempt(words=("ga",), fault="tool", at=1),),
+        ),
+        retry=l0.Retry(attempts=0, max_retries=0, base_delay=0.25),
+        continuation=True,
+        check_interval=1,
+        abort_after=None,
+        veto_odd_attempts=False,
+        custom_delay=False,
+        context={"request_id": "req-1", "api_key": "sk-live-0123456789abcdef0123"},
+    ),
+    backend="trio",
+)
 def test_a_recorded_run_replays_to_the_same_events_meta_state_and_content(
     scenario: object, backend: str
 ) -> None:
