@@ -11,13 +11,18 @@ A page is read top to bottom:
   it does;
 - every other fence (```text, ```console, ```bash, ```mermaid, ...) is not executed.
 
-All examples of a page share one namespace, in page order, so later examples use names
-defined by earlier ones. The namespace starts with the environment the examples assume
-(`environment`): a running `l0.testing.FaultServer` as `server`, a real
-`openai.AsyncOpenAI` pointed at it as `client` (and `AsyncOpenAI()` finds it through
-`OPENAI_BASE_URL`), a `prompt`, and the stream factories `my_stream`, `create_stream`
-(model "gpt-4o") and `backup_stream` ("gpt-4o-mini"). Examples that use LiteLLM run on
-asyncio only (LiteLLM streams on asyncio only).
+All examples of a page share one namespace (a module object, so classes defined in examples
+behave), in page order, so later examples use names defined by earlier ones; running an
+example first runs the earlier ones that have not run. The namespace starts with the
+environment the examples assume (`environment`, documented in docs/README.md): a running
+`l0.testing.FaultServer` as `server`, a real `openai.AsyncOpenAI` pointed at it as `client`
+(and `AsyncOpenAI()` finds it through `OPENAI_BASE_URL`), a `prompt`, and the stream
+factories `my_stream`, `create_stream` (model "gpt-4o") and `backup_stream`
+("gpt-4o-mini"). Before each example the server forgets its scripts, so every model gives
+the default answer unless the example's setup says otherwise. Examples that mention LiteLLM
+run on asyncio only (LiteLLM streams on asyncio only). What a page changes globally
+(registered adapters, the `l0` logger, `AsyncOpenAI` clients left open) is undone when the
+page is done.
 """
 
 from __future__ import annotations
@@ -132,6 +137,7 @@ def parse_page(path: Path) -> list[Example]:
                 body_lines.append(lines[end].split("-->")[0])
             start = index + 1 if first and first != "-->" else index + 2
             built.pending_setups.append(Snippet("\n".join(body_lines).rstrip() + "\n", start))
+            built.last_was_example = False  # an ```output block may not follow a setup
             index = end + 1
             continue
         if line.strip():
@@ -220,8 +226,7 @@ def _compare_output(example: Example, printed: str) -> None:
     assert example.expected_output is not None
     if lines(printed) != lines(example.expected_output):
         raise ExampleFailed(
-            f"{example.id} printed:\n{printed}\n--- but the page shows:\n"
-            f"{example.expected_output}"
+            f"{example.id} printed:\n{printed}\n--- but the page shows:\n{example.expected_output}"
         )
 
 

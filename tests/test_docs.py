@@ -10,6 +10,7 @@ run, so an example can read a stream an earlier one started). They talk to a loc
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,32 @@ def test_every_page_is_indexed() -> None:
     index = (pages()[0].parent / "README.md").read_text(encoding="utf-8")
     missing = [p.name for p in pages() if p.name != "README.md" and f"({p.name})" not in index]
     assert missing == []
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6} (.+)$", re.MULTILINE)
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in _HEADING.findall(text)
+    }
+
+
+def test_links_between_pages_resolve() -> None:
+    """Every relative link in docs/ names an existing file, and an existing heading."""
+    broken = []
+    for page in pages():
+        for target in _LINK.findall(page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            name, _, anchor = target.partition("#")
+            linked = (page.parent / name).resolve() if name else page
+            if not linked.exists() or (
+                anchor and linked.suffix == ".md" and anchor not in _anchors(linked)
+            ):
+                broken.append(f"{page.name}: {target}")
+    assert broken == []
