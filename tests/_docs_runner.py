@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
 from l0.testing import FaultServer, Reply, Step
 
@@ -174,19 +173,22 @@ class PageEnvironment:
         self.namespace: dict[str, Any] = self.module.__dict__
         self.outcomes: dict[str, BaseException | None] = {}
 
-    async def run(self, example: Example, *, backend: str) -> None:
-        """Run `example`, after any earlier example of the page that has not run yet."""
+    async def run(self, example: Example, *, backend: str) -> str | None:
+        """Run `example`, after any earlier example of the page that has not run yet; raise
+        what it raised. Returns the id of an earlier example that failed (then `example` is
+        not run: the caller skips it)."""
         for earlier in self.examples:
             if earlier.id == example.id:
                 break
             if earlier.id not in self.outcomes and not self.skipped(earlier, backend):
                 await self._run_one(earlier)
             if self.outcomes.get(earlier.id) is not None:
-                pytest.skip(f"an earlier example failed: {earlier.id}")
+                return earlier.id
         await self._run_one(example)
         error = self.outcomes[example.id]
         if error is not None:
             raise error
+        return None
 
     @staticmethod
     def skipped(example: Example, backend: str) -> bool:

@@ -75,7 +75,9 @@ def test_example(open_pages: _OpenPages, path: Path, backend: str, example: Exam
         pytest.skip("LiteLLM streams on asyncio only")
     portal, page = open_pages.open(path, backend)
     run: Any = page.run
-    portal.call(lambda: run(example, backend=backend))
+    failed_before = portal.call(lambda: run(example, backend=backend))
+    if failed_before is not None:
+        pytest.skip(f"an earlier example of the page failed: {failed_before}")
 
 
 def test_every_page_is_indexed() -> None:
