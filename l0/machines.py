@@ -189,40 +189,49 @@ def _lean_machine_class() -> type[Machine]:
     class LeanTransition(Transition):
         def execute(self, event_data: EventData) -> bool:
             machine = event_data.machine
+            model = event_data.model
             if self.prepare:
                 machine.callbacks(self.prepare, event_data)
             for condition in self.conditions:
                 if not condition.check(event_data):
                     return False
-            if self.before or machine.before_state_change:
+            # The machine-wide lists are read from their fields, not through transitions'
+            # properties: a call each, on every trigger.
+            if self.before or machine._before_state_change:
                 machine.callbacks(
-                    itertools.chain(machine.before_state_change, self.before), event_data
+                    itertools.chain(machine._before_state_change, self.before), event_data
                 )
-            model = event_data.model
-            if self.dest:
+            dest_name = self.dest
+            if dest_name:
                 source = event_data.state
                 if source.on_exit:
                     source.exit(event_data)
-                setattr(model, machine.model_attribute, self.dest)
-                dest = event_data.state = machine.states[self.dest]
+                setattr(model, machine.model_attribute, dest_name)
+                dest = event_data.state = machine.states[dest_name]
                 if dest.on_enter:
                     dest.enter(event_data)
             for func in self.after:
-                (getattr(model, func) if isinstance(func, str) else func)(event_data)
-            for func in machine.after_state_change:
-                (getattr(model, func) if isinstance(func, str) else func)(event_data)
+                (getattr(model, func) if type(func) is str else func)(event_data)
+            for func in machine._after_state_change:
+                (getattr(model, func) if type(func) is str else func)(event_data)
             return True
 
     class LeanEvent(Event):
         def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+            return self.trigger_with(model, kwargs, args)
+
+        def trigger_with(
+            self, model: Any, kwargs: dict[str, Any], args: tuple[Any, ...] = ()
+        ) -> bool:
+            """`trigger`, taking the keyword arguments as a dict (no repacking per layer)."""
             machine = self.machine
             source = getattr(model, machine.model_attribute)
             candidates = self.transitions.get(source)
             if not candidates:
                 raise MachineError(f"Can't trigger event {self.name} from state {source}!")
             event_data = LeanEventData(machine.states[source], self, machine, model, args, kwargs)
-            if machine.prepare_event:
-                machine.callbacks(machine.prepare_event, event_data)
+            if machine._prepare_event:
+                machine.callbacks(machine._prepare_event, event_data)
             for transition in candidates:
                 event_data.transition = transition
                 if transition.execute(event_data):

@@ -36,6 +36,7 @@ class MetricsSnapshot:
 class Metrics:
     """Plain integer counters; `snapshot()` freezes them, `reset()` zeroes them."""
 
+    __slots__ = _COUNTERS
     _global: ClassVar[Metrics | None] = None
 
     requests: int

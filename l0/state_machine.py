@@ -60,20 +60,26 @@ class MachineModel:
 
     def __init__(self) -> None:
         self.phase: str = load_spec(self.machine_name).initial
-        self._history: list[tuple[str, str, float]] = []
-        self.visits: dict[tuple[str, str, str], int] = {}
+        # (source, trigger, dest, epoch seconds) per transition; history and visits derive
+        # from it when asked, so a transition only appends one tuple.
+        self._history: list[tuple[str, str, str, float]] = []
         self._listeners: list[Listener] = []
+        self._triggers = _events(self.machine_name)
 
     def fire(self, trigger: str, **kwargs: Any) -> None:
         """Take the declared edge `trigger` from the current phase, or raise."""
-        event = _events(self.machine_name).get(trigger)
+        self.fire_with(trigger, kwargs)
+
+    def fire_with(self, trigger: str, kwargs: dict[str, Any]) -> None:
+        """`fire`, with the keyword arguments the handlers see passed as one dict."""
+        event = self._triggers.get(trigger)
         if event is None:
             raise Error(
                 f"The {self.machine_name} machine has no trigger {trigger!r}",
                 code=ErrorCode.INVALID_TRANSITION,
             )
         try:
-            event.trigger(self, **kwargs)
+            event.trigger_with(self, kwargs)
         except _machine_error() as exc:
             raise Error(
                 f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
@@ -85,12 +91,12 @@ class MachineModel:
         """Called by the machine after every state change."""
         transition = event_data.transition
         assert transition is not None
-        source, dest = transition.source, transition.dest
+        dest = transition.dest
         assert dest is not None  # l0's declarations have no internal (dest-less) edges
-        edge = (source, event_data.event.name, dest)
-        self.visits[edge] = self.visits.get(edge, 0) + 1
         now = event_data.kwargs.get("epoch")
-        self._history.append((source, dest, time.time() if now is None else now))
+        self._history.append(
+            (transition.source, event_data.event.name, dest, time.time() if now is None else now)
+        )
         if self._listeners:
             state = self.states_by_name[dest]
             for listener in tuple(self._listeners):
@@ -102,8 +108,17 @@ class MachineModel:
         by_name = self.states_by_name
         return [
             StateTransition(by_name[source], by_name[dest], stamp)
-            for source, dest, stamp in self._history
+            for source, _trigger, dest, stamp in self._history
         ]
+
+    @property
+    def visits(self) -> dict[tuple[str, str, str], int]:
+        """How often each edge (source, trigger, dest) was taken."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for source, trigger, dest, _stamp in self._history:
+            edge = (source, trigger, dest)
+            counts[edge] = counts.get(edge, 0) + 1
+        return counts
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -191,7 +206,6 @@ class StateMachine:
             )
         self._model.phase = load_spec(self._model.machine_name).initial
         self._model._history.clear()
-        self._model.visits.clear()
 
     def get_history(self) -> list[StateTransition]:
         return list(self._model.history)

@@ -216,10 +216,9 @@ class State:
         self._joined = content
         self._joined_count = self._measured = len(self._parts)
         self._length = len(content)
-        self._checkpoint: str | None = None
-        self._checkpoint_length = 0
+        self._checkpoint: str | None = checkpoint
+        self._checkpoint_length = len(checkpoint)
         self._checkpoint_parts: int | None = None  # a checkpoint marked by piece count
-        self.checkpoint = checkpoint
         self.token_count = token_count
         self.model_retry_count = model_retry_count
         self.network_retry_count = network_retry_count

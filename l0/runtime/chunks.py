@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from l0.adapters import Adapters
 from l0.errors import Error, ErrorCode
 
 
 def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
     """The async iterator of chunks for `stream` (see the module docstring)."""
-    from l0.adapters import Adapters
-
     chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
     if chosen is None:
         chosen = Adapters.find(stream)

@@ -180,7 +180,9 @@ class RunCore(MachineModel):
         return (now + self._epoch_offset) * 1000.0
 
     def _fire(self, trigger: str, now: float, **kwargs: Any) -> None:
-        self.fire(trigger, now=now, epoch=now + self._epoch_offset, **kwargs)
+        kwargs["now"] = now
+        kwargs["epoch"] = now + self._epoch_offset
+        self.fire_with(trigger, kwargs)
 
     # -- facts: the run and its attempts -------------------------------------------------------
 

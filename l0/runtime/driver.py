@@ -53,6 +53,18 @@ def backend_clock() -> Callable[[], float]:
     return loop.time
 
 
+def _still_open(*opened: Any) -> list[Any]:
+    """What an attempt opened that needs closing: each object once, skipping what is absent
+    and async generators that already finished."""
+    targets: list[Any] = []
+    for obj in opened:
+        if obj is None or getattr(obj, "ag_frame", True) is None:
+            continue
+        if all(obj is not other for other in targets):
+            targets.append(obj)
+    return targets
+
+
 class _Interrupted(Exception):
     """A wait was cut short: by a deadline (`timeout_type`) or by abort()."""
 
@@ -65,14 +77,14 @@ class _Interrupted(Exception):
 class Driver:
     """Runs one `RunCore` to its end (see the module docstring)."""
 
-    def __init__(self, core: RunCore) -> None:
+    def __init__(self, core: RunCore, clock: Callable[[], float] | None = None) -> None:
         self.core = core
         self._scope: anyio.CancelScope | None = None
         timeout = core.plan.timeout
         self._initial = timeout.initial_token_seconds
         self._inter = timeout.inter_token_seconds
         self._total = timeout.total_seconds
-        self._clock: Callable[[], float] = time.monotonic
+        self._clock: Callable[[], float] = clock or backend_clock()
         self._total_deadline = math.inf
         self._watchdog: Watchdog | None = None
         self._first_read = True  # the pending read waits for an attempt's first chunk
@@ -147,7 +159,7 @@ class Driver:
     async def events(self) -> AsyncGenerator[Event, None]:
         """Every event of the run, in order; raises the run's error at the end if it failed."""
         core = self.core
-        clock = self._clock = backend_clock()
+        clock = self._clock
         now = clock()
         if self._total is not None:
             self._total_deadline = now + self._total
@@ -254,7 +266,9 @@ class Driver:
                 finally:
                     if self._watchdog is not None:
                         self._watchdog.close()
-                    await self._close(chunks, iterator, raw)
+                    targets = _still_open(chunks, iterator, raw)
+                    if targets:
+                        await self._close(targets)
                 if type(decision) is RunCheck:
                     decision = await self._final_check(decision)
             elif type(decision) is Sleep:
@@ -297,17 +311,9 @@ class Driver:
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
         return produced, open_iterator(produced, plan.adapter)
 
-    async def _close(self, *opened: Any) -> None:
-        """Close what an attempt opened (outermost first), shielded from cancellation, briefly."""
-        targets: list[Any] = []
-        for obj in opened:
-            # Skip what is absent, listed twice, or an async generator that already finished.
-            if obj is None or getattr(obj, "ag_frame", True) is None:
-                continue
-            if all(obj is not other for other in targets):
-                targets.append(obj)
-        if not targets:
-            return
+    async def _close(self, targets: list[Any]) -> None:
+        """Close what an attempt left open (outermost first), shielded from cancellation,
+        briefly."""
         with anyio.move_on_after(_CLOSE_GRACE, shield=True):
             for target in targets:
                 try:

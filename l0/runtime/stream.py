@@ -43,7 +43,8 @@ class Stream:
 
     def _start(self) -> AsyncGenerator[Event, None]:
         if self._events is None:
-            now = backend_clock()()
+            clock = backend_clock()
+            now = clock()
             plan, epoch = self._plan, time.time()
             if plan.event_store is None:
                 core = RunCore(plan, now=now, epoch=epoch, rng=self._rng, state=self._state)
@@ -63,7 +64,7 @@ class Stream:
 
                 core.bus.add_handler(log_event)
             self._core = core
-            self._driver = Driver(core)
+            self._driver = Driver(core, clock)
             if self._early_abort:
                 core.request_abort()
             events = self._driver.events()
