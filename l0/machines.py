@@ -211,9 +211,9 @@ def _lean_machine_class() -> type[Machine]:
                 if dest.on_enter:
                     dest.enter(event_data)
             for func in self.after:
-                (getattr(model, func) if type(func) is str else func)(event_data)
+                (getattr(model, func) if isinstance(func, str) else func)(event_data)
             for func in machine._after_state_change:
-                (getattr(model, func) if type(func) is str else func)(event_data)
+                (getattr(model, func) if isinstance(func, str) else func)(event_data)
             return True
 
     class LeanEvent(Event):
