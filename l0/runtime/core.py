@@ -161,6 +161,10 @@ class RunCore(MachineModel):
         # The hot path counts down to the next multiple of every interval's common divisor.
         self._cadence = math.gcd(*beats)
         self._countdown = self._cadence or -1  # never reaches zero when nothing is due
+        # Tokens of this attempt counted by the hot path, a multiple of the cadence: the
+        # streaming checks and checkpoints are due on it (not on the run's token total, which
+        # a retried attempt starts from part-way through an interval).
+        self._beat = 0
 
     @property
     def rng(self) -> random.Random:
@@ -446,6 +450,8 @@ class RunCore(MachineModel):
             pending = self._resolve_overlap(self._require_matcher().finish(), now)
             if pending is not None:
                 self.outbox.append(pending)
+        if self.phase == "waiting_for_token":
+            self._note_recovery(now)
         if self.phase != "tool_call_detected":
             self._fire("tool_call", now)
         self._fast = False
@@ -469,7 +475,7 @@ class RunCore(MachineModel):
         """Every few tokens: run the streaming checks and save a checkpoint. Returns True
         when the attempt must stop (this token is then not delivered)."""
         self._countdown = self._cadence
-        count = self.state.token_count
+        count = self._beat = self._beat + self._cadence
         engine = self.engine
         if engine is not None and engine.due(count):
             if engine.heavy(self.state):
@@ -487,7 +493,7 @@ class RunCore(MachineModel):
 
     def _maybe_checkpoint(self, now: float) -> None:
         every = self._checkpoint_every
-        if not every or self.state.token_count % every:
+        if not every or self._beat % every:
             return
         state = self.state
         state._mark_checkpoint()
@@ -591,6 +597,7 @@ class RunCore(MachineModel):
         self._matcher = None
         self._stream_done = False
         self._countdown = self._cadence or -1
+        self._beat = 0
         resume = self._resume_text
         if resume:
             state = self.state
@@ -615,17 +622,23 @@ class RunCore(MachineModel):
         state = self.state
         if state.first_token_at is None:
             state.first_token_at = self.epoch(now)
+        self._note_recovery(now)
+        self._fast = True
+
+    def _note_recovery(self, now: float) -> None:
+        """The first output of an attempt after network trouble: the network recovered."""
         if self._network_trouble:
             self._network_trouble = False
             self.bus.emit(Obs.NETWORK_RECOVERY, ts=self._ts(now), attempt=self.attempt)
-        self._fast = True
 
     def begin_overlap_matching(self, event_data: EventData) -> None:
         continuation = self.plan.continuation
         assert continuation is not None and self._resume_text is not None
         self._matcher = OverlapMatcher(self._resume_text, continuation.deduplication_options)
+        now = event_data.kwargs["now"]
         if self.state.first_token_at is None:
-            self.state.first_token_at = self.epoch(event_data.kwargs["now"])
+            self.state.first_token_at = self.epoch(now)
+        self._note_recovery(now)
 
     def deduplicate(self, event_data: EventData) -> None:
         verdict: OverlapResult = event_data.kwargs["verdict"]

@@ -42,7 +42,8 @@ def sentry_client() -> Iterator[None]:
     sentry_sdk.get_current_scope().clear_breadcrumbs()
     yield
     sentry_sdk.get_client().close()
-    sentry_sdk.init()  # back to a disabled client
+    # back to a disabled client; without default integrations, which would patch openai
+    sentry_sdk.init(default_integrations=False)
 
 
 def sent_events() -> list[dict[str, Any]]:

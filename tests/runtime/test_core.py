@@ -228,7 +228,7 @@ def test_continuation_resumes_after_delivered_text_and_removes_overlap() -> None
     core.failed(ConnectionResetError("reset"), 101.0)
     assert core.woke(102.0) == Open(0, 1, "The quick brown fox")
     assert core.outbox == []  # nothing delivered is taken back
-    events = feed(core, "brown", " fox", " jumps", " over")
+    events = feed(core, "brown", " fox", " jumps", " over", now=103.0)
     assert core.phase == "streaming"
     delivered = "".join(e.text for e in events if e is not None)
     assert delivered == " jumps over"

@@ -309,6 +309,76 @@ async def test_a_guardrail_violation_stops_the_attempt_and_retries() -> None:
     assert result.state.content == "all good"
 
 
+async def test_streaming_checks_keep_their_interval_after_a_retry() -> None:
+    """A retried attempt is checked every `check_interval` of its own tokens, however many
+    tokens the failed attempt had streamed (3 here, not a multiple of 15)."""
+
+    def no_bad(state: l0.State) -> list[l0.GuardrailViolation]:
+        if "BAD" in state.content:
+            return [l0.GuardrailViolation(rule="no_bad", message="BAD", severity="error")]
+        return []
+
+    factory = ScriptedFactory(
+        Script(chunks=["a", "b", "c"], fail_at=3),
+        Script(chunks=["BAD", *["x"] * 40]),
+        Script(chunks=["fine"]),
+    )
+    result = await l0.run(
+        stream=factory,
+        guardrails=[l0.GuardrailRule(name="no_bad", check=no_bad)],
+        retry=FIXED,
+    )
+    assert await result.read() == "fine"
+    assert factory.streams[1].position == 15  # stopped at its first check, mid-stream
+    assert [v.rule for v in result.state.violations] == ["no_bad"]
+
+
+async def test_checkpoints_keep_advancing_after_a_resume() -> None:
+    """After a resume from a checkpoint, the attempt goes on saving checkpoints."""
+    saved: list[int] = []
+
+    def on_event(event: l0.ObservabilityEvent) -> None:
+        if event.type is l0.ObservabilityEventType.CHECKPOINT_SAVED:
+            saved.append(event.meta["token_count"])
+
+    first = [f"w{i} " for i in range(7)]
+    rest = [f"v{i} " for i in range(12)]
+    factory = ScriptedFactory(Script(chunks=first, fail_at=7), Script(chunks=rest))
+    result = await l0.run(
+        stream=factory,
+        retry=FIXED,
+        continue_from_last_good_token=l0.ContinuationConfig(checkpoint_interval=5),
+        on_event=on_event,
+    )
+    await result.read()
+    # attempt 1 saves after its 5th token; the resumed attempt twice more, counting the
+    # tokens it streams after the overlap with the resume point is settled (the first here)
+    assert len(saved) == 3
+    state = result.state
+    assert state.checkpoint == state.content[: state.checkpoint_length]
+    assert state.checkpoint.endswith(rest[10])
+
+
+async def test_network_recovery_is_reported_when_a_retry_resumes_from_a_checkpoint() -> None:
+    """NETWORK_RECOVERY follows a network error whether or not the retry continues."""
+    for continuation in (False, True):
+        seen: list[l0.ObservabilityEventType] = []
+        tokens = [f"t{i} " for i in range(12)]
+        factory = ScriptedFactory(Script(chunks=tokens, fail_at=6), Script(chunks=tokens))
+        result = await l0.run(
+            stream=factory,
+            retry=FIXED,
+            continue_from_last_good_token=continuation,
+            on_event=lambda event: seen.append(event.type),
+        )
+        await result.read()
+        kinds = [k for k in seen if k.name.startswith("NETWORK_")]
+        assert kinds == [
+            l0.ObservabilityEventType.NETWORK_ERROR,
+            l0.ObservabilityEventType.NETWORK_RECOVERY,
+        ], continuation
+
+
 async def test_large_checks_run_in_a_worker_thread() -> None:
     """A plain rule over more than 10 KB of text is run off the event loop."""
     loop_thread = threading.get_ident()
