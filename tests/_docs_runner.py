@@ -148,7 +148,8 @@ def parse_page(path: Path) -> list[Example]:
 
 
 def pages() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
+    """The docs pages, then the project README (its quick start runs too)."""
+    return [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]
 
 
 def _compile(snippet: Snippet, path: Path) -> types.CodeType:

@@ -1,4 +1,5 @@
-"""Every Python example in `docs/*.md` runs, on asyncio and on trio (see tests/_docs_runner.py).
+"""Every Python example in `docs/*.md` and the README runs, on asyncio and on trio
+(see tests/_docs_runner.py).
 
 One test per example and backend, with the id `page.md:line-backend`. The examples of a page
 share one namespace and one event loop: each page runs, per backend, in an event loop of its

@@ -369,7 +369,7 @@ async def test_network_recovery_is_reported_when_a_retry_resumes_from_a_checkpoi
             stream=factory,
             retry=FIXED,
             continue_from_last_good_token=continuation,
-            on_event=lambda event: seen.append(event.type),
+            on_event=lambda event, seen=seen: seen.append(event.type),
         )
         await result.read()
         kinds = [k for k in seen if k.name.startswith("NETWORK_")]
