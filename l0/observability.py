@@ -74,7 +74,7 @@ def uuid7() -> str:
 class EventBus:
     """Dispatches a run's lifecycle events to its handlers."""
 
-    __slots__ = ("_context", "_handlers", "_stream_id")
+    __slots__ = ("_context", "_handlers", "_stream_id", "active")
 
     def __init__(
         self,
@@ -84,6 +84,9 @@ class EventBus:
         stream_id: str | None = None,
     ) -> None:
         self._handlers: list[EventHandler] = [handler] if handler is not None else []
+        # Whether anyone listens; the runtime skips building events when nobody does. A
+        # field, not a property: the runtime asks at every phase boundary.
+        self.active = handler is not None
         self._context: dict[str, Any] = copy.deepcopy(context) if context else {}
         self._stream_id = stream_id
 
@@ -97,13 +100,9 @@ class EventBus:
     def context(self) -> dict[str, Any]:
         return dict(self._context)
 
-    @property
-    def active(self) -> bool:
-        """Whether anyone listens; the runtime skips building events when nobody does."""
-        return bool(self._handlers)
-
     def add_handler(self, handler: EventHandler) -> None:
         self._handlers.append(handler)
+        self.active = True
 
     def emit(
         self,

@@ -23,14 +23,16 @@ if TYPE_CHECKING:
     from transitions import EventData
 
 
-_EVENTS: dict[str, dict[str, Any]] = {}  # machine name -> its triggers
+# machine name -> (its initial state, its triggers), looked up once per model
+_MACHINES: dict[str, tuple[str, dict[str, Any]]] = {}
 
 
-def _events(machine_name: str) -> dict[str, Any]:
-    events = _EVENTS.get(machine_name)
-    if events is None:
-        events = _EVENTS[machine_name] = build_machine(machine_name).events
-    return events
+def _machine(machine_name: str) -> tuple[str, dict[str, Any]]:
+    found = _MACHINES.get(machine_name)
+    if found is None:
+        initial = load_spec(machine_name).initial
+        found = _MACHINES[machine_name] = (initial, build_machine(machine_name).events)
+    return found
 
 
 def _machine_error() -> type[Exception]:
@@ -59,12 +61,12 @@ class MachineModel:
     states_by_name: ClassVar[Mapping[str, Any]] = _RUNTIME_STATES
 
     def __init__(self) -> None:
-        self.phase: str = load_spec(self.machine_name).initial
+        self.phase: str
+        self.phase, self._triggers = _machine(self.machine_name)
         # (source, trigger, dest, epoch seconds) per transition; history and visits derive
         # from it when asked, so a transition only appends one tuple.
         self._history: list[tuple[str, str, str, float]] = []
         self._listeners: list[Listener] = []
-        self._triggers = _events(self.machine_name)
 
     def fire(self, trigger: str, **kwargs: Any) -> None:
         """Take the declared edge `trigger` from the current phase, or raise."""

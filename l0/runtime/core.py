@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from transitions import EventData
 
 _TOKEN = EventType.TOKEN
+_COMPLETE = EventType.COMPLETE
 
 
 # -- decisions ---------------------------------------------------------------------------------
@@ -108,6 +109,25 @@ _STREAMING_ATTEMPT_PHASES = frozenset(
 class RunCore(MachineModel):
     """One run (see the module docstring)."""
 
+    # Fields every run starts with the same immutable value: class defaults, so creating a
+    # run (done per stream, and short streams are common) does not assign each of them.
+    decision: Decision | None = None
+    abort_requested = False
+    factory_index = 0
+    attempt = -1
+    _stream_done = False  # the stream sent its COMPLETE event
+    _budget_model = 0  # retries of the current factory that count toward attempts
+    _budget_total = 0  # all retries of the current factory
+    _failure: policy.Failure | None = None
+    _failure_phase = "init"
+    _vetoed = False
+    _delay = 0.0
+    _resume_text: str | None = None
+    _matcher: OverlapMatcher | None = None
+    _network_trouble = False
+    _retried_since_success = False
+    _timeouts = 0
+
     def __init__(
         self,
         plan: RunPlan,
@@ -125,26 +145,10 @@ class RunCore(MachineModel):
         self.state = state if state is not None else State()
         self.errors: list[BaseException] = []
         self.outbox: list[Event] = []
-        self.decision: Decision | None = None
         # Set when the driver must stop reading the current attempt and look at `decision`.
         self.attention = False
-        self.abort_requested = False
-        self._stream_done = False  # the stream sent its COMPLETE event
-        self.factory_index = 0
-        self.attempt = -1
         self._epoch_offset = epoch - now
         self._started = now
-        self._budget_model = 0  # retries of the current factory that count toward attempts
-        self._budget_total = 0  # all retries of the current factory
-        self._failure: policy.Failure | None = None
-        self._failure_phase = "init"
-        self._vetoed = False
-        self._delay = 0.0
-        self._resume_text: str | None = None
-        self._matcher: OverlapMatcher | None = None
-        self._network_trouble = False
-        self._retried_since_success = False
-        self._timeouts = 0
         self._final_violations: list[GuardrailViolation] = []
         self._append = self.state._parts.append
         self._fast = False  # the streaming fast path is on
@@ -666,14 +670,8 @@ class RunCore(MachineModel):
         state = self.state
         state.completed = True
         state.duration = now - self._started
-        self.outbox.append(
-            Event(
-                EventType.COMPLETE,
-                data={"finish_reason": state.finish_reason, "model": state.model},
-                usage=state.usage,
-                timestamp=self.epoch(now),
-            )
-        )
+        details = {"finish_reason": state.finish_reason, "model": state.model}
+        self.outbox.append(Event(_COMPLETE, None, details, None, state.usage, self.epoch(now)))
         if self.bus.active:
             self._emit_completion(now)
         self._record_metrics(completed=True)

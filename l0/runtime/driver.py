@@ -307,7 +307,7 @@ class Driver:
             )
         else:
             produced = factory()
-        if _is_awaitable(produced) and not hasattr(produced, "__aiter__"):
+        if not hasattr(produced, "__aiter__") and _is_awaitable(produced):
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
         return produced, open_iterator(produced, plan.adapter)
 

@@ -9,11 +9,13 @@ the task awaits while `reading` is set) and is turned back into a timeout with
 scope, a task group) still go through untouched.
 
 The clock is read once per event-loop turn, not once per token: `refresh()` reads it and
-schedules `_mark` for the loop's next turn. A provider that has chunks ready hands them over
+asks for `_mark` at the loop's next turn. A provider that has chunks ready hands them over
 without the loop turning, and all of them share that reading. When a read has to wait, the
 loop turns, `_mark` runs at the moment the wait began, moves the deadline to
 "now + inter_token" — exactly the silence the read is allowed — and arms the timer. A stream
-whose chunks never keep it waiting never arms one.
+whose chunks never keep it waiting never arms one. All the runs on a loop share one
+`_TurnWatch`: a single callback per loop turn marks every watchdog that asked, so many
+concurrent streams (or many short runs between two turns) cost one loop callback, not one each.
 
 Elsewhere (trio, Python 3.10) the driver reads the clock per chunk and uses a cancel scope
 per read.
@@ -26,6 +28,7 @@ import functools
 import math
 import sys
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +40,8 @@ class Watchdog:
         "_clock",
         "_handle",
         "_loop",
-        "_mark_handle",
+        "_marking",
+        "_turns",
         "aborting",
         "armed_for",
         "current_task",
@@ -57,7 +61,8 @@ class Watchdog:
         self._loop = loop
         self._clock = clock
         self._handle: asyncio.TimerHandle | None = None
-        self._mark_handle: asyncio.Handle | None = None
+        self._turns = _turn_watch(loop)
+        self._marking = False  # `_mark` is due at the loop's next turn
         self.current_task = _task_getter(loop)
         self.task: asyncio.Task[Any] | None = None
         self.reading = False  # the task is (about to be) waiting on the provider
@@ -74,15 +79,17 @@ class Watchdog:
 
     def watch(self) -> None:
         """An attempt begins reading: look again when the loop next turns."""
-        if self._mark_handle is None:
-            self._mark_handle = self._loop.call_soon(self._mark)
+        if not self._marking:
+            self._marking = True
+            self._turns.add(self)
 
     def refresh(self) -> float:
         """Read the clock and watch for the loop's next turn; returns the time."""
         now = self.now = self._clock()
         self.turned = False
-        if self._mark_handle is None:
-            self._mark_handle = self._loop.call_soon(self._mark)
+        if not self._marking:
+            self._marking = True
+            self._turns.add(self)
         return now
 
     def wait_from(self, now: float) -> None:
@@ -94,7 +101,7 @@ class Watchdog:
 
     def _mark(self) -> None:
         # The loop turned: if a read is pending it began to wait just now.
-        self._mark_handle = None
+        self._marking = False
         self.turned = True
         if not self.first:
             self.wait_from(self._clock())
@@ -141,13 +148,64 @@ class Watchdog:
 
     def close(self) -> None:
         """Stop watching (the attempt is over)."""
-        for handle in (self._handle, self._mark_handle):
-            if handle is not None:
-                handle.cancel()
-        self._handle = self._mark_handle = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._marking:
+            self._marking = False
+            self._turns.discard(self)
         self.armed_for = math.inf
         self.reading = False
         self.turned = True
+
+
+class _TurnWatch:
+    """One per event loop: at the loop's next turn, calls `_mark` on every watchdog that
+    asked since the last one (in the order they asked)."""
+
+    __slots__ = ("__weakref__", "_loop", "_scheduled", "_waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = weakref.ref(loop)  # the loop's table of watches must not keep it alive
+        self._waiting: dict[Watchdog, None] = {}
+        self._scheduled = False
+
+    def add(self, watchdog: Watchdog) -> None:
+        self._waiting[watchdog] = None
+        if not self._scheduled:
+            loop = self._loop()
+            if loop is not None:
+                self._scheduled = True
+                loop.call_soon(self._turned)
+
+    def discard(self, watchdog: Watchdog) -> None:
+        self._waiting.pop(watchdog, None)
+
+    def _turned(self) -> None:
+        self._scheduled = False
+        waiting, self._waiting = self._waiting, {}
+        for watchdog in waiting:
+            watchdog._mark()
+
+
+_turn_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnWatch] = (
+    weakref.WeakKeyDictionary()
+)
+_last_turn_watch: tuple[weakref.ref[asyncio.AbstractEventLoop], _TurnWatch] | None = None
+
+
+def _turn_watch(loop: asyncio.AbstractEventLoop) -> _TurnWatch:
+    """The loop's `_TurnWatch` (the last one used is looked up first: a process usually runs
+    one loop)."""
+    global _last_turn_watch
+    last = _last_turn_watch
+    if last is not None and last[0]() is loop:
+        return last[1]
+    watch = _turn_watches.get(loop)
+    if watch is None:
+        watch = _turn_watches[loop] = _TurnWatch(loop)
+    _last_turn_watch = (weakref.ref(loop), watch)
+    return watch
 
 
 def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Task[Any] | None]:
