@@ -410,8 +410,9 @@ async def test_a_raising_event_handler_does_not_break_the_stream(caplog: Any) ->
     assert "handler raised" in caplog.text
 
 
-async def test_the_context_is_copied_at_the_start() -> None:
-    """Mutating the context dict after run() does not change recorded events."""
+async def test_the_context_is_copied_when_run_is_called() -> None:
+    """Mutating the context dict after run() (even before the first read) does not change
+    the events."""
     context = {"request_id": "r1", "nested": {"k": 1}}
     seen: list[dict[str, Any]] = []
     result = await l0.run(
@@ -419,12 +420,19 @@ async def test_the_context_is_copied_at_the_start() -> None:
         context=context,
         on_event=lambda e: seen.append(e.context),
     )
-    stream_iter = result.__aiter__()
     context["request_id"] = "changed"
     context["nested"]["k"] = 2  # type: ignore[index]
-    async for _ in stream_iter:
+    async for _ in result:
         pass
-    assert all(c == {"request_id": "r1", "nested": {"k": 1}} for c in seen)
+    assert seen and all(c == {"request_id": "r1", "nested": {"k": 1}} for c in seen)
+
+
+async def test_a_context_that_cannot_be_copied_is_refused_at_the_call() -> None:
+    with pytest.raises(l0.Error, match="context must be copyable") as caught:
+        await l0.run(
+            stream=ScriptedFactory(Script.tokens("ok")), context={"lock": threading.Lock()}
+        )
+    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
 
 
 async def test_a_consumed_stream_cannot_be_iterated_again() -> None:
