@@ -4,14 +4,21 @@ Tests marked `virtual_time` run on a virtual clock that jumps ahead whenever eve
 waiting: looptime's event loop on asyncio, `trio.testing.MockClock(autojump_threshold=0)` on
 trio. Timeouts and backoff then take no real time and are exact. Tests that talk to a real
 socket must not use it (the clock would jump while bytes are in flight).
+
+Tests that talk HTTP get `server`, one FaultServer per module, and `new_model`, model names
+no other test uses (so scripts never collide on the shared server).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from l0.testing import FaultServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -31,6 +38,25 @@ def anyio_backend(request: pytest.FixtureRequest) -> object:
     import trio.testing
 
     return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
+
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as running:
+        yield running
+
+
+@pytest.fixture
+def new_model() -> Callable[[str], str]:
+    """A model name no other test uses, so scripts never collide on the shared server."""
+
+    def fresh(prefix: str = "model") -> str:
+        return f"{prefix}-{next(_names)}"
+
+    return fresh
 
 
 # Every run any test makes keeps the lifecycle order invariants (see tests/_invariants.py).

@@ -1,4 +1,4 @@
-"""Integration fixtures: one FaultServer per module and the real SDKs pointed at it.
+"""Integration fixtures: the real SDKs pointed at the module's FaultServer (tests/conftest.py).
 
 Tests that take the `provider` fixture run three times: the openai SDK on asyncio and on
 trio, and LiteLLM on asyncio (its streaming works on asyncio only). `provider.wrap(...)` is
@@ -10,8 +10,7 @@ lifecycle invariants.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -20,7 +19,6 @@ from tests._invariants import LifecycleLog, lifecycle_invariants  # noqa: F401
 from tests.integration._support import Provider
 
 _COMBINATIONS = [("openai", "asyncio"), ("openai", "trio"), ("litellm", "asyncio")]
-_names = itertools.count()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -36,22 +34,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(autouse=True)
 def _every_run_keeps_lifecycle_invariants(lifecycle_invariants: list[LifecycleLog]) -> None:  # noqa: F811
     """Checked at teardown for every run core created by the test."""
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as running:
-        yield running
-
-
-@pytest.fixture
-def new_model() -> Callable[[str], str]:
-    """A model name no other test uses, so scripts never collide on the shared server."""
-
-    def fresh(prefix: str = "model") -> str:
-        return f"{prefix}-{next(_names)}"
-
-    return fresh
 
 
 @pytest.fixture
