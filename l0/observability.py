@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from l0.errors import Error, ErrorCode
+
 logger = logging.getLogger("l0")
 
 
@@ -71,6 +73,18 @@ def uuid7() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+def _snapshot(context: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy: events report the context as it was given, whatever happens to it later."""
+    try:
+        return copy.deepcopy(context)
+    except Exception as exc:
+        raise Error(
+            f"context must be copyable (it is deep-copied so events report it as it was "
+            f"passed): {exc}",
+            code=ErrorCode.INVALID_ARGUMENT,
+        ) from exc
+
+
 class EventBus:
     """Dispatches a run's lifecycle events to its handlers."""
 
@@ -87,7 +101,7 @@ class EventBus:
         # Whether anyone listens; the runtime skips building events when nobody does. A
         # field, not a property: the runtime asks at every phase boundary.
         self.active = handler is not None
-        self._context: dict[str, Any] = copy.deepcopy(context) if context else {}
+        self._context: dict[str, Any] = _snapshot(context) if context else {}
         self._stream_id = stream_id
 
     @property

@@ -6,7 +6,6 @@ applied, so the core and the driver never see raw arguments.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,15 +99,6 @@ def make_plan(
         raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
     if context is not None and not isinstance(context, dict):
         raise _problem(f"context must be a dict, got {type(context).__name__}")
-    if context:
-        # A snapshot taken at the call: later changes to the caller's dict are not reported.
-        try:
-            context = copy.deepcopy(context)
-        except Exception as exc:
-            raise _problem(
-                f"context must be copyable (it is deep-copied so events report it as it was "
-                f"passed): {exc}"
-            ) from exc
     if build_continuation_prompt is not None and not callable(build_continuation_prompt):
         raise _problem("build_continuation_prompt must be callable")
     if (

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from l0.errors import Error, ErrorCode
+from l0.observability import EventBus
 from l0.runtime.core import RunCore
 from l0.runtime.driver import Driver, backend_clock
 from l0.runtime.plan import RunPlan
@@ -38,6 +39,8 @@ class Stream:
         self._events: AsyncGenerator[Event, None] | None = None
         self._early_abort = False
         self._state = State()
+        # Made now, not at the first read: the context is copied when run() is called.
+        self._bus = EventBus(plan.on_event, plan.context)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -47,7 +50,9 @@ class Stream:
             now = clock()
             plan, epoch = self._plan, time.time()
             if plan.event_store is None:
-                core = RunCore(plan, now=now, epoch=epoch, rng=self._rng, state=self._state)
+                core = RunCore(
+                    plan, now=now, epoch=epoch, rng=self._rng, bus=self._bus, state=self._state
+                )
             else:
                 from l0.eventsourcing.recorder import RecordingCore
 
@@ -57,6 +62,7 @@ class Stream:
                     now=now,
                     epoch=epoch,
                     rng=self._rng,
+                    bus=self._bus,
                     state=self._state,
                 )
             if logger.isEnabledFor(logging.DEBUG):  # l0.enable_debug(), or the app's logging
