@@ -72,9 +72,9 @@ _LAZY: dict[str, str] = {
     "WrappedClient": "l0.client",
     "CircuitBreaker": "l0.breaker",
     "CircuitState": "l0.breaker",
-    "StateMachine": "l0.state_machine",
-    "StateTransition": "l0.state_machine",
-    "create_state_machine": "l0.state_machine",
+    "StateMachine": "l0.machine.view",
+    "StateTransition": "l0.machine.view",
+    "create_state_machine": "l0.machine.view",
     # Formatting, text, multimodal, stream helpers
     "Format": "l0.format",
     "Text": "l0.text",
@@ -324,6 +324,11 @@ if TYPE_CHECKING:
         AutoCorrectResult as AutoCorrectResult,
         CorrectionType as CorrectionType,
     )
+    from l0.machine.view import (
+        StateMachine as StateMachine,
+        StateTransition as StateTransition,
+        create_state_machine as create_state_machine,
+    )
     from l0.metrics import (
         Metrics as Metrics,
         MetricsSnapshot as MetricsSnapshot,
@@ -394,11 +399,6 @@ if TYPE_CHECKING:
         l0 as l0,
         run as run,
         wrap as wrap,
-    )
-    from l0.state_machine import (
-        StateMachine as StateMachine,
-        StateTransition as StateTransition,
-        create_state_machine as create_state_machine,
     )
     from l0.stream_utils import (
         consume_stream as consume_stream,

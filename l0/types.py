@@ -99,7 +99,7 @@ class ErrorCategory(str, Enum):
 
 
 class RuntimeState(str, Enum):
-    """The states of the runtime machine (declared in machines/runtime.toml)."""
+    """The states of the runtime machine (declared in l0/machine/declarations/runtime.toml)."""
 
     INIT = "init"
     WAITING_FOR_TOKEN = "waiting_for_token"

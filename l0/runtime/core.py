@@ -36,11 +36,11 @@ from l0.errors import (
 )
 from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.types import GuardrailViolation
+from l0.machine.models import MachineModel
 from l0.metrics import Metrics, MetricsSnapshot
 from l0.observability import EventBus, ObservabilityEventType as Obs
 from l0.runtime import policy
 from l0.runtime.plan import RunPlan
-from l0.state_machine import MachineModel
 from l0.types import ErrorCategory, Event, EventType, State
 
 if TYPE_CHECKING:
@@ -591,7 +591,7 @@ class RunCore(MachineModel):
             and self.factory_index < self.plan.fallback_count
         )
 
-    # -- handlers (named by the edges in machines/runtime.toml) ------------------------------
+    # -- handlers (named by the edges in machine/declarations/runtime.toml) ----------------
 
     def open_attempt(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.breaker import CircuitBreaker, CircuitState, Permit
-from l0.machines import load_spec
+from l0.machine.spec import load_spec
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.testing import Script, ScriptedFactory
 
@@ -35,7 +35,7 @@ def trip(breaker: CircuitBreaker, now: float) -> None:
 
 
 def test_the_declaration_names_only_methods_of_the_model() -> None:
-    """Every condition and handler of machines/breaker.toml is a method of the model."""
+    """Every condition and handler of the breaker declaration is a method of the model."""
     from l0.breaker import _Circuit
 
     spec = load_spec("breaker")

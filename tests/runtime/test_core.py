@@ -392,7 +392,7 @@ def test_tool_calls_enter_and_leave_tool_call_detected() -> None:
 
 def test_every_transition_is_a_declared_edge() -> None:
     """The history of a run with retries and a fallback only uses edges of the declaration."""
-    from l0.machines import load_spec
+    from l0.machine.spec import load_spec
 
     core = make_core(fallbacks=[factory], retry=l0.Retry(max_retries=1))
     core.start(100.0)

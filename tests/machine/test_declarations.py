@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 import l0
-from l0.machines import build_machine, diagram_markdown, load_spec, machine_names, render_mermaid
+from l0.machine.diagram import diagram_markdown, render_mermaid
+from l0.machine.engine import build_machine
+from l0.machine.spec import load_spec, machine_names
 from l0.runtime.core import RunCore
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_runtime_declares_the_eleven_reference_states() -> None:
-    """machines/runtime.toml declares exactly the RuntimeState states."""
+    """l0/machine/declarations/runtime.toml declares exactly the RuntimeState states."""
     spec = load_spec("runtime")
     assert set(spec.states) == {s.value for s in l0.RuntimeState}
     assert spec.initial == "init"
