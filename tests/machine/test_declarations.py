@@ -85,3 +85,28 @@ def test_python_m_l0_diagram_prints_the_runtime_machine() -> None:
     ).stdout
     assert out == render_mermaid("runtime")
     assert "stateDiagram-v2" in out and "streaming --> finalizing: end / run_final_checks" in out
+
+
+def test_a_model_reads_no_clock_of_its_own() -> None:
+    """A model's transitions carry the epoch they are given; fired without one, the base model
+    refuses (it has no clock to guess with), while the standalone view uses wall time."""
+    import time
+    from typing import Any
+
+    from l0.machine.models import MachineModel
+
+    class Bare(MachineModel):
+        def __getattr__(self, name: str) -> Any:  # every condition holds, handlers do nothing
+            return lambda event_data: True
+
+    model = Bare()
+    model.fire("start", now=0.0, epoch=123.0)
+    assert [t.timestamp for t in model.history] == [123.0]
+    with pytest.raises(l0.Error) as caught:
+        model.fire("abort", now=0.0)
+    assert caught.value.code is l0.ErrorCode.INTERNAL_ERROR
+    before = time.time()
+    machine = l0.StateMachine()
+    machine.transition(l0.RuntimeState.WAITING_FOR_TOKEN)
+    (step,) = machine.get_history()
+    assert before <= step.timestamp <= time.time()
