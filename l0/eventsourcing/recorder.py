@@ -30,7 +30,7 @@ import anyio
 
 from l0._version import __version__
 from l0.eventsourcing.codec import chunk_to_dict, found_to_dict, lifecycle_to_dict, plan_to_dict
-from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.errors import SerializedError, redact_record
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -43,7 +43,6 @@ from l0.eventsourcing.types import (
 )
 from l0.guardrails.engine import Found, GuardrailEngine
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
-from l0.monitoring.redact import redact
 from l0.observability import EventBus, ObservabilityEvent
 from l0.runtime.core import Decision, Fail, RunCheck, RunCore
 from l0.runtime.plan import RunPlan
@@ -181,7 +180,7 @@ class RecordingCore(RunCore):
                     "rng": seed,
                     "plan": plan_to_dict(self.plan),
                     "thread_threshold": self.engine.thread_threshold if self.engine else None,
-                    "context": redact(self.bus.context),
+                    "context": redact_record(self.bus.context),
                 },
             )
         )
@@ -200,7 +199,7 @@ class RecordingCore(RunCore):
                 error = SerializedError.from_exception(exc).to_dict()
                 self._record((R.DELAY, None, {"error": error}))
                 raise
-            self._record((R.DELAY, None, {"value": redact(value)}))
+            self._record((R.DELAY, None, {"value": redact_record(value)}))
             return value
 
         retry = dataclasses.replace(plan.retry, calculate_delay=recorded)
