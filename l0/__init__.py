@@ -43,7 +43,7 @@ _LAZY: dict[str, str] = {
     "create_metrics": "l0.metrics",
     "get_global_metrics": "l0.metrics",
     "reset_global_metrics": "l0.metrics",
-    "EventBus": "l0.observability",
+    "EventBus": "l0.event_bus",
     "ObservabilityEvent": "l0.observability",
     "ObservabilityEventType": "l0.observability",
     "ERROR_TYPE_DELAY_DEFAULTS": "l0.retry",
@@ -281,6 +281,7 @@ if TYPE_CHECKING:
         RecoveryStrategy as RecoveryStrategy,
         TimeoutError as TimeoutError,
     )
+    from l0.event_bus import EventBus as EventBus
     from l0.eventsourcing import (
         EventEnvelope as EventEnvelope,
         EventRecorder as EventRecorder,
@@ -351,7 +352,6 @@ if TYPE_CHECKING:
         Progress as Progress,
     )
     from l0.observability import (
-        EventBus as EventBus,
         ObservabilityEvent as ObservabilityEvent,
         ObservabilityEventType as ObservabilityEventType,
     )

@@ -31,9 +31,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from l0.errors import Error, ErrorCode
+from l0.event_bus import EventBus
 from l0.machine.models import MachineModel, StateTransition
 from l0.observability import (
-    EventBus,
     EventHandler,
     ObservabilityEvent,
     ObservabilityEventType as Obs,

@@ -38,7 +38,7 @@ from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.types import GuardrailViolation
 from l0.machine.models import MachineModel
 from l0.metrics import Metrics, MetricsSnapshot
-from l0.observability import EventBus, ObservabilityEventType as Obs
+from l0.observability import EventSink, ObservabilityEventType as Obs
 from l0.runtime import policy
 from l0.runtime.plan import RunPlan
 from l0.types import ErrorCategory, Event, EventType, State
@@ -135,13 +135,13 @@ class RunCore(MachineModel):
         now: float,
         epoch: float,
         rng: random.Random | None = None,
-        bus: EventBus | None = None,
+        bus: EventSink,  # the driver's EventBus: it owns the clock and the stream id
         state: State | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
         self._rng = rng
-        self.bus = bus if bus is not None else EventBus(plan.on_event, plan.context)
+        self.bus = bus
         self.state = state if state is not None else State()
         self.errors: list[BaseException] = []
         self.outbox: list[Event] = []

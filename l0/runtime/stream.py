@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from l0.errors import Error, ErrorCode
-from l0.observability import EventBus
+from l0.event_bus import EventBus
 from l0.runtime.core import RunCore
 from l0.runtime.driver import Driver, backend_clock
 from l0.runtime.plan import RunPlan

@@ -169,6 +169,14 @@ def test_bad_options_are_clear_errors(options: dict[str, object], named: str) ->
     assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
 
 
+@pytest.mark.anyio
+async def test_a_breaker_that_is_not_one_is_refused_by_run() -> None:
+    """run(breaker=...) with something that cannot protect a stream is INVALID_ARGUMENT."""
+    with pytest.raises(l0.Error, match=r"breaker must be an l0\.CircuitBreaker") as caught:
+        await l0.run(stream=ScriptedFactory(Script.tokens("a")), breaker="open")  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+
+
 # -- a reference model, for any sequence of facts ----------------------------------------
 
 _facts = st.lists(

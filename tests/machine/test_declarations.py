@@ -60,9 +60,11 @@ def test_the_named_edges_invoke_the_named_handlers() -> None:
 
 def test_an_illegal_transition_on_a_run_core_raises() -> None:
     """Firing a trigger that has no edge from the current state raises INVALID_TRANSITION."""
+    from l0.event_bus import EventBus
     from l0.runtime.plan import make_plan
 
-    core = RunCore(make_plan(stream=lambda: None), now=0.0, epoch=0.0)
+    plan = make_plan(stream=lambda: None)
+    core = RunCore(plan, now=0.0, epoch=0.0, bus=EventBus(plan.on_event, plan.context))
     with pytest.raises(l0.Error) as caught:
         core.fire("finalized", now=0.0, epoch=0.0)
     assert caught.value.code is l0.ErrorCode.INVALID_TRANSITION

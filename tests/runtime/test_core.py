@@ -9,6 +9,7 @@ import pytest
 
 import l0
 from l0.errors import ErrorCode
+from l0.event_bus import EventBus
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.runtime.core import Consult, Fail, Finish, Open, RunCore, Sleep
 from l0.runtime.plan import make_plan
@@ -22,7 +23,8 @@ def factory() -> Any:
 def make_core(**options: Any) -> RunCore:
     options.setdefault("retry", l0.Retry(strategy=l0.BackoffStrategy.FIXED, base_delay=1.0))
     plan = make_plan(stream=factory, **options)
-    return RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7))
+    bus = EventBus(plan.on_event, plan.context)
+    return RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7), bus=bus)
 
 
 class RateLimited(Exception):
