@@ -43,7 +43,7 @@ _LAZY: dict[str, str] = {
     "create_metrics": "l0.metrics",
     "get_global_metrics": "l0.metrics",
     "reset_global_metrics": "l0.metrics",
-    "EventBus": "l0.observability",
+    "EventBus": "l0.event_bus",
     "ObservabilityEvent": "l0.observability",
     "ObservabilityEventType": "l0.observability",
     "ERROR_TYPE_DELAY_DEFAULTS": "l0.retry",
@@ -72,9 +72,9 @@ _LAZY: dict[str, str] = {
     "WrappedClient": "l0.client",
     "CircuitBreaker": "l0.breaker",
     "CircuitState": "l0.breaker",
-    "StateMachine": "l0.state_machine",
-    "StateTransition": "l0.state_machine",
-    "create_state_machine": "l0.state_machine",
+    "StateMachine": "l0.machine.view",
+    "StateTransition": "l0.machine.view",
+    "create_state_machine": "l0.machine.view",
     # Formatting, text, multimodal, stream helpers
     "Format": "l0.format",
     "Text": "l0.text",
@@ -281,6 +281,7 @@ if TYPE_CHECKING:
         RecoveryStrategy as RecoveryStrategy,
         TimeoutError as TimeoutError,
     )
+    from l0.event_bus import EventBus as EventBus
     from l0.eventsourcing import (
         EventEnvelope as EventEnvelope,
         EventRecorder as EventRecorder,
@@ -324,6 +325,11 @@ if TYPE_CHECKING:
         AutoCorrectResult as AutoCorrectResult,
         CorrectionType as CorrectionType,
     )
+    from l0.machine.view import (
+        StateMachine as StateMachine,
+        StateTransition as StateTransition,
+        create_state_machine as create_state_machine,
+    )
     from l0.metrics import (
         Metrics as Metrics,
         MetricsSnapshot as MetricsSnapshot,
@@ -346,7 +352,6 @@ if TYPE_CHECKING:
         Progress as Progress,
     )
     from l0.observability import (
-        EventBus as EventBus,
         ObservabilityEvent as ObservabilityEvent,
         ObservabilityEventType as ObservabilityEventType,
     )
@@ -394,11 +399,6 @@ if TYPE_CHECKING:
         l0 as l0,
         run as run,
         wrap as wrap,
-    )
-    from l0.state_machine import (
-        StateMachine as StateMachine,
-        StateTransition as StateTransition,
-        create_state_machine as create_state_machine,
     )
     from l0.stream_utils import (
         consume_stream as consume_stream,

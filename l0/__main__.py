@@ -12,7 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from l0.machines import diagram_markdown, machine_names, render_mermaid
+from l0.machine.diagram import diagram_markdown, render_mermaid
+from l0.machine.spec import machine_names
 
 
 def _diagram(args: argparse.Namespace) -> int:

@@ -13,11 +13,12 @@ calls keep skipping the route meanwhile. The probe's success closes the breaker,
 failure opens it for another cool-down, and a probe that ends with no verdict (aborted, or
 failed in a way that says nothing about the route, such as a 400) lets the next call probe.
 
-The machine is declared in `machines/breaker.toml`. `_Circuit` is its model and is pure:
-every fact carries `now` on the breaker's clock and nothing reads a clock there, so tests
-drive it with plain numbers. `CircuitBreaker` adds a lock (runs on several threads may share
-it), the clock (injected; `time.monotonic` by default) for the calls the runtime makes, and
-the observability events of its state changes, sent to its own `on_event` handler.
+The machine is declared in `l0/machine/declarations/breaker.toml`. `_Circuit` is its model
+and is pure: every fact carries `now` on the breaker's clock and nothing reads a clock
+there, so tests drive it with plain numbers. `CircuitBreaker` adds a lock (runs on several
+threads may share it), the clock (injected; `time.monotonic` by default) for the calls the
+runtime makes, and the observability events of its state changes, sent to its own
+`on_event` handler.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from l0.errors import Error, ErrorCode
+from l0.event_bus import EventBus
+from l0.machine.models import MachineModel, StateTransition
 from l0.observability import (
-    EventBus,
     EventHandler,
     ObservabilityEvent,
     ObservabilityEventType as Obs,
 )
-from l0.state_machine import MachineModel, StateTransition
 
 if TYPE_CHECKING:
     from transitions import EventData
@@ -107,7 +108,7 @@ class _Circuit(MachineModel):
     def cool_down_elapsed(self, event_data: EventData) -> bool:
         return self.retry_at is not None and event_data.kwargs["now"] >= self.retry_at
 
-    # handlers (named by the edges in machines/breaker.toml)
+    # handlers (named by the edges in machine/declarations/breaker.toml)
 
     def count_failure(self, event_data: EventData) -> None:
         self.failures += 1

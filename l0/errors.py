@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from l0.types import ErrorCategory
 
 if TYPE_CHECKING:
-    from l0.guardrails.types import GuardrailViolation
+    from l0.types import GuardrailViolation
 
 
 class ErrorCode(str, Enum):

@@ -1,25 +1,18 @@
-"""Lifecycle events: what happened in a run, for logs, metrics and replay.
+"""Lifecycle events: what happened in a run, for logs, metrics and replay — the vocabulary.
 
-One `EventBus` per run. Every event carries the run's `stream_id` (a UUIDv7, made only when
-first needed), a copy of the user's `context` taken when the run started (so mutating the
-dict afterwards cannot rewrite history), `ts` in Unix epoch milliseconds, and event-specific
-`meta`. Handlers that raise are logged and ignored: observability never breaks a stream.
+Every event carries the run's `stream_id` (a UUIDv7), a copy of the user's `context` taken
+when the run started (so mutating the dict afterwards cannot rewrite history), `ts` in Unix
+epoch milliseconds, and event-specific `meta`. `l0.event_bus.EventBus` (public as
+`l0.EventBus`) delivers them; the run core sees a bus only as an `EventSink`, so this module
+reads no clock and imports no I/O: the sans-I/O core may depend on it.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
-
-from l0.errors import Error, ErrorCode
-
-logger = logging.getLogger("l0")
+from typing import Any, Protocol
 
 
 class ObservabilityEventType(str, Enum):
@@ -56,97 +49,28 @@ class ObservabilityEvent:
 EventHandler = Callable[[ObservabilityEvent], Any]
 
 
-def uuid7() -> str:
-    """A UUIDv7 string: 48 bits of Unix milliseconds, then random bits (RFC 9562).
+class EventSink(Protocol):
+    """What the run core needs from a bus (the driver hands it an `EventBus`)."""
 
-    Written here rather than taken from a package: it is eight lines, and the standard
-    library only gains `uuid.uuid7` in Python 3.14.
-    """
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 for rand_a, 62 for rand_b
-    value = (millis & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76  # version 7
-    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a
-    value |= 0b10 << 62  # RFC 9562 variant
-    value |= rand & ((1 << 62) - 1)  # rand_b
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-def _snapshot(context: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy: events report the context as it was given, whatever happens to it later."""
-    try:
-        return copy.deepcopy(context)
-    except Exception as exc:
-        raise Error(
-            f"context must be copyable (it is deep-copied so events report it as it was "
-            f"passed): {exc}",
-            code=ErrorCode.INVALID_ARGUMENT,
-        ) from exc
-
-
-class EventBus:
-    """Dispatches a run's lifecycle events to its handlers."""
-
-    __slots__ = ("_context", "_handlers", "_stream_id", "active")
-
-    def __init__(
-        self,
-        handler: EventHandler | None = None,
-        context: dict[str, Any] | None = None,
-        *,
-        stream_id: str | None = None,
-    ) -> None:
-        self._handlers: list[EventHandler] = [handler] if handler is not None else []
-        # Whether anyone listens; the runtime skips building events when nobody does. A
-        # field, not a property: the runtime asks at every phase boundary.
-        self.active = handler is not None
-        self._context: dict[str, Any] = _snapshot(context) if context else {}
-        self._stream_id = stream_id
+    # Whether anyone listens: events are not built when nobody does.
+    active: bool
 
     @property
-    def stream_id(self) -> str:
-        if self._stream_id is None:
-            self._stream_id = uuid7()
-        return self._stream_id
+    def stream_id(self) -> str: ...
 
     @property
-    def context(self) -> dict[str, Any]:
-        return dict(self._context)
+    def context(self) -> dict[str, Any]: ...
 
-    def add_handler(self, handler: EventHandler) -> None:
-        self._handlers.append(handler)
-        self.active = True
+    def add_handler(self, handler: EventHandler) -> None: ...
 
     def emit(
-        self,
-        event_type: ObservabilityEventType,
-        *,
-        ts: float | None = None,
-        **meta: Any,
-    ) -> ObservabilityEvent | None:
-        """Build an event and hand it to every handler. Returns it (None if nobody listens)."""
-        if not self._handlers:
-            return None
-        event = ObservabilityEvent(
-            type=ObservabilityEventType(event_type),
-            ts=time.time() * 1000.0 if ts is None else ts,
-            stream_id=self.stream_id,
-            context=dict(self._context),
-            meta=meta,
-        )
-        for handler in self._handlers:
-            try:
-                handler(event)
-            except Exception:  # a broken handler must not break the stream
-                logger.exception("l0: on_event handler raised for %s", event.type.value)
-        return event
+        self, event_type: ObservabilityEventType, *, ts: float | None = None, **meta: Any
+    ) -> ObservabilityEvent | None: ...
 
 
 __all__ = [
-    "EventBus",
     "EventHandler",
+    "EventSink",
     "ObservabilityEvent",
     "ObservabilityEventType",
-    "uuid7",
 ]

@@ -1,5 +1,5 @@
-"""The shared vocabulary of l0: events a stream yields, the live run state, and the enums
-every other module speaks in.
+"""The shared vocabulary of l0: events a stream yields, the live run state, the guardrail
+violations runs and errors carry, and the enums every other module speaks in.
 
 `Event` is what a consumer iterates. `State` is what a run knows about itself; the runtime
 appends tokens to it on the hot path, so its content is kept as a list of parts that is joined
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from l0.guardrails.types import GuardrailViolation
+from typing import Any, Literal
 
 
 class EventType(str, Enum):
@@ -99,7 +96,7 @@ class ErrorCategory(str, Enum):
 
 
 class RuntimeState(str, Enum):
-    """The states of the runtime machine (declared in machines/runtime.toml)."""
+    """The states of the runtime machine (declared in l0/machine/declarations/runtime.toml)."""
 
     INIT = "init"
     WAITING_FOR_TOKEN = "waiting_for_token"
@@ -115,6 +112,27 @@ class RuntimeState(str, Enum):
 
 
 RuntimeStates = RuntimeState
+
+Severity = Literal["warning", "error", "fatal"]
+SEVERITIES: tuple[Severity, ...] = ("warning", "error", "fatal")
+
+
+@dataclass(slots=True)
+class GuardrailViolation:
+    """What a guardrail rule found (`l0.guardrails`); carried by `State.violations` and
+    `Error.violations`, so it lives here, in the vocabulary both speak."""
+
+    rule: str
+    message: str
+    severity: Severity
+    recoverable: bool = True
+    position: int | None = None
+    timestamp: float | None = None
+    context: dict[str, Any] | None = None
+    suggestion: str | None = None
+
+
+Violation = GuardrailViolation
 
 _STATE_FIELDS = (
     "content",
@@ -364,10 +382,14 @@ class State:
 
 
 __all__ = [
+    "SEVERITIES",
     "ErrorCategory",
     "Event",
     "EventType",
+    "GuardrailViolation",
     "RuntimeState",
     "RuntimeStates",
+    "Severity",
     "State",
+    "Violation",
 ]

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_the_wheel_contains_the_package_and_the_machines(tmp_path: Path) -> None:
-    """The built wheel has l0/, l0/machines/*.toml for every declaration, and py files."""
+    """The built wheel has l0/, l0/machine/declarations/*.toml for every declaration, and
+    py files."""
     subprocess.run(
         [
             sys.executable,
@@ -33,7 +34,8 @@ def test_the_wheel_contains_the_package_and_the_machines(tmp_path: Path) -> None
     )
     (wheel,) = tmp_path.glob("l0-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    declared = {f"l0/machines/{p.name}" for p in (ROOT / "machines").glob("*.toml")}
+    folder = ROOT / "l0" / "machine" / "declarations"
+    declared = {f"l0/machine/declarations/{p.name}" for p in folder.glob("*.toml")}
     assert declared and declared <= names
     assert "l0/__init__.py" in names
     assert "l0/runtime/core.py" in names

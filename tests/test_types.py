@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 import l0
-from l0.observability import uuid7
+from l0.event_bus import uuid7
 
 
 def test_event_type_checks() -> None:

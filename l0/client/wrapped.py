@@ -31,6 +31,7 @@ from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
 from l0.observability import EventHandler
 from l0.retry import Retry
+from l0.runtime.plan import make_plan
 from l0.runtime.stream import Stream
 from l0.timeout import Timeout
 
@@ -121,9 +122,9 @@ class WrappedCompletions:
         owner = self._owner
         if kwargs.get("stream") is not True:
             return await owner._target.passthrough(**kwargs)
-        from l0.runtime.api import run
-
-        return await run(self.factory(**kwargs), **owner.options.run_arguments())
+        # What `l0.run` does, without importing the entry points (l0.runtime.api imports
+        # this package for `wrap`): the client sits below them in the layers.
+        return Stream(make_plan(stream=self.factory(**kwargs), **owner.options.run_arguments()))
 
     def factory(self, **kwargs: Any) -> ChatRequest:
         """The request as a stream factory for `l0.run` (as `stream=` or in `fallbacks=`):

@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from l0.continuation import ContinuationConfig, DeduplicationOptions
-from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.errors import SerializedError, redact_record
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
-from l0.monitoring.redact import redact
 from l0.observability import EventHandler, ObservabilityEvent, ObservabilityEventType
 from l0.retry import BackoffStrategy, ErrorTypeDelays, Retry, RetryableErrorType
 from l0.runtime.plan import RunPlan, make_plan
@@ -29,9 +28,9 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     return {
         "type": event.type.value,
         "text": event.text,
-        "data": redact(event.data),
+        "data": redact_record(event.data),
         "error": SerializedError.from_exception(event.error).to_dict() if event.error else None,
-        "usage": redact(event.usage),
+        "usage": redact_record(event.usage),
         "timestamp": event.timestamp,
     }
 
@@ -74,8 +73,8 @@ def lifecycle_to_dict(event: ObservabilityEvent) -> dict[str, Any]:
         "type": event.type.value,
         "ts": event.ts,
         "stream_id": event.stream_id,
-        "context": redact(event.context),
-        "meta": redact(event.meta),
+        "context": redact_record(event.context),
+        "meta": redact_record(event.meta),
     }
 
 
@@ -98,7 +97,7 @@ def found_to_dict(phase: str, found: Found, rules: Sequence[GuardrailRule]) -> d
     index = {id(rule): i for i, rule in enumerate(rules)}
     return {
         "phase": phase,
-        "results": [[index[id(rule)], [redact(v) for v in vs]] for rule, vs in found],
+        "results": [[index[id(rule)], [redact_record(v) for v in vs]] for rule, vs in found],
     }
 
 
@@ -122,7 +121,7 @@ def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
             "base_delay": retry.base_delay,
             "max_delay": retry.max_delay,
             "strategy": retry.strategy.value,
-            "error_type_delays": redact(retry.error_type_delays),
+            "error_type_delays": redact_record(retry.error_type_delays),
             "retry_on": [kind.value for kind in retry.retry_on]
             if retry.retry_on is not None
             else None,
@@ -140,7 +139,7 @@ def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
             "checkpoint_interval": continuation.checkpoint_interval,
             "deduplicate": continuation.deduplicate,
             "validate_checkpoint": continuation.validate_checkpoint,
-            "deduplication_options": redact(continuation.deduplication_options),
+            "deduplication_options": redact_record(continuation.deduplication_options),
         },
         "guardrails": [
             {

@@ -82,7 +82,7 @@ class SerializedError:
             "message": scrub(str(error)),
             "base": base,
             "bases": between,
-            "args": tuple(redact(a) for a in args) if args is not None else None,
+            "args": tuple(redact_record(a) for a in args) if args is not None else None,
             "cause": cause,
         }
         if isinstance(error, Error):
@@ -94,8 +94,8 @@ class SerializedError:
                 network_type=_enum_value(getattr(error, "network_type", None)),
                 timeout_type=getattr(error, "timeout_type", None),
                 timeout_seconds=getattr(error, "timeout_seconds", None),
-                context=redact(error.context),
-                violations=tuple(redact(v) for v in error.violations),
+                context=redact_record(error.context),
+                violations=tuple(redact_record(v) for v in error.violations),
             )
         kind_of_network = network_error_type(error)
         return cls(
@@ -240,4 +240,15 @@ def _replica(module: str, name: str, bases: tuple[str, ...], base: str) -> type[
     return type(name, (parent,), {"__module__": module, "__str__": _replica_str})
 
 
-__all__ = ["SerializedError"]
+def error_as_data(error: BaseException, /) -> dict[str, Any]:
+    """The `ErrorWriter` recordings use: the exception as a `SerializedError` dict."""
+    return SerializedError.from_exception(error).to_dict()
+
+
+def redact_record(value: Any) -> Any:
+    """`redact` for recordings: exceptions inside `value` become `SerializedError` dicts,
+    which replay can rebuild into exceptions l0 classifies as the originals."""
+    return redact(value, write_error=error_as_data)
+
+
+__all__ = ["SerializedError", "error_as_data", "redact_record"]

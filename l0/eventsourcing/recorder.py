@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 import anyio
 
 from l0._version import __version__
+from l0.event_bus import EventBus
 from l0.eventsourcing.codec import chunk_to_dict, found_to_dict, lifecycle_to_dict, plan_to_dict
-from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.errors import SerializedError, redact_record
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -43,8 +44,7 @@ from l0.eventsourcing.types import (
 )
 from l0.guardrails.engine import Found, GuardrailEngine
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
-from l0.monitoring.redact import redact
-from l0.observability import EventBus, ObservabilityEvent
+from l0.observability import EventSink, ObservabilityEvent
 from l0.runtime.core import Decision, Fail, RunCheck, RunCore
 from l0.runtime.plan import RunPlan
 from l0.types import Event, State
@@ -110,7 +110,7 @@ class RecordingEngine(GuardrailEngine):
     """A guardrail engine that records every outcome: a `GUARDRAIL` answer when the core
     runs a check while handling a fact, a `CHECK` fact when the driver runs it off-loop."""
 
-    def __init__(self, rules: tuple[GuardrailRule, ...], *, bus: EventBus, core: RecordingCore):
+    def __init__(self, rules: tuple[GuardrailRule, ...], *, bus: EventSink, core: RecordingCore):
         super().__init__(rules, bus=bus, check_interval=core.plan.check_interval)
         self._core = core
 
@@ -150,7 +150,7 @@ class RecordingCore(RunCore):
         now: float,
         epoch: float,
         rng: random.Random | None = None,
-        bus: EventBus | None = None,
+        bus: EventBus,
         state: State | None = None,
     ) -> None:
         self._inside = False
@@ -181,7 +181,7 @@ class RecordingCore(RunCore):
                     "rng": seed,
                     "plan": plan_to_dict(self.plan),
                     "thread_threshold": self.engine.thread_threshold if self.engine else None,
-                    "context": redact(self.bus.context),
+                    "context": redact_record(self.bus.context),
                 },
             )
         )
@@ -200,7 +200,7 @@ class RecordingCore(RunCore):
                 error = SerializedError.from_exception(exc).to_dict()
                 self._record((R.DELAY, None, {"error": error}))
                 raise
-            self._record((R.DELAY, None, {"value": redact(value)}))
+            self._record((R.DELAY, None, {"value": redact_record(value)}))
             return value
 
         retry = dataclasses.replace(plan.retry, calculate_delay=recorded)

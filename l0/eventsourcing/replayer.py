@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from l0.errors import Error, ErrorCode
+from l0.event_bus import EventBus
 from l0.eventsourcing.codec import (
     Found,
     chunk_from_dict,
@@ -46,12 +47,12 @@ from l0.eventsourcing.types import (
 )
 from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.types import GuardrailRule
-from l0.machines import render_mermaid
+from l0.machine.diagram import render_mermaid
+from l0.machine.models import StateTransition
 from l0.metrics import MetricsSnapshot
-from l0.observability import EventBus, ObservabilityEvent
+from l0.observability import ObservabilityEvent
 from l0.runtime.core import Fail, RunCheck, RunCore
 from l0.runtime.plan import RunPlan
-from l0.state_machine import StateTransition
 from l0.types import Event, RuntimeState, State
 
 R = RecordedEventType

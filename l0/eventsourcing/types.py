@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from l0.monitoring.redact import redact
+from l0.eventsourcing.errors import redact_record
 from l0.types import State
 
 FORMAT_VERSION = 1
@@ -147,7 +147,7 @@ class StreamMetadata:
             "retries": self.retries,
             "fallback_index": self.fallback_index,
             "error": self.error,
-            "context": redact(self.context),
+            "context": redact_record(self.context),
             "l0_version": self.l0_version,
             "format_version": self.format_version,
         }
@@ -175,7 +175,7 @@ class ReplayedState:
 
     @classmethod
     def from_state(cls, state: State, *, phase: str) -> ReplayedState:
-        return cls(phase=phase, values=redact(state.to_dict()))
+        return cls(phase=phase, values=redact_record(state.to_dict()))
 
     def __getattr__(self, name: str) -> Any:
         values = object.__getattribute__(self, "values")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, RuleSession
-from l0.observability import EventBus, ObservabilityEventType
+from l0.observability import EventSink, ObservabilityEventType
 
 if TYPE_CHECKING:
     from l0.types import State
@@ -90,7 +90,7 @@ class GuardrailEngine:
         self,
         rules: Sequence[GuardrailRule],
         *,
-        bus: EventBus,
+        bus: EventSink,
         check_interval: int = DEFAULT_CHECK_INTERVAL,
         thread_threshold: int = DEFAULT_THREAD_THRESHOLD,
     ) -> None:

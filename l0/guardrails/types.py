@@ -1,6 +1,7 @@
 """Guardrail rules and the violations they report.
 
-A rule is a name plus `check(state) -> list[GuardrailViolation]`. Rules that can work
+A rule is a name plus `check(state) -> list[GuardrailViolation]` (the violation type is
+defined in `l0.types`, the shared vocabulary, and re-exported here). Rules that can work
 incrementally also provide `session()`: a factory for a per-stream `RuleSession` whose `feed`
 sees only the text added since its last call (O(delta)) and whose `finish` runs once at the
 end. The per-stream state lives in the session, never in the rule, so one rule list can be
@@ -11,28 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from l0.types import State
-
-Severity = Literal["warning", "error", "fatal"]
-SEVERITIES: tuple[Severity, ...] = ("warning", "error", "fatal")
-
-
-@dataclass(slots=True)
-class GuardrailViolation:
-    rule: str
-    message: str
-    severity: Severity
-    recoverable: bool = True
-    position: int | None = None
-    timestamp: float | None = None
-    context: dict[str, Any] | None = None
-    suggestion: str | None = None
-
-
-Violation = GuardrailViolation
+# The violation type is shared vocabulary (runs and errors carry it): defined in l0.types,
+# re-exported here, where rules are written.
+from l0.types import SEVERITIES, GuardrailViolation, Severity, State, Violation
 
 
 class RuleSession(Protocol):

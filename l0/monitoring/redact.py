@@ -9,8 +9,13 @@ numbers, booleans and None. On the way:
   `"[REDACTED]"`, at any depth;
 - strings are scrubbed of bearer/basic credentials and of API-key-shaped tokens
   (`sk-...`), and of `api_key=...`-style assignments inside messages and URLs;
-- exceptions become `SerializedError` dicts, dataclasses dicts of their fields, enums their
+- exceptions are written down by an `ErrorWriter` (a protocol: any callable from an
+  exception to plain, redacted data); the default, `describe_error`, keeps the class and
+  the scrubbed message, and recordings pass `l0.eventsourcing`'s `SerializedError` form so
+  that replay can rebuild them. Dataclasses become dicts of their fields, enums their
   values; anything else its (scrubbed) `repr`.
+
+This module imports nothing of l0: monitoring, debug output and recordings all sit above it.
 
 Model output is not scrubbed where it is content (recorded tokens): replay must reproduce
 it exactly, and it is not a credential l0 handled.
@@ -22,7 +27,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 REDACTED = "[REDACTED]"
 
@@ -90,8 +95,22 @@ def scrub(text: str) -> str:
     return text
 
 
-def redact(value: Any, *, _depth: int = 0) -> Any:
-    """A JSON-safe, redacted copy of `value` (see the module docstring)."""
+class ErrorWriter(Protocol):
+    """Writes an exception down as plain, JSON-safe data with its strings already scrubbed
+    (`redact` returns it as it is)."""
+
+    def __call__(self, error: BaseException, /) -> Any: ...
+
+
+def describe_error(error: BaseException, /) -> dict[str, str]:
+    """The default `ErrorWriter`: the exception's class and its scrubbed message."""
+    kind = type(error)
+    return {"type": kind.__name__, "module": kind.__module__, "message": scrub(str(error))}
+
+
+def redact(value: Any, *, write_error: ErrorWriter = describe_error, _depth: int = 0) -> Any:
+    """A JSON-safe, redacted copy of `value` (see the module docstring); exceptions inside
+    it are written down by `write_error`."""
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
@@ -100,23 +119,23 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
         return "<nested too deep>"
     depth = _depth + 1
     if isinstance(value, Enum):
-        return redact(value.value, _depth=depth)
+        return redact(value.value, write_error=write_error, _depth=depth)
     if isinstance(value, Mapping):
         return {
-            str(key): REDACTED if is_secret_key(key) else redact(item, _depth=depth)
+            str(key): REDACTED
+            if is_secret_key(key)
+            else redact(item, write_error=write_error, _depth=depth)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [redact(item, _depth=depth) for item in value]
+        return [redact(item, write_error=write_error, _depth=depth) for item in value]
     if isinstance(value, BaseException):
-        from l0.eventsourcing.errors import SerializedError
-
-        return SerializedError.from_exception(value).to_dict()
+        return write_error(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             field.name: REDACTED
             if is_secret_key(field.name)
-            else redact(getattr(value, field.name), _depth=depth)
+            else redact(getattr(value, field.name), write_error=write_error, _depth=depth)
             for field in dataclasses.fields(value)
         }
     if isinstance(value, (bytes, bytearray)):
@@ -124,4 +143,4 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
     return scrub(repr(value))
 
 
-__all__ = ["REDACTED", "is_secret_key", "redact", "scrub"]
+__all__ = ["REDACTED", "ErrorWriter", "describe_error", "is_secret_key", "redact", "scrub"]

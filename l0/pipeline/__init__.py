@@ -1,6 +1,6 @@
 """Pipelines: multi-step streaming workflows where each step receives the previous step's
 output, each step's stream runs with l0's reliability, and the run's lifecycle is the
-declared pipeline machine (`machines/pipeline.toml`).
+declared pipeline machine (`l0/machine/declarations/pipeline.toml`).
 
     types.py        PipelineStep, PipelineOptions, StepContext, StepResult, PipelineResult
     run_options.py  the l0.run options a step (or a pool operation) passes to its stream

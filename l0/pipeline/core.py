@@ -1,4 +1,5 @@
-"""The pipeline core: one run's model of the pipeline machine (`machines/pipeline.toml`).
+"""The pipeline core: one run's model of the pipeline machine
+(`l0/machine/declarations/pipeline.toml`).
 
 The driver reports what happened (the run started, a step was skipped, succeeded, was
 recovered, failed, the deadline passed) by firing the declared triggers, always with `now`
@@ -10,9 +11,11 @@ tested without an event loop.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from l0.machine.models import MachineModel
 from l0.pipeline.types import (
     PipelineOptions,
     PipelineResult,
@@ -24,7 +27,6 @@ from l0.pipeline.types import (
     StepResult,
     StepStatus,
 )
-from l0.state_machine import MachineModel
 
 if TYPE_CHECKING:
     from transitions import EventData
@@ -51,6 +53,10 @@ class PipelineRun(MachineModel):
         self.started = 0.0
         self.ended: float | None = None
         self._step_started = 0.0
+
+    def wall_time(self) -> float:
+        """History timestamps for triggers fired without `epoch=` (the driver passes it)."""
+        return time.time()
 
     # -- what the driver reads -----------------------------------------------------------------
 

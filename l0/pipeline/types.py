@@ -25,7 +25,7 @@ from l0.errors import Error, ErrorCode
 from l0.pipeline.run_options import RunOptions, check_run_options
 
 if TYPE_CHECKING:
-    from l0.state_machine import MachineModel
+    from l0.machine.models import MachineModel
 
 StepFn = Callable[[Any, "StepContext"], Any]
 """(input, ctx) -> stream factory | l0.Stream | value (or an awaitable of one)."""
@@ -35,7 +35,7 @@ PipelineStatus = Literal["success", "partial", "error", "timeout"]
 
 
 class PipelineState(str, Enum):
-    """The states of `machines/pipeline.toml`."""
+    """The states of `l0/machine/declarations/pipeline.toml`."""
 
     IDLE = "idle"
     RUNNING = "running"

@@ -7,6 +7,7 @@ moves forward, and only its pool moves it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -16,7 +17,6 @@ from l0.pool.types import SETTLED, OperationStatus
 
 if TYPE_CHECKING:
     from l0.pipeline.run_options import RunOptions
-    from l0.pool.pool import OperationPool
     from l0.runtime.plan import StreamFactory
 
 
@@ -24,7 +24,11 @@ class Operation:
     """A submitted l0 run (see the module docstring)."""
 
     def __init__(
-        self, pool: OperationPool, index: int, factory: StreamFactory, run_options: RunOptions
+        self,
+        cancel: Callable[[Operation], None],
+        index: int,
+        factory: StreamFactory,
+        run_options: RunOptions,
     ) -> None:
         self.index = index  # submission order, from 0
         self.factory = factory
@@ -33,7 +37,8 @@ class Operation:
         self.text: str | None = None
         self.error: Exception | None = None
         self.duration: float | None = None  # ms from start to end of its run
-        self._pool = pool
+        # The pool's cancel (handed in rather than the pool, which imports this module).
+        self._cancel_in_pool = cancel
         self._settled = anyio.Event()
         self._scope: anyio.CancelScope | None = None
 
@@ -64,7 +69,7 @@ class Operation:
 
     def cancel(self) -> None:
         """Withdraw the operation if it has not started; stop its run if it has."""
-        self._pool._cancel(self)
+        self._cancel_in_pool(self)
 
     def __repr__(self) -> str:
         return f"Operation(index={self.index}, status={self.status!r})"

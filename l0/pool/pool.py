@@ -144,7 +144,7 @@ class OperationPool:
         options = merge_run_options(
             self.options.run_options, check_run_options(run_options, where="submit()")
         )
-        operation = Operation(self, self._submitted, factory, options)
+        operation = Operation(self._cancel, self._submitted, factory, options)
         self._submitted += 1
         self._counts["waiting"] += 1
         self._pending[operation.index] = operation

@@ -36,11 +36,11 @@ from l0.errors import (
 )
 from l0.guardrails.engine import GuardrailEngine
 from l0.guardrails.types import GuardrailViolation
+from l0.machine.models import MachineModel
 from l0.metrics import Metrics, MetricsSnapshot
-from l0.observability import EventBus, ObservabilityEventType as Obs
+from l0.observability import EventSink, ObservabilityEventType as Obs
 from l0.runtime import policy
 from l0.runtime.plan import RunPlan
-from l0.state_machine import MachineModel
 from l0.types import ErrorCategory, Event, EventType, State
 
 if TYPE_CHECKING:
@@ -135,13 +135,13 @@ class RunCore(MachineModel):
         now: float,
         epoch: float,
         rng: random.Random | None = None,
-        bus: EventBus | None = None,
+        bus: EventSink,  # the driver's EventBus: it owns the clock and the stream id
         state: State | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
         self._rng = rng
-        self.bus = bus if bus is not None else EventBus(plan.on_event, plan.context)
+        self.bus = bus
         self.state = state if state is not None else State()
         self.errors: list[BaseException] = []
         self.outbox: list[Event] = []
@@ -591,7 +591,7 @@ class RunCore(MachineModel):
             and self.factory_index < self.plan.fallback_count
         )
 
-    # -- handlers (named by the edges in machines/runtime.toml) ------------------------------
+    # -- handlers (named by the edges in machine/declarations/runtime.toml) ----------------
 
     def open_attempt(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]

@@ -19,6 +19,19 @@ from l0.timeout import DEFAULT_TIMEOUT, Timeout
 
 StreamFactory = Callable[[], Any]
 
+# The plan is part of the sans-I/O core, so it checks the event store and the breaker by the
+# methods it needs rather than by importing their modules (storage, clocks, locks): the
+# methods of the `l0.EventStore` protocol, and `CircuitBreaker.protect`.
+EVENT_STORE_METHODS = (
+    "append",
+    "read",
+    "exists",
+    "list_streams",
+    "delete",
+    "save_metadata",
+    "get_metadata",
+)
+
 DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming guardrail checks
 _DEFAULT_RETRY = Retry()  # shared, never mutated
 
@@ -107,18 +120,15 @@ def make_plan(
         or check_interval < 1
     ):
         raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
-    if event_store is not None:
-        from l0.eventsourcing.store import EventStore
-
-        if not isinstance(event_store, EventStore):
-            raise _problem(
-                f"event_store must be an l0.EventStore (e.g. l0.InMemoryEventStore()), got "
-                f"{type(event_store).__name__}"
-            )
+    if event_store is not None and not all(
+        callable(getattr(event_store, name, None)) for name in EVENT_STORE_METHODS
+    ):
+        raise _problem(
+            f"event_store must be an l0.EventStore (e.g. l0.InMemoryEventStore()), got "
+            f"{type(event_store).__name__}"
+        )
     if breaker is not None:
-        from l0.breaker import CircuitBreaker
-
-        if not isinstance(breaker, CircuitBreaker):
+        if not callable(getattr(breaker, "protect", None)):
             raise _problem(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
         # The primary goes behind the breaker, which learns its outcomes from the run's events.
         stream, on_event = breaker.protect(stream, on_event)

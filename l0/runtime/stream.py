@@ -16,14 +16,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from l0.errors import Error, ErrorCode
-from l0.observability import EventBus
+from l0.event_bus import EventBus
 from l0.runtime.core import RunCore
 from l0.runtime.driver import Driver, backend_clock
 from l0.runtime.plan import RunPlan
 from l0.types import Event, State
 
 if TYPE_CHECKING:
-    from l0.state_machine import StateMachine
+    from l0.machine.view import StateMachine
 
 logger = logging.getLogger("l0")
 
@@ -149,7 +149,7 @@ class Stream:
     @property
     def state_machine(self) -> StateMachine:
         """A read-only view of this run's machine: current state, history, subscribe."""
-        from l0.state_machine import StateMachine
+        from l0.machine.view import StateMachine
 
         core = self._start_core()
         return StateMachine(core)

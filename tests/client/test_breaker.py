@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.breaker import CircuitBreaker, CircuitState, Permit
-from l0.machines import load_spec
+from l0.machine.spec import load_spec
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.testing import Script, ScriptedFactory
 
@@ -35,7 +35,7 @@ def trip(breaker: CircuitBreaker, now: float) -> None:
 
 
 def test_the_declaration_names_only_methods_of_the_model() -> None:
-    """Every condition and handler of machines/breaker.toml is a method of the model."""
+    """Every condition and handler of the breaker declaration is a method of the model."""
     from l0.breaker import _Circuit
 
     spec = load_spec("breaker")
@@ -166,6 +166,14 @@ def test_state_changes_are_observability_events_and_history() -> None:
 def test_bad_options_are_clear_errors(options: dict[str, object], named: str) -> None:
     with pytest.raises(l0.Error, match=named) as caught:
         CircuitBreaker(**options)  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+
+
+@pytest.mark.anyio
+async def test_a_breaker_that_is_not_one_is_refused_by_run() -> None:
+    """run(breaker=...) with something that cannot protect a stream is INVALID_ARGUMENT."""
+    with pytest.raises(l0.Error, match=r"breaker must be an l0\.CircuitBreaker") as caught:
+        await l0.run(stream=ScriptedFactory(Script.tokens("a")), breaker="open")  # type: ignore[arg-type]
     assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
 
 

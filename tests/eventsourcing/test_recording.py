@@ -104,6 +104,16 @@ async def test_an_event_store_that_is_not_one_is_refused() -> None:
     assert "event_store must be an l0.EventStore" in str(caught.value)
 
 
+def test_the_plan_checks_exactly_the_event_store_protocols_methods() -> None:
+    """The plan checks a store by method names (it may not import storage modules); the
+    names are the `EventStore` protocol's, so the check is the protocol's isinstance."""
+    from l0.eventsourcing.store import EventStore
+    from l0.runtime.plan import EVENT_STORE_METHODS
+
+    members = {n for n, v in vars(EventStore).items() if callable(v) and not n.startswith("_")}
+    assert set(EVENT_STORE_METHODS) == members
+
+
 async def test_a_wrapped_raw_stream_is_recorded() -> None:
     """wrap(raw_stream, event_store=...) records the one-off stream."""
     store = InMemoryEventStore()

@@ -154,3 +154,17 @@ def test_credentials_in_messages_are_scrubbed() -> None:
     text = json.dumps(SerializedError.from_exception(error).to_dict())
     assert "abc123secret" not in text and "abcdefghijklmnop" not in text
     assert "[REDACTED]" in text
+
+
+def test_recordings_write_nested_exceptions_as_serialized_errors() -> None:
+    """`redact_record` (what the recorder, codec and snapshots use) turns an exception
+    anywhere in a value into the `SerializedError` dict that replay rebuilds."""
+    from l0.eventsourcing.errors import redact_record
+
+    error = l0.Error("stopped api_key=abcdef123456", code=ErrorCode.STREAM_ABORTED)
+    plain = redact_record({"context": {"why": [error]}})
+    (written,) = plain["context"]["why"]
+    assert written == SerializedError.from_exception(error).to_dict()
+    assert "abcdef123456" not in json.dumps(plain)
+    rebuilt = SerializedError(**{**written, "cause": None}).rebuild()
+    assert isinstance(rebuilt, l0.Error) and rebuilt.code is ErrorCode.STREAM_ABORTED

@@ -86,3 +86,24 @@ def test_redact_makes_plain_json_safe_data_at_any_depth() -> None:
     assert plain["error"]["type"] == "RuntimeError"
     assert plain["blob"] == "<2 bytes>"
     assert plain["nested"] == [{"password": REDACTED}]
+
+
+def test_exceptions_are_written_down_by_the_error_writer_given() -> None:
+    """By default an exception becomes its class and scrubbed message; a caller's
+    `write_error` (any callable, at any depth) decides the form instead."""
+    error = ValueError("bad api_key=abcdef123456")
+    assert redact({"e": error}) == {
+        "e": {
+            "type": "ValueError",
+            "module": "builtins",
+            "message": f"bad api_key={REDACTED}",
+        }
+    }
+    seen: list[BaseException] = []
+
+    def writer(exc: BaseException, /) -> str:
+        seen.append(exc)
+        return "written"
+
+    assert redact({"deep": [(error,)]}, write_error=writer) == {"deep": [["written"]]}
+    assert seen == [error]

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 import l0
-from l0.machines import build_machine, load_spec
+from l0.machine.engine import build_machine
+from l0.machine.spec import load_spec
 from l0.pipeline import PipelineOptions, PipelineState, StepContext, create_step, pipe
 from l0.pipeline.core import PipelineRun
 from l0.pipeline.types import PipelineResult, StepResult
 
 
 def test_the_declaration_names_the_pipeline_states() -> None:
-    """machines/pipeline.toml declares exactly PipelineState, from idle to three ends."""
+    """The pipeline declaration has exactly the PipelineState states, from idle to three ends."""
     spec = load_spec("pipeline")
     assert spec.states == tuple(state.value for state in PipelineState)
     assert spec.initial == "idle"

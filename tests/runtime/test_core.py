@@ -9,6 +9,7 @@ import pytest
 
 import l0
 from l0.errors import ErrorCode
+from l0.event_bus import EventBus
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.runtime.core import Consult, Fail, Finish, Open, RunCore, Sleep
 from l0.runtime.plan import make_plan
@@ -22,7 +23,8 @@ def factory() -> Any:
 def make_core(**options: Any) -> RunCore:
     options.setdefault("retry", l0.Retry(strategy=l0.BackoffStrategy.FIXED, base_delay=1.0))
     plan = make_plan(stream=factory, **options)
-    return RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7))
+    bus = EventBus(plan.on_event, plan.context)
+    return RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7), bus=bus)
 
 
 class RateLimited(Exception):
@@ -392,7 +394,7 @@ def test_tool_calls_enter_and_leave_tool_call_detected() -> None:
 
 def test_every_transition_is_a_declared_edge() -> None:
     """The history of a run with retries and a fallback only uses edges of the declaration."""
-    from l0.machines import load_spec
+    from l0.machine.spec import load_spec
 
     core = make_core(fallbacks=[factory], retry=l0.Retry(max_retries=1))
     core.start(100.0)

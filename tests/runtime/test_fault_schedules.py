@@ -18,7 +18,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import l0
-from l0.machines import load_spec
+from l0.machine.spec import load_spec
 from l0.testing.scripted import Script, ScriptedFactory
 
 

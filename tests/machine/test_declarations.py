@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 import l0
-from l0.machines import build_machine, diagram_markdown, load_spec, machine_names, render_mermaid
+from l0.machine.diagram import diagram_markdown, render_mermaid
+from l0.machine.engine import build_machine
+from l0.machine.spec import load_spec, machine_names
 from l0.runtime.core import RunCore
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_runtime_declares_the_eleven_reference_states() -> None:
-    """machines/runtime.toml declares exactly the RuntimeState states."""
+    """l0/machine/declarations/runtime.toml declares exactly the RuntimeState states."""
     spec = load_spec("runtime")
     assert set(spec.states) == {s.value for s in l0.RuntimeState}
     assert spec.initial == "init"
@@ -58,9 +60,11 @@ def test_the_named_edges_invoke_the_named_handlers() -> None:
 
 def test_an_illegal_transition_on_a_run_core_raises() -> None:
     """Firing a trigger that has no edge from the current state raises INVALID_TRANSITION."""
+    from l0.event_bus import EventBus
     from l0.runtime.plan import make_plan
 
-    core = RunCore(make_plan(stream=lambda: None), now=0.0, epoch=0.0)
+    plan = make_plan(stream=lambda: None)
+    core = RunCore(plan, now=0.0, epoch=0.0, bus=EventBus(plan.on_event, plan.context))
     with pytest.raises(l0.Error) as caught:
         core.fire("finalized", now=0.0, epoch=0.0)
     assert caught.value.code is l0.ErrorCode.INVALID_TRANSITION
@@ -83,3 +87,28 @@ def test_python_m_l0_diagram_prints_the_runtime_machine() -> None:
     ).stdout
     assert out == render_mermaid("runtime")
     assert "stateDiagram-v2" in out and "streaming --> finalizing: end / run_final_checks" in out
+
+
+def test_a_model_reads_no_clock_of_its_own() -> None:
+    """A model's transitions carry the epoch they are given; fired without one, the base model
+    refuses (it has no clock to guess with), while the standalone view uses wall time."""
+    import time
+    from typing import Any
+
+    from l0.machine.models import MachineModel
+
+    class Bare(MachineModel):
+        def __getattr__(self, name: str) -> Any:  # every condition holds, handlers do nothing
+            return lambda event_data: True
+
+    model = Bare()
+    model.fire("start", now=0.0, epoch=123.0)
+    assert [t.timestamp for t in model.history] == [123.0]
+    with pytest.raises(l0.Error) as caught:
+        model.fire("abort", now=0.0)
+    assert caught.value.code is l0.ErrorCode.INTERNAL_ERROR
+    before = time.time()
+    machine = l0.StateMachine()
+    machine.transition(l0.RuntimeState.WAITING_FOR_TOKEN)
+    (step,) = machine.get_history()
+    assert before <= step.timestamp <= time.time()

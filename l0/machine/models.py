@@ -1,22 +1,26 @@
-"""Models for the declared machines, and the public `StateMachine` view.
+"""The model a declared machine acts on.
 
-`MachineModel` is what a machine acts on: it holds the current `phase`, the history of
-transitions and a count of every edge taken, and notifies subscribers. The runtime core is a
-`MachineModel` whose conditions and handlers do real work; `StateMachine` is the reference's
-standalone view of the same runtime graph, whose model lets the caller choose where a
-conditional edge goes. Either way, only declared edges can be taken: anything else raises
-`l0.Error(code=INVALID_TRANSITION)`.
+`MachineModel` holds the current `phase`, the history of transitions and a count of every
+edge taken, and notifies subscribers. The runtime core, the pipeline run and the breaker's
+circuit are `MachineModel`s whose conditions and handlers do real work; `l0.machine.view`
+holds the reference's standalone `StateMachine`. Only declared edges can be taken: anything
+else raises `l0.Error(code=INVALID_TRANSITION)`.
+
+Reads no clock: a trigger carries the Unix time of the change as `epoch=`; a model that is
+fired without one (the standalone view, the pipeline) says where its time comes from by
+overriding `wall_time`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from l0.errors import Error, ErrorCode
-from l0.machines import build_machine, load_spec, render_mermaid
+from l0.machine.diagram import render_mermaid
+from l0.machine.engine import build_machine
+from l0.machine.spec import load_spec
 from l0.types import RuntimeState
 
 if TYPE_CHECKING:
@@ -85,9 +89,18 @@ class MachineModel:
         except _machine_error() as exc:
             raise Error(
                 f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
-                f"in machines/{self.machine_name}.toml",
+                f"in l0/machine/declarations/{self.machine_name}.toml",
                 code=ErrorCode.INVALID_TRANSITION,
             ) from exc
+
+    def wall_time(self) -> float:
+        """The Unix time of a transition fired without `epoch=`; models that fire that way
+        override it (the base reads no clock, so a forgotten `epoch` is a bug, not a guess)."""
+        raise Error(
+            f"A {self.machine_name} machine trigger was fired without epoch= (the Unix time "
+            "of the change)",
+            code=ErrorCode.INTERNAL_ERROR,
+        )
 
     def record_transition(self, event_data: EventData) -> None:
         """Called by the machine after every state change."""
@@ -96,9 +109,9 @@ class MachineModel:
         dest = transition.dest
         assert dest is not None  # l0's declarations have no internal (dest-less) edges
         now = event_data.kwargs.get("epoch")
-        self._history.append(
-            (transition.source, event_data.event.name, dest, time.time() if now is None else now)
-        )
+        if now is None:
+            now = self.wall_time()
+        self._history.append((transition.source, event_data.event.name, dest, now))
         if self._listeners:
             state = self.states_by_name[dest]
             for listener in tuple(self._listeners):
@@ -136,99 +149,4 @@ class MachineModel:
         return render_mermaid(self.machine_name, visits=self.visits, current=self.phase)
 
 
-class _ManualModel(MachineModel):
-    """The standalone view's model: the caller names the destination, so a conditional
-    edge holds exactly when it leads there; handlers only note that they ran."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requested: str | None = None
-        self.handlers_invoked: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        spec = load_spec(self.machine_name)
-        if name in spec.conditions:
-            return lambda event_data: event_data.transition.dest == self.requested
-        if name in spec.handlers:
-            return lambda event_data: self.handlers_invoked.append(name)
-        raise AttributeError(name)
-
-
-class StateMachine:
-    """The runtime machine as the reference shows it: transition, inspect, subscribe."""
-
-    def __init__(self, model: MachineModel | None = None) -> None:
-        self._model = model if model is not None else _ManualModel()
-        self._read_only = model is not None
-
-    @classmethod
-    def create(cls) -> StateMachine:
-        return cls()
-
-    def transition(self, next_state: RuntimeState | str) -> None:
-        """Move to `next_state` along the declared edge that leads there from here."""
-        if self._read_only:
-            raise Error(
-                "This state machine belongs to a running stream and moves with it; "
-                "create a StateMachine() to drive one by hand",
-                code=ErrorCode.INVALID_TRANSITION,
-            )
-        target = RuntimeState(next_state).value
-        model = self._model
-        assert isinstance(model, _ManualModel)
-        edges = load_spec(model.machine_name).edges_between(model.phase, target)
-        if not edges:
-            raise Error(
-                f"Illegal transition: no declared edge from {model.phase!r} to {target!r}",
-                code=ErrorCode.INVALID_TRANSITION,
-            )
-        model.requested = target
-        try:
-            model.fire(edges[0].trigger)
-        finally:
-            model.requested = None
-
-    def get(self) -> RuntimeState:
-        return RuntimeState(self._model.phase)
-
-    def is_(self, *states: RuntimeState | str) -> bool:
-        return self._model.phase in {RuntimeState(s).value for s in states}
-
-    is_state = is_
-
-    def is_terminal(self) -> bool:
-        return self._model.phase in load_spec(self._model.machine_name).terminal
-
-    def reset(self) -> None:
-        """Back to the initial state, with an empty history."""
-        if self._read_only:
-            raise Error(
-                "This state machine belongs to a stream and cannot be reset",
-                code=ErrorCode.INVALID_TRANSITION,
-            )
-        self._model.phase = load_spec(self._model.machine_name).initial
-        self._model._history.clear()
-
-    def get_history(self) -> list[StateTransition]:
-        return list(self._model.history)
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        return self._model.subscribe(listener)
-
-    def diagram(self) -> str:
-        return self._model.diagram()
-
-    def __repr__(self) -> str:
-        return f"StateMachine(state={self._model.phase!r}, transitions={len(self._model._history)})"
-
-
-def create_state_machine() -> StateMachine:
-    return StateMachine()
-
-
-__all__ = [
-    "MachineModel",
-    "StateMachine",
-    "StateTransition",
-    "create_state_machine",
-]
+__all__ = ["Listener", "MachineModel", "StateTransition"]
