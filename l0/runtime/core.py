@@ -283,7 +283,10 @@ class RunCore(MachineModel):
     def ended(self, now: float) -> Decision:
         """The stream is exhausted (or sent its COMPLETE event)."""
         if self.phase == "continuation_matching":
-            self._resolve_overlap(self._require_matcher().finish(), now)
+            # Text still held back for overlap matching is delivered now, before COMPLETE.
+            pending = self._resolve_overlap(self._require_matcher().finish(), now)
+            if pending is not None:
+                self.outbox.append(pending)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
         self._fire("end", now)
