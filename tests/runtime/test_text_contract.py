@@ -7,6 +7,8 @@ delivered once, however the resumed attempt ends and however much of the answer 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import l0
@@ -66,3 +68,28 @@ async def test_held_text_is_delivered_when_the_stream_sends_complete() -> None:
     assert events[-1].type is l0.EventType.COMPLETE
     assert result.state.content == "Hello worldwor"
     assert result.state.finish_reason == "stop"
+
+
+# -- the suite-wide check (tests/_invariants.py) can fail ---------------------------------------
+
+
+def test_the_consumer_check_catches_text_no_token_delivered() -> None:
+    """The every-run check compares the consumer's text (RESETs applied) with the state's."""
+    from types import SimpleNamespace
+
+    from tests._invariants import ConsumerLog
+
+    core: Any = SimpleNamespace(quiet=False, state=l0.State(content="Hello worldwor"))
+    log = ConsumerLog(core)
+    for event in [
+        l0.Event(type=l0.EventType.TOKEN, text="Hello"),
+        l0.Event(type=l0.EventType.TOKEN, text=" wor"),
+        l0.Event(type=l0.EventType.RESET, data={"kept": 5}),
+        l0.Event(type=l0.EventType.TOKEN, text=" world"),
+    ]:
+        log.see(event)
+    assert log.text == "Hello world"
+    with pytest.raises(AssertionError, match=r"differ from state\.content"):
+        log.check()
+    core.state = l0.State(content="Hello world")
+    log.check()
