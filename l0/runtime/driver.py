@@ -215,18 +215,22 @@ class Driver:
                                 watchdog.first = False
                             if type(chunk) is str:
                                 event = token(chunk, now)
+                                # A token that released queued events (a restarted answer's
+                                # RESET and text) returns none of its own: checked only then.
+                                queued = event is None and bool(core.outbox)
                             else:
                                 event = chunk_event(chunk, now)
-                                if core.outbox and not core.attention:
-                                    # events this chunk released ahead of its own (rare)
-                                    released, core.outbox = core.outbox, []
-                                    if watchdog is not None:
-                                        watchdog.reading = False
-                                    for item in released:
-                                        yield item
-                                    if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
-                                        watchdog.reading = True
+                                queued = bool(core.outbox)
+                            if queued and not core.attention:
+                                # events this chunk released ahead of its own (rare)
+                                released, core.outbox = core.outbox, []
+                                if watchdog is not None:
+                                    watchdog.reading = False
+                                for item in released:
+                                    yield item
+                                if watchdog is not None:
+                                    watchdog.task = watchdog.current_task()
+                                    watchdog.reading = True
                             if event is not None:
                                 if watchdog is not None:
                                     watchdog.reading = False

@@ -93,3 +93,77 @@ def test_the_consumer_check_catches_text_no_token_delivered() -> None:
         log.check()
     core.state = l0.State(content="Hello world")
     log.check()
+
+
+# -- 2. a provider that starts its answer over, however long the repeat ------------------------
+
+# 40 sentences, 1470 characters: far longer than the 500-character overlap window.
+ANSWER = "".join(f"Sentence number {i} of a long answer. " for i in range(40))
+
+
+async def resumed_run(first: Script, second: Script) -> tuple[str, l0.Stream, list[l0.Event]]:
+    factory = ScriptedFactory(first, second)
+    result = await l0.run(stream=factory, continue_from_last_good_token=True, retry=NO_DELAY)
+    events = [event async for event in result]
+    seen = ""
+    for event in events:
+        if event.is_token:
+            seen += event.text or ""
+        elif event.is_reset:
+            assert event.data is not None
+            seen = seen[: event.data["kept"]]
+    return seen, result, events
+
+
+async def test_a_restarted_answer_longer_than_the_overlap_window_is_delivered_once() -> None:
+    """Issue 13.2: 700 characters kept, the retry answers from the beginning again: the
+    repeat (longer than max_overlap) is removed, the answer arrives once, without RESET."""
+    seen, result, events = await resumed_run(
+        Script.tokens(ANSWER, size=7, fail_at=100), Script.tokens(ANSWER, size=7)
+    )
+    assert seen == ANSWER == result.state.content
+    assert not any(e.is_reset for e in events)
+    assert result.state.deduplication_applied is True
+    assert result.state.overlap_removed == ANSWER[:700]
+
+
+async def test_a_restarted_answer_that_differs_replaces_the_kept_text_with_a_reset() -> None:
+    """Issue 13.2: the restart repeats 600 of the 700 kept characters, then says something
+    else: the consumer is told to keep 600 (RESET, reason "restart"), then gets the rest of
+    the restarted answer; it ends with that answer, once."""
+    restarted = ANSWER[:600] + "But then something else entirely."
+    seen, result, events = await resumed_run(
+        Script.tokens(ANSWER, size=7, fail_at=100), Script.tokens(restarted, size=5)
+    )
+    assert seen == restarted == result.state.content
+    (reset,) = [e for e in events if e.is_reset]
+    assert reset.data == {
+        "reason": "restart",
+        "attempt": 1,
+        "fallback_index": 0,
+        "discarded": 100,
+        "kept": 600,
+    }
+    after = events[events.index(reset) + 1 :]
+    assert "".join(e.text or "" for e in after if e.is_token) == restarted[600:]
+
+
+async def test_a_restarted_answer_that_ends_inside_the_kept_text_is_the_answer() -> None:
+    """A restart that completes after 650 of the 700 kept characters: its answer is the
+    one the run completed with, so the consumer keeps 650 (RESET)."""
+    seen, result, events = await resumed_run(
+        Script.tokens(ANSWER, size=7, fail_at=100), Script.tokens(ANSWER[:650], size=10)
+    )
+    assert seen == ANSWER[:650] == result.state.content
+    assert [e.data["kept"] for e in events if e.is_reset and e.data] == [650]
+
+
+async def test_a_continuation_after_a_long_checkpoint_is_still_deduplicated() -> None:
+    """Not a restart: the model continues after a 700-character checkpoint, repeating its
+    last words; the overlap rule removes them, as before."""
+    seen, result, events = await resumed_run(
+        Script.tokens(ANSWER, size=7, fail_at=100), Script.tokens(ANSWER[680:], size=4)
+    )
+    assert seen == ANSWER == result.state.content
+    assert not any(e.is_reset for e in events)
+    assert result.state.overlap_removed == ANSWER[680:700]
