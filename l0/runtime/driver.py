@@ -215,13 +215,15 @@ class Driver:
                                 watchdog.first = False
                             if type(chunk) is str:
                                 event = token(chunk, now)
-                                # A token that released queued events (a restarted answer's
-                                # RESET and text) returns none of its own: checked only then.
-                                queued = event is None and bool(core.outbox)
                             else:
                                 event = chunk_event(chunk, now)
-                                queued = bool(core.outbox)
-                            if queued and not core.attention:
+                            # A token that released queued events (a restarted answer's RESET
+                            # and text) returns none of its own: for tokens, checked only then.
+                            if (
+                                (event is None or type(chunk) is not str)
+                                and core.outbox
+                                and not core.attention
+                            ):
                                 # events this chunk released ahead of its own (rare)
                                 released, core.outbox = core.outbox, []
                                 if watchdog is not None:
