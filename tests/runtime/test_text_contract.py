@@ -167,3 +167,25 @@ async def test_a_continuation_after_a_long_checkpoint_is_still_deduplicated() ->
     assert seen == ANSWER == result.state.content
     assert not any(e.is_reset for e in events)
     assert result.state.overlap_removed == ANSWER[680:700]
+
+
+async def test_a_restart_with_a_reset_replays_to_the_same_events() -> None:
+    """The RESET and text a restart's token releases are recorded where the driver
+    delivered them, and a replay hands them over in the same order."""
+    from l0.eventsourcing import EventReplayer, InMemoryEventStore
+    from l0.eventsourcing.codec import event_to_dict
+
+    store = InMemoryEventStore()
+    restarted = ANSWER[:600] + "But then something else entirely."
+    factory = ScriptedFactory(
+        Script.tokens(ANSWER, size=7, fail_at=100), Script.tokens(restarted, size=5)
+    )
+    result = await l0.run(
+        stream=factory, continue_from_last_good_token=True, retry=NO_DELAY, event_store=store
+    )
+    events = [event async for event in result]
+    assert any(e.is_reset for e in events)
+    (stream_id,) = await store.list_streams()
+    replay = EventReplayer.replay_envelopes(await store.read(stream_id))
+    assert [event_to_dict(e) for e in replay.events] == [event_to_dict(e) for e in events]
+    assert replay.state.content == restarted == result.state.content
