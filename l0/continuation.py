@@ -18,7 +18,9 @@ first, and take the first one from which the whole rest of the tail starts the c
 overlap is decided: when the buffered (prepared) text no longer occurs inside the tail other
 than flush against its end, or is as long as the tail, no later text can change the answer.
 With `normalize_whitespace` it also waits while the overlap ends with a whitespace run at the
-end of the buffer, since more whitespace would belong to the same run.
+end of the buffer, since more whitespace would belong to the same run. The matcher also
+recognises a provider that starts its answer over, however long the repeat (see
+`OverlapMatcher`); `detect_overlap` is the overlap rule alone, as the reference shows it.
 """
 
 from __future__ import annotations
