@@ -18,7 +18,9 @@ first, and take the first one from which the whole rest of the tail starts the c
 overlap is decided: when the buffered (prepared) text no longer occurs inside the tail other
 than flush against its end, or is as long as the tail, no later text can change the answer.
 With `normalize_whitespace` it also waits while the overlap ends with a whitespace run at the
-end of the buffer, since more whitespace would belong to the same run.
+end of the buffer, since more whitespace would belong to the same run. The matcher also
+recognises a provider that starts its answer over, however long the repeat (see
+`OverlapMatcher`); `detect_overlap` is the overlap rule alone, as the reference shows it.
 """
 
 from __future__ import annotations
@@ -184,6 +186,16 @@ def deduplicate(
     return detect_overlap(checkpoint, continuation, options).deduplicated
 
 
+def _common_prefix(piece: str, head: str, at: int) -> int:
+    """How many first characters of `piece` equal `head` from position `at`."""
+    size = 0
+    for ours, theirs in zip(piece, head[at : at + len(piece)], strict=False):
+        if ours != theirs:
+            break
+        size += 1
+    return size
+
+
 class OverlapMatcher:
     """Buffers a resumed stream until its overlap with the checkpoint is decided.
 
@@ -191,16 +203,50 @@ class OverlapMatcher:
     `OverlapResult` for everything buffered (its `deduplicated` text is what to emit). Later
     pieces are new text: pass them on as they are (`feed` returns them unchanged, as a result
     without overlap). `finish` decides with what has arrived, when the stream ends early.
+
+    A provider that starts its answer over repeats the checkpoint from its *beginning*, which
+    the overlap rule (a suffix of at most `max_overlap` characters) cannot see once the
+    answer is longer. While the continuation repeats the checkpoint's start, the matcher
+    keeps holding it (comparing each piece in place, O(piece)); it is a *restart* once that
+    repeat covers the whole checkpoint, or `max_overlap` characters of a longer one (and at
+    least `min_overlap`). A checkpoint of at most `max_overlap` characters repeated whole is
+    exactly the longest overlap, so for those nothing changes:
+
+    - the whole checkpoint again: the repeat is removed like any overlap, the rest is new;
+    - a restart that differs from the checkpoint after k characters (or ends there): the
+      restarted answer replaces the kept text from there on. `rewind_to` is then set: the
+      number of checkpoint characters to keep (the caller takes back the rest, with a
+      RESET), and `deduplicated` is the restarted answer after them.
     """
 
-    __slots__ = ("_buffer", "_options", "_prepared", "_tail", "_verdict")
+    __slots__ = (
+        "_buffer",
+        "_checkpoint",
+        "_head",
+        "_options",
+        "_prepared",
+        "_repeated",
+        "_restarting",
+        "_settled",
+        "_space",
+        "_tail",
+        "_verdict",
+        "rewind_to",
+    )
 
     def __init__(self, checkpoint: str, options: DeduplicationOptions | None = None) -> None:
-        self._options = options or DEFAULT_OPTIONS
-        self._tail = _prepared_tail(checkpoint, self._options) if checkpoint else ""
+        options = self._options = options or DEFAULT_OPTIONS
+        self._checkpoint = checkpoint
+        self._tail = _prepared_tail(checkpoint, options) if checkpoint else ""
+        self._head = _prepare(checkpoint, options) if checkpoint else ""  # for restarts
         self._buffer: list[str] = []
-        self._prepared = ""  # the buffer, prepared; shorter than the tail while undecided
+        self._prepared = ""  # the buffer, prepared, while the overlap rule is undecided
+        self._settled = False  # the overlap rule can decide (the buffer cannot grow into more)
+        self._repeated = 0  # prepared characters that repeat the checkpoint from its start
+        self._restarting = bool(self._head)  # everything so far repeats the checkpoint's start
+        self._space = False  # the prepared continuation ends with a (collapsed) space
         self._verdict: OverlapResult | None = None
+        self.rewind_to: int | None = None  # set by a restart that differs from the checkpoint
 
     @property
     def decided(self) -> bool:
@@ -213,39 +259,80 @@ class OverlapMatcher:
         self._buffer.append(text)
         options = self._options
         piece = _prepare(text, options)
-        if options.normalize_whitespace and piece[:1] == " " and self._prepared[-1:] == " ":
-            piece = piece[1:]  # the same whitespace run goes on
-        prepared = self._prepared + piece
-        self._prepared = prepared
-        tail = self._tail
-        if len(prepared) < len(tail) and (
-            not prepared or tail.find(prepared, 0, len(tail) - 1) >= 0
-        ):
-            return None  # the buffer may still grow into a longer overlap
-        buffered = "".join(self._buffer)
-        verdict = _resolve(tail, buffered, options) if tail else OverlapResult(
-            False, 0, "", buffered
-        )
-        if (
-            options.normalize_whitespace
-            and verdict.overlap_length == len(buffered)
-            and buffered[-1:].isspace()
-        ):
-            return None  # more whitespace would belong to the overlap's last run
-        self._buffer.clear()
-        self._verdict = verdict
-        return verdict
+        if options.normalize_whitespace:
+            if piece[:1] == " " and self._space:
+                piece = piece[1:]  # the same whitespace run goes on
+            if piece:
+                self._space = piece[-1] == " "
+        if self._restarting:
+            at = self._repeated
+            if self._head.startswith(piece, at):
+                self._repeated = at + len(piece)
+            else:
+                self._repeated = at + _common_prefix(piece, self._head, at)
+                self._restarting = False
+        if not self._settled:
+            prepared = self._prepared + piece
+            tail = self._tail
+            if len(prepared) < len(tail) and (
+                not prepared or tail.find(prepared, 0, len(tail) - 1) >= 0
+            ):
+                self._prepared = prepared  # the buffer may still grow into a longer overlap
+            else:
+                self._settled, self._prepared = True, ""
+        return self._decide(final=False)
 
     def finish(self) -> OverlapResult:
         """Decide with what has arrived (the stream ended or the overlap is settled)."""
         if self._verdict is None:
-            buffered = "".join(self._buffer)
-            self._buffer.clear()
-            if not self._tail or not buffered:
-                self._verdict = OverlapResult(False, 0, "", buffered)
-            else:
-                self._verdict = _resolve(self._tail, buffered, self._options)
+            self._decide(final=True)  # always decides when final
+        assert self._verdict is not None
         return self._verdict
+
+    def _decide(self, *, final: bool) -> OverlapResult | None:
+        head, repeated, options = self._head, self._repeated, self._options
+        restart = repeated >= max(options.min_overlap, min(len(head), options.max_overlap))
+        if restart and (final or repeated >= len(head) or not self._restarting):
+            return self._restart_verdict(final=final)
+        if self._restarting and not final:
+            return None  # still repeating the checkpoint's start: it may be a restart
+        if not self._settled and not final:
+            return None  # the buffer may still grow into a longer overlap
+        buffered = "".join(self._buffer)
+        tail = self._tail
+        if tail and buffered:
+            verdict = _resolve(tail, buffered, options)
+        else:
+            verdict = OverlapResult(False, 0, "", buffered)
+        if (
+            not final
+            and options.normalize_whitespace
+            and verdict.overlap_length == len(buffered)
+            and buffered[-1:].isspace()
+        ):
+            return None  # more whitespace would belong to the overlap's last run
+        return self._settle(verdict)
+
+    def _restart_verdict(self, *, final: bool) -> OverlapResult | None:
+        buffered = "".join(self._buffer)
+        options = self._options
+        repeated = min(self._repeated, len(self._head))
+        end = _original_length(buffered, repeated, options)
+        if (
+            not final
+            and options.normalize_whitespace
+            and end == len(buffered)
+            and buffered[-1:].isspace()
+        ):
+            return None  # more whitespace would belong to the repeat's last run
+        if repeated < len(self._head):  # the restarted answer differs from here on
+            self.rewind_to = _original_length(self._checkpoint, repeated, options)
+        return self._settle(OverlapResult(True, end, buffered[:end], buffered[end:]))
+
+    def _settle(self, verdict: OverlapResult) -> OverlapResult:
+        self._buffer.clear()
+        self._verdict = verdict
+        return verdict
 
 
 class Continuation:

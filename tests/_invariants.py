@@ -1,10 +1,17 @@
-"""Order invariants of a run's lifecycle events, checked for every run a test makes.
+"""Invariants checked for every run a test makes: lifecycle order, and the text contract.
 
 `check_lifecycle(events, finished=...)` asserts what any run's `ObservabilityEvent`s must
 satisfy (see its docstring). The `lifecycle_invariants` fixture attaches a recorder to the
 event bus of every `RunCore` created while a test runs (runs through `l0.run`/`l0.wrap`,
 cores built by hand, recording and replaying cores alike) and checks each one at teardown:
 fully for runs that ended, as a prefix for runs left unfinished.
+
+The `text_invariants` fixture checks the text contract of every stream run (every
+`Driver.events()` a test iterates, through `l0.run`, `l0.wrap` or the wrapped client): the
+text of the TOKEN events the consumer was handed, with each RESET applied (keep the first
+`kept` characters), equals `state.content` (what `read()` returns) when the consumer stops,
+whether the run completed, failed, was aborted or was left early. Runs consumed with `read()`
+are checked too: their core keeps building token events for the check (`_LoudRunCore`).
 
 Opting in:
 
@@ -27,6 +34,8 @@ import pytest
 
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 from l0.runtime.core import RunCore
+from l0.runtime.driver import Driver
+from l0.types import Event, EventType
 
 TERMINAL_PHASES = ("complete", "error")
 
@@ -193,6 +202,98 @@ def lifecycle_invariants(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Lifec
         log.check()
 
 
+class ConsumerLog:
+    """What one run's consumer was handed: the text of its TOKEN events with RESETs applied."""
+
+    def __init__(self, core: RunCore) -> None:
+        self.core = core
+        self.parts: list[str] = []
+        self.events = 0
+
+    def see(self, event: Event) -> None:
+        self.events += 1
+        kind = event.type
+        if kind is EventType.TOKEN:
+            if event.text:
+                self.parts.append(event.text)
+        elif kind is EventType.RESET:
+            kept = (event.data or {}).get("kept")
+            assert isinstance(kept, int) and kept >= 0, event.data
+            text = "".join(self.parts)
+            assert kept <= len(text), ("RESET keeps more than was delivered", kept, text)
+            self.parts[:] = [text[:kept]]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def check(self) -> None:
+        if self.core.quiet:
+            return  # a recording core in read() mode: it builds no token events to compare
+        content = self.core.state.content
+        assert self.text == content, (
+            "the consumer's TOKEN events (RESETs applied) differ from state.content: "
+            f"consumer {self.text!r}, state {content!r}"
+        )
+
+
+class _LoudRunCore(RunCore):
+    """A plain run core that builds token events even for `read()` (quiet is ignored), so
+    the text contract is checked for runs consumed by `read()` as well."""
+
+    @property  # type: ignore[override]
+    def quiet(self) -> bool:
+        return False
+
+    @quiet.setter
+    def quiet(self, value: bool) -> None:
+        pass
+
+
+class _Observed:
+    """A driver's event generator, passed through, each event shown to a `ConsumerLog`."""
+
+    def __init__(self, events: Any, log: ConsumerLog) -> None:
+        self._events = events
+        self._log = log
+
+    def __aiter__(self) -> _Observed:
+        return self
+
+    async def __anext__(self) -> Event:
+        event: Event = await self._events.__anext__()
+        self._log.see(event)
+        return event
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._events, name)
+
+
+@pytest.fixture
+def text_invariants(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ConsumerLog]]:
+    """Watch what every stream run hands its consumer; check it against state.content."""
+    logs: list[ConsumerLog] = []
+    original = Driver.events
+
+    def events(self: Driver) -> Any:
+        core = self.core
+        if type(core) is RunCore:
+            core.__class__ = _LoudRunCore
+        log = ConsumerLog(core)
+        logs.append(log)
+        return _Observed(original(self), log)
+
+    monkeypatch.setattr(Driver, "events", events)
+    yield logs
+    for log in logs:
+        log.check()
+
+
 @pytest.fixture(autouse=True)
-def _every_run_keeps_lifecycle_invariants(lifecycle_invariants: list[LifecycleLog]) -> None:
+def _every_run_keeps_lifecycle_invariants(
+    lifecycle_invariants: list[LifecycleLog], text_invariants: list[ConsumerLog]
+) -> None:
     """Autouse where this module is loaded as a plugin (`-p tests._invariants`)."""

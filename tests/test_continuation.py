@@ -216,6 +216,12 @@ def test_from_option_normalizes_the_run_argument() -> None:
 
 def play(matcher: OverlapMatcher, tokens: list[str]) -> str:
     """What a consumer sees: nothing until the verdict, then its text, then each token."""
+    return resume(matcher, "", tokens)
+
+
+def resume(matcher: OverlapMatcher, kept: str, tokens: list[str]) -> str:
+    """The text a consumer holding `kept` (the checkpoint) ends with: a restart that differs
+    from the checkpoint takes it back to `rewind_to` characters first."""
     out: list[str] = []
     for token in tokens:
         verdict = matcher.feed(token)
@@ -223,7 +229,9 @@ def play(matcher: OverlapMatcher, tokens: list[str]) -> str:
             out.append(verdict.deduplicated)
     if not matcher.decided:
         out.append(matcher.finish().deduplicated)
-    return "".join(out)
+    if matcher.rewind_to is not None:
+        kept = kept[: matcher.rewind_to]
+    return kept + "".join(out)
 
 
 def test_matcher_buffers_an_overlap_spanning_many_tokens() -> None:
@@ -281,6 +289,34 @@ def test_matcher_waits_for_the_end_of_a_whitespace_run() -> None:
     assert verdict is not None
     assert verdict.overlap_text == "world   "
     assert verdict.deduplicated == "is"
+
+
+def test_matcher_removes_a_restart_longer_than_the_window() -> None:
+    """Issue 13.2: the whole kept text again, longer than max_overlap: removed, no rewind."""
+    kept = "Alpha beta gamma delta epsilon."
+    matcher = OverlapMatcher(kept, DeduplicationOptions(max_overlap=8))
+    assert matcher.feed("Alpha beta ") is None  # repeats the start: held, compared in place
+    verdict = matcher.feed("gamma delta epsilon. Zeta")
+    assert verdict == OverlapResult(True, len(kept), kept, " Zeta")
+    assert matcher.rewind_to is None
+
+
+def test_matcher_rewinds_to_where_a_restart_differs() -> None:
+    options = DeduplicationOptions(max_overlap=8, normalize_whitespace=True)
+    matcher = OverlapMatcher("Alpha  beta gamma delta", options)
+    assert matcher.feed("Alpha beta ") is None
+    verdict = matcher.feed("omega")
+    assert verdict == OverlapResult(True, 11, "Alpha beta ", "omega")
+    assert matcher.rewind_to == 12  # "Alpha  beta " in the kept text's own spacing
+
+
+def test_matcher_leaves_a_short_repeat_of_the_start_to_the_overlap_rule() -> None:
+    """A continuation that begins like the kept text for fewer than max_overlap characters
+    (a new sentence with the same first word) is not a restart."""
+    matcher = OverlapMatcher("The cat sat down. ", DeduplicationOptions(max_overlap=8))
+    assert matcher.feed("The ") is None
+    assert matcher.feed("dog ran.") == OverlapResult(False, 0, "", "The dog ran.")
+    assert matcher.rewind_to is None
 
 
 def test_matcher_uses_the_options() -> None:
@@ -404,15 +440,74 @@ def test_matcher_over_any_tokenization_gives_the_same_text(
     assert text[:cut] + play(OverlapMatcher(text[:cut], options), tokens) == text
 
 
-@settings(max_examples=150, deadline=None)
-@given(TEXT, TEXT, OPTIONS, st.data())
-def test_matcher_agrees_with_detect_overlap_on_any_input(
-    checkpoint: str, continuation: str, options: DeduplicationOptions, data: st.DataObject
+def naive_original_length(text: str, prepared: int, options: DeduplicationOptions) -> int:
+    """The shortest prefix of `text` that prepares to `prepared` characters, with a
+    whitespace run it ends in taken whole (the oracle's view)."""
+    end = 0
+    while len(naive_prepare(text[:end], options)) < prepared:
+        end += 1
+    if options.normalize_whitespace and end and text[end - 1].isspace():
+        while end < len(text) and text[end].isspace():
+            end += 1
+    return end
+
+
+def naive_resume(checkpoint: str, continuation: str, options: DeduplicationOptions) -> str:
+    """The reference model of a resumed stream: the text a consumer ends with.
+
+    A continuation that repeats the checkpoint from its beginning for at least
+    max(min_overlap, min(len(checkpoint), max_overlap)) prepared characters restarted the
+    answer: the repeat is dropped, and where the restart differs from the checkpoint (or
+    ends before it) the restarted answer replaces the kept text. Otherwise the longest
+    overlap rule (`deduplicate`) applies."""
+    head = naive_prepare(checkpoint, options)
+    body = naive_prepare(continuation, options)
+    repeated = 0
+    while repeated < min(len(head), len(body)) and head[repeated] == body[repeated]:
+        repeated += 1
+    if head and repeated >= max(options.min_overlap, min(len(head), options.max_overlap)):
+        new_text = continuation[naive_original_length(continuation, repeated, options) :]
+        if repeated == len(head):
+            return checkpoint + new_text
+        return checkpoint[: naive_original_length(checkpoint, repeated, options)] + new_text
+    return checkpoint + deduplicate(checkpoint, continuation, options)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, TEXT, st.integers(0, 80), OPTIONS, st.data())
+def test_matcher_agrees_with_the_resume_model_on_any_input(
+    checkpoint: str,
+    other: str,
+    restart: int,
+    options: DeduplicationOptions,
+    data: st.DataObject,
 ) -> None:
-    """Whatever the input (ambiguous or not), streaming and one-shot give the same text."""
+    """Whatever the input (ambiguous or not; any text, or a restart that repeats the
+    checkpoint's first characters and then differs or ends), the streaming matcher ends
+    with the text of the reference model: `detect_overlap`'s rule, or a restart's."""
+    continuation = data.draw(st.sampled_from([other, checkpoint[:restart] + other]))
     tokens = data.draw(tokenizations(continuation), label="tokens")
-    streamed = play(OverlapMatcher(checkpoint, options), tokens)
-    assert streamed == deduplicate(checkpoint, continuation, options)
+    streamed = resume(OverlapMatcher(checkpoint, options), checkpoint, tokens)
+    assert streamed == naive_resume(checkpoint, continuation, options)
+
+
+@settings(max_examples=150, deadline=None)
+@given(LONG_TEXT, st.integers(0, 80), TEXT, OPTIONS, st.data())
+def test_a_restarted_answer_of_any_length_is_delivered_once(
+    answer: str, cut: int, ending: str, options: DeduplicationOptions, data: st.DataObject
+) -> None:
+    """Issue 13.2: the provider starts over and repeats the checkpoint whole, however long
+    (beyond `max_overlap` too), then goes on: the consumer ends with the answer once."""
+    cut = max(options.min_overlap, min(cut, len(answer)))
+    assume(cut <= len(answer))
+    checkpoint = answer[:cut]
+    assume(len(naive_prepare(checkpoint, options)) >= options.min_overlap)
+    full = answer + ending
+    if options.normalize_whitespace and cut < len(full):
+        # A cut inside a whitespace run: to the matcher the run goes on (as in `resumed`).
+        assume(not (full[cut - 1].isspace() and full[cut].isspace()))
+    tokens = data.draw(tokenizations(full), label="tokens")
+    assert resume(OverlapMatcher(checkpoint, options), checkpoint, tokens) == full
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,6 +11,11 @@ package is never imported.
 non-empty text delta, TOOL_CALL events when calls complete, then COMPLETE when the stream
 ends, or a single ERROR with the exception the SDK raised. It closes the stream in
 `finally`, so a consumer that stops early never leaks the connection.
+
+A finish reason completes the answer: after it, each further read waits at most
+`FINISH_GRACE` seconds (time for the trailing usage chunk and `[DONE]`). A provider that
+then neither sends `[DONE]` nor closes the body is done all the same: its stream is closed
+and COMPLETE follows, instead of an inter-token timeout discarding the whole answer.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from l0.adapters.base import AdaptedEvent, close_stream, defining_packages
 from l0.adapters.tool_calls import ToolCallAccumulator
 from l0.errors import Error, ErrorCode
@@ -26,6 +33,11 @@ from l0.types import Event, EventType
 
 _TOKEN = EventType.TOKEN
 _TOOL_CALL = EventType.TOOL_CALL
+
+# Seconds a finished answer waits for its trailing chunks (usage, `[DONE]`): OpenAI sends
+# them right behind the finish chunk, so this only matters for a provider that never ends.
+FINISH_GRACE = 0.25
+_GRACE_OVER = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +197,14 @@ class OpenAIAdapter:
                 next_chunk = iterator.__anext__
                 while True:
                     try:
-                        chunk = await next_chunk()
+                        if reader.finish_reason is None:
+                            chunk = await next_chunk()
+                        else:  # the answer is complete: wait briefly for trailing chunks
+                            chunk = _GRACE_OVER
+                            with anyio.move_on_after(FINISH_GRACE):
+                                chunk = await next_chunk()
+                            if chunk is _GRACE_OVER:
+                                break
                     except StopAsyncIteration:
                         break
                     text = reader.feed(chunk)

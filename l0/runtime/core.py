@@ -283,7 +283,10 @@ class RunCore(MachineModel):
     def ended(self, now: float) -> Decision:
         """The stream is exhausted (or sent its COMPLETE event)."""
         if self.phase == "continuation_matching":
-            self._resolve_overlap(self._require_matcher().finish(), now)
+            # Text still held back for overlap matching is delivered now, before COMPLETE.
+            pending = self._resolve_overlap(self._require_matcher().finish(), now)
+            if pending is not None:
+                self.outbox.append(pending)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
         self._fire("end", now)
@@ -440,14 +443,25 @@ class RunCore(MachineModel):
         return self._matcher
 
     def _resolve_overlap(self, verdict: OverlapResult, now: float) -> Event | None:
+        rewind_to = self._require_matcher().rewind_to
         self._fire("overlap_resolved", now, verdict=verdict)
+        if rewind_to is not None:
+            # The provider started its answer over and it differs from the kept text after
+            # `rewind_to` characters: the restarted answer replaces the rest (RESET first).
+            checkpoint = min(rewind_to, self.state.checkpoint_length)
+            self._rewind(rewind_to, now, reason="restart", attempt=self.attempt)
+            self.state._set_checkpoint_length(checkpoint)  # the kept part stays checked
         text = verdict.deduplicated
         if not text:
             return None
         stamp = self.epoch(now)
         self._append(text)
         self.state.last_token_at = stamp
-        return Event(_TOKEN, text, None, None, None, stamp)
+        event = Event(_TOKEN, text, None, None, None, stamp)
+        if rewind_to is not None:
+            self.outbox.append(event)  # after its RESET, in order
+            return None
+        return event
 
     def _tool_call(self, chunk: Event, now: float) -> Event:
         if self.phase == "continuation_matching":
@@ -847,18 +861,22 @@ class RunCore(MachineModel):
         assert decision is not None
         return decision
 
-    def _rewind(self, keep: int, now: float) -> None:
+    def _rewind(
+        self, keep: int, now: float, *, reason: str | None = None, attempt: int | None = None
+    ) -> None:
         """Drop delivered text beyond `keep` characters, telling the consumer (RESET)."""
         discarded = self.state.content_length - keep
         if discarded <= 0:
             return
         self.state.truncate(keep)
+        if reason is None:
+            reason = self._failure.reason if self._failure else "retry"
         self.outbox.append(
             Event(
                 EventType.RESET,
                 data={
-                    "reason": self._failure.reason if self._failure else "retry",
-                    "attempt": self.attempt + 1,
+                    "reason": reason,
+                    "attempt": self.attempt + 1 if attempt is None else attempt,
                     "fallback_index": self.factory_index,
                     "discarded": discarded,
                     "kept": keep,

@@ -217,16 +217,22 @@ class Driver:
                                 event = token(chunk, now)
                             else:
                                 event = chunk_event(chunk, now)
-                                if core.outbox and not core.attention:
-                                    # events this chunk released ahead of its own (rare)
-                                    released, core.outbox = core.outbox, []
-                                    if watchdog is not None:
-                                        watchdog.reading = False
-                                    for item in released:
-                                        yield item
-                                    if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
-                                        watchdog.reading = True
+                            # A token that released queued events (a restarted answer's RESET
+                            # and text) returns none of its own: for tokens, checked only then.
+                            if (
+                                (event is None or type(chunk) is not str)
+                                and core.outbox
+                                and not core.attention
+                            ):
+                                # events this chunk released ahead of its own (rare)
+                                released, core.outbox = core.outbox, []
+                                if watchdog is not None:
+                                    watchdog.reading = False
+                                for item in released:
+                                    yield item
+                                if watchdog is not None:
+                                    watchdog.task = watchdog.current_task()
+                                    watchdog.reading = True
                             if event is not None:
                                 if watchdog is not None:
                                     watchdog.reading = False

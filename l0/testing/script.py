@@ -107,8 +107,11 @@ class Reply:
     `tokens` are the content deltas, one chunk each, sent exactly as given (a plain string
     is a single token). `finish_reason` defaults to "tool_calls" when there are tool calls
     and "stop" otherwise; `finish=False` leaves the finish chunk out. `done=False` ends the
-    body without `data: [DONE]`. `usage` overrides the counts of the usage chunk, which is
-    sent when the request asks for it (`stream_options={"include_usage": True}`). `model`
+    body without `data: [DONE]`. `hang_after_finish=s` goes silent for s seconds after the
+    finish chunk (and the usage chunk), before `[DONE]` and the end of the body: a provider
+    that finishes its answer but never ends the stream. `usage` overrides the counts of the
+    usage chunk, which is sent when the request asks for it
+    (`stream_options={"include_usage": True}`). `model`
     overrides the model name in the chunks (default: the requested model).
 
     Faults: `stall` pauses the stream; `malformed_after=n` sends a chunk of broken JSON after
@@ -121,6 +124,7 @@ class Reply:
     finish_reason: str | None = None
     finish: bool = True
     done: bool = True
+    hang_after_finish: float = 0.0
     usage: Mapping[str, int] | None = None
     model: str | None = None
     stall: Stall | None = None
@@ -143,6 +147,7 @@ class Reply:
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in self.usage.values()):
                 raise _invalid(f"Reply.usage must map names to ints, got {self.usage!r}")
             object.__setattr__(self, "usage", dict(self.usage))
+        _check_seconds("Reply", "hang_after_finish", self.hang_after_finish)
         if self.stall is not None and not isinstance(self.stall, Stall):
             raise _invalid(f"Reply.stall must be an l0.testing.Stall, got {self.stall!r}")
         limit = self.content_chunks

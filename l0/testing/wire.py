@@ -137,6 +137,8 @@ def plan_reply(reply: Reply, info: RequestInfo) -> list[Action]:
         actions.append(Send(chunk({}, reply.effective_finish_reason)))
     if info.include_usage:
         actions.append(Send(event({**header, "choices": [], "usage": _usage(reply, info)})))
+    if reply.hang_after_finish:
+        actions.append(Pause(reply.hang_after_finish))
     if reply.done:
         actions.append(Send(DONE_EVENT))
     return actions

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import httpx2
 import openai
 import pytest
@@ -368,3 +369,22 @@ async def test_prefill_rejection_is_a_bad_request_with_its_code(
         await open_stream(client, model, messages=messages)
     assert caught.value.code == "prefill_not_supported"
     assert "prefill" in caught.value.message
+
+
+async def test_finish_reason_then_silence_completes_after_the_grace(
+    server: FaultServer, client: openai.AsyncOpenAI, new_model: Callable[[str], str]
+) -> None:
+    """Issue 13.4: a finish chunk (and usage), then neither [DONE] nor a close: COMPLETE with
+    the finish reason and usage after FINISH_GRACE, and the HTTP response is closed."""
+    from l0.adapters.openai import FINISH_GRACE
+
+    model = new_model("finish-hang")
+    server.script(model, [Reply(["a", "b"], hang_after_finish=30.0)])
+    stream = await open_stream(client, model)
+    with anyio.fail_after(FINISH_GRACE + 5.0):  # far less than the 30 s hang
+        events = await adapt(stream)
+    assert tokens(events) == ["a", "b"]
+    assert events[-1].is_complete
+    assert events[-1].data == {"finish_reason": "stop", "model": model}
+    assert events[-1].usage is not None and events[-1].usage["completion_tokens"] == 2
+    assert stream.response.is_closed

@@ -92,6 +92,17 @@ def test_finish_and_done_can_be_left_out() -> None:
     assert Send(DONE_EVENT) not in bare
 
 
+def test_hang_after_finish_pauses_after_the_finish_and_usage_chunks() -> None:
+    """A provider that finishes its answer, then neither sends [DONE] nor closes (for now)."""
+    actions = plan_reply(Reply(["a"], hang_after_finish=30.0), WITH_USAGE)
+    sent = payloads(actions)
+    assert sent[-4]["choices"][0]["finish_reason"] == "stop"
+    assert sent[-3]["choices"] == [] and sent[-3]["usage"]["completion_tokens"] == 1
+    assert sent[-2:] == [Pause(30.0), "[DONE]"]
+    no_done = plan_reply(Reply(["a"], hang_after_finish=30.0, done=False), INFO)
+    assert no_done[-1] == Pause(30.0)
+
+
 def test_drop_after_cuts_the_body_after_that_many_content_chunks() -> None:
     actions = plan_reply(Reply(["a", "b", "c"], drop_after=2), WITH_USAGE)
     assert isinstance(actions[-1], Cut)
@@ -210,6 +221,7 @@ def test_error_reply_retry_headers() -> None:
         lambda: Reply(["a"], drop_after=2),
         lambda: Reply(["a"], malformed_after=-1),
         lambda: Reply(["a"], stall=Stall(1.0, after=3)),
+        lambda: Reply(["a"], hang_after_finish=-1),
         lambda: Reply([1]),  # type: ignore[list-item]
         lambda: Reply(usage={"prompt_tokens": "3"}),  # type: ignore[dict-item]
         lambda: Stall(-1),
