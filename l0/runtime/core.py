@@ -173,6 +173,11 @@ class RunCore(MachineModel):
         self._beat = 0
 
     @property
+    def last_failure(self) -> policy.Failure | None:
+        """The classified failure the run last handled (None before any)."""
+        return self._failure
+
+    @property
     def rng(self) -> random.Random:
         """The run's source of jitter (made on first use: most runs never back off)."""
         if self._rng is None:
