@@ -28,6 +28,7 @@ import anyio.lowlevel
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
 from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.runtime.hedge import race
 from l0.runtime.routing import make_gate
 from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
@@ -186,7 +187,10 @@ class Driver:
                 chunks: Any = None
                 try:
                     first_deadline = clock() + self._initial
-                    raw, iterator = await self._open(decision, first_deadline)
+                    if self._hedged(decision):
+                        raw, iterator = await race(self, decision, first_deadline)
+                    else:
+                        raw, iterator = await self._open(decision, first_deadline)
                     core.opened(clock())
                     # The first read waits for the first token; later ones for the next.
                     deadline = min(first_deadline, self._total_deadline)
@@ -297,6 +301,11 @@ class Driver:
                 raise decision.error
             else:  # pragma: no cover - a new decision type without a branch here
                 raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
+
+    def _hedged(self, decision: Open) -> bool:
+        """Whether this attempt races the next route (run(hedge_after=...), see hedge.py)."""
+        plan = self.core.plan
+        return plan.hedge_after is not None and decision.factory_index < plan.fallback_count
 
     def _on_interrupt(self, why: _Interrupted) -> Decision:
         now = self._clock()

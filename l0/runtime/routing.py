@@ -34,15 +34,16 @@ _ANSWERED = frozenset({"finalizing", "complete"})
 class RouteGate:
     """Admission and outcomes of one run's attempts (see the module docstring)."""
 
-    __slots__ = ("_clock", "_errors", "_pending", "_routes", "_store")
+    __slots__ = ("_clock", "_errors", "_overtaken", "_pending", "_routes", "_store")
 
     def __init__(self, store: Any, routes: tuple[str | None, ...]) -> None:
         self._store = store
         self._routes = routes
         clock = getattr(store, "clock", None)
         self._clock: Callable[[], float] = clock if callable(clock) else time.time
-        self._pending: tuple[str, Admission] | None = None
+        self._pending: tuple[str, Admission, int] | None = None
         self._errors = 0  # the run's error count when the pending attempt was admitted
+        self._overtaken = False  # a hedge won the race against the pending attempt
 
     async def admit(self, index: int, core: RunCore) -> Error | None:
         """None to call route `index` now, or the error that skips it."""
@@ -60,21 +61,28 @@ class RouteGate:
             )
         last = index == len(self._routes) - 1
         if admission.allowed or last:
-            self._pending = (route, admission)
+            self._pending = (route, admission, index)
             self._errors = len(core.errors)
+            self._overtaken = False
             return None
         return _skipped(route, admission, now)
+
+    def overtaken(self) -> None:
+        """The attempt's route lost a hedge race: its outcome says nothing about it."""
+        self._overtaken = True
 
     async def settle(self, core: RunCore) -> None:
         """Report the attempt that just ended, judged by where it left the run."""
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        route, admission = pending
+        route, admission, _index = pending
         failure = core.last_failure
         retry_after: float | None = None
         failed_here = len(core.errors) > self._errors and failure is not None
-        if core.phase in _ANSWERED and not failed_here:
+        if self._overtaken:
+            outcome = "abandoned"  # a hedging route won the race: no verdict on this one
+        elif core.phase in _ANSWERED and not failed_here:
             outcome = "success"
         elif failed_here and failure is not None and policy.route_failure(failure):
             outcome, retry_after = "failure", failure.retry_after
