@@ -34,7 +34,16 @@ _ANSWERED = frozenset({"finalizing", "complete"})
 class RouteGate:
     """Admission and outcomes of one run's attempts (see the module docstring)."""
 
-    __slots__ = ("_clock", "_errors", "_hedge", "_pending", "_routes", "_spare", "_store")
+    __slots__ = (
+        "_clock",
+        "_errors",
+        "_hedge",
+        "_pending",
+        "_routes",
+        "_spare",
+        "_store",
+        "_waited",
+    )
 
     def __init__(self, store: Any, routes: tuple[str | None, ...]) -> None:
         self._store = store
@@ -45,6 +54,9 @@ class RouteGate:
         self._errors = 0  # the run's error count when the pending attempt was admitted
         self._hedge: tuple[str, Admission] | None = None  # the route racing the pending one
         self._spare: list[tuple[str, Admission]] = []  # admitted, but no verdict to give
+        # Routes whose Retry-After this run reported: the run's own backoff waits it out, so
+        # the hold does not turn the run's retry of that route away.
+        self._waited: set[str] = set()
 
     async def _ask(self, route: str, now: float) -> Admission:
         try:
@@ -66,7 +78,8 @@ class RouteGate:
             return None
         now = self._clock()
         admission = await self._ask(route, now)
-        if admission.allowed or index == len(self._routes) - 1:
+        own_hold = admission.reason == "retry_after" and route in self._waited
+        if admission.allowed or own_hold or index == len(self._routes) - 1:
             self._pending = (route, admission)
             self._errors = len(core.errors)
             return None
@@ -112,6 +125,8 @@ class RouteGate:
             outcome = "success"
         elif failed_here and failure is not None and policy.route_failure(failure):
             outcome, retry_after = "failure", failure.retry_after
+            if retry_after:
+                self._waited.add(route)
         else:
             outcome = "abandoned"  # aborted, closed early, or a failure of our own rules
         await self._report(route, admission, outcome, retry_after)

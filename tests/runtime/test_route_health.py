@@ -207,3 +207,21 @@ async def test_a_winning_hedge_is_reported_for_its_own_route() -> None:
     assert store.state("spare@http://b") == "open"
     assert store.state(main_key) == "open"  # the probe was released, not judged
     assert store.admit_now(main_key, clock.now).probe  # so the next call may probe
+
+
+async def test_the_runs_own_retry_after_does_not_turn_its_retry_away() -> None:
+    """A Retry-After within the limit is waited out and the route retried, although the
+    store holds the route for other runs until then (store and loop clocks differ)."""
+
+    class Held(Exception):
+        status_code = 503
+        retry_after = 1.0
+
+    store = InMemoryRouteHealth()  # wall clock, while the loop's clock is virtual
+    primary = ScriptedFactory(
+        Script(chunks=["x"], fail_at=0, error=Held("503")), Script.tokens("main")
+    )
+    backup = ScriptedFactory(Script.tokens("b"))
+    main, spare = with_route(primary, "held"), with_route(backup, "held-spare")
+    text, took = await answer(main, spare, route_health=store)
+    assert (text, took, primary.calls, backup.calls) == ("main", 1.0, 2, 0)
