@@ -170,13 +170,14 @@ class Driver:
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
+        gate = self._gate  # route health, asked at attempt boundaries (routing.py)
+        hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
         while True:
             if core.outbox:
                 pending_events, core.outbox = core.outbox, []
                 for item in pending_events:
                     yield item
             if type(decision) is Open:
-                gate = self._gate
                 if gate is not None:
                     skipped = await gate.admit(decision.factory_index, core)
                     if skipped is not None:
@@ -187,7 +188,7 @@ class Driver:
                 chunks: Any = None
                 try:
                     first_deadline = clock() + self._initial
-                    if self._hedged(decision):
+                    if hedging and decision.factory_index < core.plan.fallback_count:
                         raw, iterator = await race(self, decision, first_deadline)
                     else:
                         raw, iterator = await self._open(decision, first_deadline)
@@ -301,11 +302,6 @@ class Driver:
                 raise decision.error
             else:  # pragma: no cover - a new decision type without a branch here
                 raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
-
-    def _hedged(self, decision: Open) -> bool:
-        """Whether this attempt races the next route (run(hedge_after=...), see hedge.py)."""
-        plan = self.core.plan
-        return plan.hedge_after is not None and decision.factory_index < plan.fallback_count
 
     def _on_interrupt(self, why: _Interrupted) -> Decision:
         now = self._clock()
