@@ -32,6 +32,7 @@ lint: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
+	$(BIN)/python benchmarks/recovery.py --write benchmarks/RESULTS.md $(RECOVERY_ARGS)
 
 PEER := .bench/peer-venv
 $(PEER)/.ready:

@@ -8,7 +8,7 @@ The machine is stock `transitions.Machine` with a leaner trigger path plugged in
 documented extension points (`state_cls`, `transition_cls`, `event_cls`). The lean classes
 read some of transitions' private fields (`Machine._before_state_change`, ...), so the
 `transitions` versions they work with are pinned in pyproject.toml, and
-tests/machines/test_lean_engine.py runs random trigger sequences through the lean machine and
+tests/machine/test_lean_engine.py runs random trigger sequences through the lean machine and
 a stock one built with the same `machine_options` and requires the same states, callbacks and
 errors.
 """

@@ -28,6 +28,9 @@ import anyio.lowlevel
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
 from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.runtime.hedge import race
+from l0.runtime.interrupts import Interrupted, still_open
+from l0.runtime.routing import make_gate
 from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
 
@@ -53,27 +56,6 @@ def backend_clock() -> Callable[[], float]:
     return loop.time
 
 
-def _still_open(*opened: Any) -> list[Any]:
-    """What an attempt opened that needs closing: each object once, skipping what is absent
-    and async generators that already finished."""
-    targets: list[Any] = []
-    for obj in opened:
-        if obj is None or getattr(obj, "ag_frame", True) is None:
-            continue
-        if all(obj is not other for other in targets):
-            targets.append(obj)
-    return targets
-
-
-class _Interrupted(Exception):
-    """A wait was cut short: by a deadline (`timeout_type`) or by abort()."""
-
-    def __init__(self, timeout_type: str | None, seconds: float = 0.0) -> None:
-        super().__init__(timeout_type)
-        self.timeout_type = timeout_type
-        self.seconds = seconds
-
-
 class Driver:
     """Runs one `RunCore` to its end (see the module docstring)."""
 
@@ -89,6 +71,7 @@ class Driver:
         self._watchdog: Watchdog | None = None
         self._first_read = True  # the pending read waits for an attempt's first chunk
         self._read_deadline = math.inf  # for `_scoped_reads`
+        self._gate = make_gate(core.plan)  # route health (None: not kept for this run)
 
     def abort(self) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop)."""
@@ -100,12 +83,12 @@ class Driver:
 
     # -- waiting ---------------------------------------------------------------------------
 
-    def _interruption(self, timeout_type: str, seconds: float) -> _Interrupted:
+    def _interruption(self, timeout_type: str, seconds: float) -> Interrupted:
         if self.core.abort_requested:
-            return _Interrupted(None)
+            return Interrupted(None)
         if self._clock() >= self._total_deadline and self._total is not None:
-            return _Interrupted("total", self._total)
-        return _Interrupted(timeout_type, seconds)
+            return Interrupted("total", self._total)
+        return Interrupted(timeout_type, seconds)
 
     async def _bounded(
         self,
@@ -118,7 +101,7 @@ class Driver:
         if self.core.abort_requested:
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()  # never started: close it rather than leave it unawaited
-            raise _Interrupted(None)
+            raise Interrupted(None)
         with anyio.CancelScope(deadline=min(deadline, self._total_deadline)) as scope:
             self._scope = scope
             try:
@@ -149,7 +132,7 @@ class Driver:
         if reason is None:
             return
         if reason == "abort":
-            raise _Interrupted(None)
+            raise Interrupted(None)
         if watchdog.first:
             raise self._interruption("initial_token", self._initial)
         raise self._interruption("inter_token", self._inter)
@@ -167,18 +150,28 @@ class Driver:
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
+        gate = self._gate  # route health, asked at attempt boundaries (routing.py)
+        hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
         while True:
             if core.outbox:
                 pending_events, core.outbox = core.outbox, []
                 for item in pending_events:
                     yield item
             if type(decision) is Open:
+                if gate is not None:
+                    skipped = await gate.admit(decision.factory_index, core)
+                    if skipped is not None:
+                        decision = core.failed(skipped, clock())
+                        continue
                 iterator: Any = None
                 raw: Any = None
                 chunks: Any = None
                 try:
                     first_deadline = clock() + self._initial
-                    raw, iterator = await self._open(decision, first_deadline)
+                    if hedging and decision.factory_index < core.plan.fallback_count:
+                        raw, iterator = await race(self, decision, first_deadline)
+                    else:
+                        raw, iterator = await self._open(decision, first_deadline)
                     core.opened(clock())
                     # The first read waits for the first token; later ones for the next.
                     deadline = min(first_deadline, self._total_deadline)
@@ -265,16 +258,18 @@ class Driver:
                         self._raise_if_ours(watchdog)
                         raise
                     decision = outcome if outcome is not None else core.interrupted(clock())
-                except _Interrupted as why:
+                except Interrupted as why:
                     decision = self._on_interrupt(why)
                 except Exception as exc:
                     decision = core.failed(exc, clock())
                 finally:
                     if self._watchdog is not None:
                         self._watchdog.close()
-                    targets = _still_open(chunks, iterator, raw)
+                    targets = still_open(chunks, iterator, raw)
                     if targets:
                         await self._close(targets)
+                    if gate is not None:
+                        await gate.settle(core)
                 if type(decision) is RunCheck:
                     decision = await self._final_check(decision)
             elif type(decision) is Sleep:
@@ -294,7 +289,7 @@ class Driver:
             else:  # pragma: no cover - a new decision type without a branch here
                 raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
 
-    def _on_interrupt(self, why: _Interrupted) -> Decision:
+    def _on_interrupt(self, why: Interrupted) -> Decision:
         now = self._clock()
         if why.timeout_type is None:
             return self.core.aborted(now)
@@ -339,7 +334,7 @@ class Driver:
                 await self._bounded(anyio.sleep(seconds), math.inf, "total", self._total or 0.0)
             else:
                 await anyio.lowlevel.checkpoint()
-        except _Interrupted as why:
+        except Interrupted as why:
             return self._on_interrupt(why)
         if core.abort_requested:
             return core.aborted(self._clock())
@@ -353,7 +348,7 @@ class Driver:
             answer = should_retry(decision.error, core.state, decision.attempt, decision.category)
             if _is_awaitable(answer):
                 answer = await self._bounded(answer, math.inf, "total", self._total or 0.0)
-        except _Interrupted as why:
+        except Interrupted as why:
             return self._on_interrupt(why)
         except Exception as exc:
             problem = Error(

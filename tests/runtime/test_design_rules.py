@@ -70,6 +70,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "l0.machine", "l0.guardrails", "l0.drift", "l0.jsonkit", "l0._utils", "l0.compare",
             "l0.text", "l0.format", "l0.multimodal", "l0.stream_utils", "l0.monitoring.redact",
+            "l0.routes.keys",
         ),
     ),
     ("core", ("l0.runtime.core", "l0.runtime.policy", "l0.runtime.plan")),
@@ -77,12 +78,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "services",
         (
             "l0.event_bus", "l0.breaker", "l0.monitoring", "l0.debug", "l0.adapters",
-            "l0.testing", "l0.concurrency",
+            "l0.testing", "l0.concurrency", "l0.routes",
         ),
     ),
     ("recording", ("l0.eventsourcing",)),
     ("driver", ("l0.runtime.driver", "l0.runtime.stream", "l0.runtime.watchdog",
-                "l0.runtime.chunks")),
+                "l0.runtime.chunks", "l0.runtime.routing", "l0.runtime.hedge",
+                "l0.runtime.interrupts")),
     ("client", ("l0.client",)),
     ("entry", ("l0.runtime.api", "l0.runtime")),
     ("composites", ("l0.structured_output", "l0.pipeline", "l0.pool", "l0.voting",
