@@ -359,11 +359,12 @@ class RunCore(MachineModel):
     def timed_out(self, timeout_type: str, seconds: float, now: float) -> Decision:
         """A deadline passed: "initial_token", "inter_token" or "total"."""
         waited = {"initial_token": "for the first token", "inter_token": "between tokens"}
+        limit = f"{seconds * 1000:g} ms (Timeout.{timeout_type})"  # the unit Timeout takes
         message = (
-            f"No token within {seconds:g}s {waited[timeout_type]} "
+            f"No token within {limit} {waited[timeout_type]} "
             f"(attempt {self.attempt + 1}, stream {self.factory_index})"
             if timeout_type in waited
-            else f"The run exceeded its total time budget of {seconds:g}s"
+            else f"The run exceeded its total time budget of {limit}"
         )
         error = L0TimeoutError(message, timeout_type=timeout_type, timeout_seconds=seconds)
         return self.failed(error, now)
