@@ -3,6 +3,7 @@ made without `stream=True`; an SDK client that retries on its own under `run()`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 import l0
 from l0.testing import FaultServer, Reply
-from tests.integration._support import Provider
+from tests.integration._support import USER, Provider
 
 pytestmark = pytest.mark.anyio
 
@@ -42,3 +43,55 @@ async def test_forgetting_stream_true_says_pass_stream_true(
         await result.read()
     assert caught.value.code is l0.ErrorCode.INVALID_STREAM
     assert "pass stream=True" in str(caught.value)
+
+
+def _sdk_retry_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "l0" and r.levelno == logging.WARNING and "max_retries=" in r.getMessage()
+    ]
+
+
+async def test_run_notices_an_sdk_client_that_retries_by_itself(
+    server: FaultServer, new_model: Callable[[str], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run()` over `AsyncOpenAI()` with the SDK's default retries: one WARNING on the `l0`
+    logger for that client (not one per run), naming max_retries and the fix."""
+    import openai
+
+    model = new_model("sdk-retries")
+    server.script(model, [Reply(["Hi"])] * 3)
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+
+        def ask() -> Any:
+            return raw.chat.completions.create(model=model, messages=USER, stream=True)
+
+        caplog.set_level(logging.WARNING, logger="l0")
+        for _ in range(2):
+            assert await (await l0.run(stream=ask)).read() == "Hi"
+        (record,) = _sdk_retry_warnings(caplog)
+        assert "max_retries=2" in record.getMessage()
+        assert "max_retries=0" in record.getMessage() and "l0.wrap" in record.getMessage()
+
+
+async def test_clients_without_their_own_retries_are_not_warned_about(
+    server: FaultServer, new_model: Callable[[str], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """max_retries=0 under run(), the wrapped client (it turns the SDK's retries off), and a
+    single stream given to wrap() (l0 does not retry it): no warning."""
+    import openai
+
+    model = new_model("sdk-no-retries")
+    server.script(model, [Reply(["Hi"])] * 3)
+    caplog.set_level(logging.WARNING, logger="l0")
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+        quiet = raw.with_options(max_retries=0)
+        request: dict[str, Any] = {"model": model, "messages": USER, "stream": True}
+        run = await l0.run(stream=lambda: quiet.chat.completions.create(**request))
+        assert await run.read() == "Hi"
+        wrapped = await l0.wrap(raw).chat.completions.create(**request)
+        assert await wrapped.read() == "Hi"
+        lazy = l0.wrap(await raw.chat.completions.create(**request))
+        assert await lazy.read() == "Hi"
+    assert _sdk_retry_warnings(caplog) == []
