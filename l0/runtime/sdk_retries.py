@@ -46,7 +46,7 @@ def notice_sdk_retries(stream: Any, l0_max_retries: int) -> None:
     except TypeError:  # not weak-referenceable: warn each time rather than never
         pass
     logger.warning(
-        "l0: this stream's %s client retries failed requests itself (max_retries=%d), "
+        "this stream's %s client retries failed requests itself (max_retries=%d), "
         "underneath l0's retries, which then neither count nor pace them. Build the client "
         "with max_retries=0 for l0.run(), or use l0.wrap(client), which turns them off for "
         "l0's requests.",

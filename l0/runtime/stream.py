@@ -65,8 +65,8 @@ class Stream:
                     bus=self._bus,
                     state=self._state,
                 )
-            if logger.isEnabledFor(logging.DEBUG):  # l0.enable_debug(), or the app's logging
-                from l0.debug import log_event
+            if logger.isEnabledFor(logging.INFO):  # recoveries at INFO, the lifecycle at DEBUG
+                from l0.run_log import log_event
 
                 core.bus.add_handler(log_event)
             self._core = core
