@@ -2,11 +2,12 @@
 
 RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`) or a SQLite store
 (`sqlite:///path.db#stream_id`; as in SQLAlchemy, three slashes start a path relative to the
-current directory and four an absolute one: `sqlite:////var/runs.db`); without a stream id every recorded stream is replayed. For
-each run it prints whether the replay matches the recording, the lifecycle events with their
-time since the start, the stream events (consecutive tokens folded into one line), the final
-state, and the runtime machine as mermaid with the path this run took (`--no-diagram` leaves
-it out). `--json` prints the same as JSON instead.
+current directory and four an absolute one: `sqlite:////var/runs.db`); without a stream id
+every recorded stream is replayed. For each run it prints whether the replay matches the
+recording, the lifecycle events with their time since the start, the stream events
+(consecutive tokens folded into one line), the final state, and the runtime machine as
+mermaid with the path this run took (`--no-diagram` leaves it out). `--json` prints the
+same as JSON instead.
 """
 
 from __future__ import annotations

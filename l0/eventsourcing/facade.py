@@ -86,7 +86,7 @@ def _no_recording_message(path: str, from_url: bool) -> str:
     # The SQLAlchemy rule, said where it bites: sqlite:///x is relative, sqlite:////x absolute.
     where = os.path.abspath(path)
     return (
-        f"No SQLite recording at {where!r}: sqlite:///path.db is relative to the current "
+        f"No recording at {where!r}: in a SQLite URL, sqlite:///path.db is relative to the current "
         "directory, sqlite:////path.db (four slashes) is absolute, as in SQLAlchemy"
     )
 

@@ -17,6 +17,7 @@ the Event. Everything else happens at boundaries.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
@@ -106,6 +107,14 @@ _STREAMING_ATTEMPT_PHASES = frozenset(
 )
 
 
+def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
+    """`chunk` with its time: events from adapters and user streams (tool calls, messages,
+    data) arrive without one, and every delivered event carries its time."""
+    if chunk.timestamp is None:
+        return dataclasses.replace(chunk, timestamp=core.epoch(now))  # the caller's is theirs
+    return chunk
+
+
 class RunCore(MachineModel):
     """One run (see the module docstring)."""
 
@@ -127,6 +136,11 @@ class RunCore(MachineModel):
     _network_trouble = False
     _retried_since_success = False
     _timeouts = 0
+    # When this attempt last produced output (epoch seconds), for the longest silence between
+    # outputs (`State._longest_gap`, read by Guardrails.stall). Set when an attempt's output
+    # begins; infinite until then, so an unmarked path can miss a gap but never invent one.
+    _output_at = math.inf
+    _tracks_gaps = False
 
     def __init__(
         self,
@@ -160,6 +174,10 @@ class RunCore(MachineModel):
             if plan.guardrails
             else None
         )
+        if any(rule.name == "stall" for rule in plan.guardrails):
+            # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
+            self._tracks_gaps = True
+            self.token = self._token_and_gap  # type: ignore[method-assign]
         self._checkpoint_every = continuation.checkpoint_interval if continuation else 0
         beats = [*(self.engine.intervals if self.engine else ()), self._checkpoint_every]
         # The hot path counts down to the next multiple of every interval's common divisor.
@@ -233,6 +251,15 @@ class RunCore(MachineModel):
             return None
         return Event(_TOKEN, text, None, None, None, stamp)
 
+    def _token_and_gap(self, text: str, now: float) -> Event | None:
+        """`token`, keeping the longest silence between outputs as well (Guardrails.stall)."""
+        if self._fast and text:
+            stamp = now + self._epoch_offset
+            if stamp - self._output_at > self.state._longest_gap:
+                self.state._longest_gap = stamp - self._output_at
+            self._output_at = stamp
+        return type(self).token(self, text, now)  # a subclass's token (recording) included
+
     def event(self, chunk: object, now: float) -> Event | None:
         """A non-text chunk arrived: an `l0.Event` (from an adapter or the user's stream)."""
         if not isinstance(chunk, Event):
@@ -270,7 +297,7 @@ class RunCore(MachineModel):
             self._append(chunk.text)
             self.state.token_count += 1
             self.state.last_token_at = self.epoch(now)
-        return chunk
+        return _stamped(chunk, now, self)
 
     def interrupted(self, now: float) -> Decision:
         """The driver stopped reading because `attention` was raised: say what comes next."""
@@ -286,6 +313,9 @@ class RunCore(MachineModel):
             self._resolve_overlap(self._require_matcher().finish(), now)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
+        silence = self.epoch(now) - self._output_at  # the gap before the end counts too
+        if self._tracks_gaps and silence > self.state._longest_gap:
+            self.state._longest_gap = silence
         self._fire("end", now)
         if isinstance(self.decision, RunCheck):
             return self.decision
@@ -464,7 +494,8 @@ class RunCore(MachineModel):
             self.state.tool_calls.append(dict(chunk.data))
         if self.state.first_token_at is None:
             self.state.first_token_at = self.epoch(now)
-        return chunk
+        self._output_at = self.epoch(now)  # a tool call is output: no stall while it streams
+        return _stamped(chunk, now, self)
 
     def _record_completion_details(self, chunk: Event) -> None:
         state = self.state
@@ -627,6 +658,7 @@ class RunCore(MachineModel):
         state = self.state
         if state.first_token_at is None:
             state.first_token_at = self.epoch(now)
+        self._output_at, state._longest_gap = self.epoch(now), 0.0  # gaps of this attempt
         self._note_recovery(now)
         self._fast = True
 
@@ -643,6 +675,7 @@ class RunCore(MachineModel):
         now = event_data.kwargs["now"]
         if self.state.first_token_at is None:
             self.state.first_token_at = self.epoch(now)
+        self._output_at, self.state._longest_gap = self.epoch(now), 0.0
         self._note_recovery(now)
 
     def deduplicate(self, event_data: EventData) -> None:

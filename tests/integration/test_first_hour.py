@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import l0
-from l0.testing import FaultServer, Reply
+from l0.testing import FaultServer, Reply, ToolCall
 from tests.integration._support import USER, Provider
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +95,23 @@ async def test_clients_without_their_own_retries_are_not_warned_about(
         lazy = l0.wrap(await raw.chat.completions.create(**request))
         assert await lazy.read() == "Hi"
     assert _sdk_retry_warnings(caplog) == []
+
+
+async def test_every_event_carries_its_time_tool_calls_included(
+    provider: Provider, server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    """Tokens, tool calls and COMPLETE each carry a Unix timestamp, in delivery order (the
+    reference's `Event.timestamp`; the adapters' tool-call events are stamped when they
+    arrive)."""
+    model = new_model("stamped")
+    server.script(
+        model,
+        [Reply(["Let me check. "], tool_calls=[ToolCall("get_time", ['{"tz": ', '"UTC"}'])])],
+    )
+    stream = await provider.create(provider.wrap(), model)
+    events = [event async for event in stream]
+    kinds = [event.type for event in events]
+    assert l0.EventType.TOOL_CALL in kinds and kinds[-1] is l0.EventType.COMPLETE
+    stamps = [event.timestamp for event in events]
+    assert all(isinstance(stamp, float) and stamp > 1.7e9 for stamp in stamps), events
+    assert stamps == sorted(stamps)  # type: ignore[type-var]
