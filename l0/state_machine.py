@@ -131,9 +131,13 @@ class MachineModel:
 
         return unsubscribe
 
-    def diagram(self) -> str:
-        """The machine as mermaid, with the path this model took marked."""
-        return render_mermaid(self.machine_name, visits=self.visits, current=self.phase)
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this model took, as mermaid: the states and edges it visited, in the order
+        first taken, each edge with its count. `full=True` draws the whole declared machine
+        with that path marked on it."""
+        return render_mermaid(
+            self.machine_name, visits=self.visits, current=self.phase, path_only=not full
+        )
 
 
 class _ManualModel(MachineModel):
@@ -215,8 +219,8 @@ class StateMachine:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         return self._model.subscribe(listener)
 
-    def diagram(self) -> str:
-        return self._model.diagram()
+    def diagram(self, *, full: bool = False) -> str:
+        return self._model.diagram(full=full)
 
     def __repr__(self) -> str:
         return f"StateMachine(state={self._model.phase!r}, transitions={len(self._model._history)})"

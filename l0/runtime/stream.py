@@ -154,9 +154,11 @@ class Stream:
         core = self._start_core()
         return StateMachine(core)
 
-    def diagram(self) -> str:
-        """The runtime machine as mermaid, with the states and edges this run took marked."""
-        return self._start_core().diagram()
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this run took through the runtime machine, as mermaid: the states and
+        edges it visited, in order, with counts. `full=True`: the whole machine, the path
+        marked on it."""
+        return self._start_core().diagram(full=full)
 
     def _start_core(self) -> RunCore:
         if self._core is None:
