@@ -297,6 +297,10 @@ class RunCore(MachineModel):
             self._append(chunk.text)
             self.state.token_count += 1
             self.state.last_token_at = self.epoch(now)
+            if self._tracks_gaps:  # a message is output too (Guardrails.stall)
+                gap = self.state.last_token_at - self._output_at
+                self.state._longest_gap = max(self.state._longest_gap, gap)
+                self._output_at = self.state.last_token_at
         return _stamped(chunk, now, self)
 
     def interrupted(self, now: float) -> Decision:

@@ -298,3 +298,22 @@ async def test_a_recorded_run_with_a_stall_replays_to_the_same_violation() -> No
     assert replayed.divergence() is None
     [again] = replayed.state.violations
     assert (again.message, again.context) == (live.message, live.context)
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_stall_counts_gaps_between_whole_messages_too() -> None:
+    """A stream of MESSAGE events (whole messages, not tokens): quick messages are no stall,
+    a 6 s silence between two of them is."""
+
+    async def messages(pause: float) -> AsyncIterator[l0.Event]:
+        for index in range(4):
+            await anyio.sleep(pause if index == 2 else 0.5)
+            yield l0.Event(type=l0.EventType.MESSAGE, text=f"m{index} ")
+
+    for pause, expected in ((0.5, []), (6.0, [pytest.approx(6.0, abs=0.01)])):
+        result = await l0.run(
+            stream=lambda pause=pause: messages(pause), guardrails=[Guardrails.stall(max_gap=5.0)]
+        )
+        assert await result.read() == "m0 m1 m2 m3 "
+        assert [v.context["gap"] for v in result.state.violations if v.context] == expected
