@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
+# The demo needs l0, the openai SDK and aiohttp (the local fault server) only: its own marker
+# and a lighter install, so `make demo` on a fresh clone does not wait for the dev toolchain.
+DEMO_READY := $(VENV)/.demo-ready
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: test demo diagrams diagrams-check lint bench bench-peer clean
@@ -16,8 +19,13 @@ $(READY): pyproject.toml
 test: $(READY)
 	$(BIN)/python -m pytest -q $(ARGS)
 
-demo: $(READY)
-	$(BIN)/python -m l0.demo $(ARGS)
+$(DEMO_READY): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[openai,testing]'
+	touch $(DEMO_READY)
+
+demo: $(DEMO_READY)
+	$(BIN)/python -m l0.demo --diagram diagrams/last-demo.md $(ARGS)
 
 diagrams: $(READY)
 	$(BIN)/python -m l0 diagram --write diagrams

@@ -4,6 +4,10 @@ python -m l0 diagram runtime          print a machine as mermaid
 python -m l0 diagram --write DIR      write every machine's page to DIR/<name>.md
 python -m l0 diagram --check DIR      fail when a page in DIR is stale
 python -m l0 replay RECORDING         replay a recorded run: its events and its path
+python -m l0 --version                print l0's version
+
+A user's mistake (an unknown machine, a missing file, a bad argument) prints one line,
+`python -m l0: error: ...`, on stderr and exits with status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,9 +15,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from l0._version import __version__
+from l0.errors import Error
 from l0.machine.diagram import diagram_markdown, render_mermaid
 from l0.machine.spec import machine_names
+
+PROG = "python -m l0"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (the usage is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _fail(message: object) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -34,13 +55,15 @@ def _diagram(args: argparse.Namespace) -> int:
             return 1
         return 0
     names = args.names or machine_names()
-    for name in names:
-        sys.stdout.write(render_mermaid(name))
+    # Every name is rendered before anything is printed: an unknown one prints nothing else.
+    for text in [render_mermaid(name) for name in names]:
+        sys.stdout.write(text)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l0")
+    parser = _Parser(prog=PROG)
+    parser.add_argument("--version", action="version", version=f"l0 {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     diagram = commands.add_parser("diagram", help="render the declared state machines")
     diagram.add_argument("names", nargs="*", help="machines to print (default: all)")
@@ -51,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_replay(commands)
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except (Error, OSError) as exc:  # the user's input (a name, a path): one line, status 2
+        return _fail(exc)
 
 
 if __name__ == "__main__":

@@ -231,9 +231,10 @@ class CircuitBreaker:
         # MachineModel types listeners for the runtime's states; the breaker passes its own.
         return self._circuit.subscribe(cast(Any, listener))
 
-    def diagram(self) -> str:
-        """The breaker machine as mermaid, with the path this breaker took marked."""
-        return self._circuit.diagram()
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this breaker took through its machine, as mermaid (`full=True`: the
+        whole machine with the path marked)."""
+        return self._circuit.diagram(full=full)
 
     # -- facts (time is passed in) -------------------------------------------------------
 

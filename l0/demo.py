@@ -11,8 +11,10 @@ chapter scripts the server's next answers, then makes an ordinary request:
 5. a structured object that fails validation once, then is repaired and validated.
 
 Tokens print as they arrive; the run's lifecycle events (`on_event`) print between them in
-brackets, stamped with the seconds since the chapter began. At the end the path every
-chapter's run took through the runtime machine is written to `diagrams/last-demo.md`.
+brackets, stamped with the seconds since the chapter began. With `--diagram PATH` (which
+`make demo` passes as `diagrams/last-demo.md`) the path every chapter's run took through the
+runtime machine is written to PATH; without it the demo writes no file, so running it from an
+installed wheel leaves the current directory alone.
 
 With `--live` (and `OPENAI_API_KEY` set) the same requests go to the real API. Nothing can
 be injected there, so each chapter shows what the real service did (usually: no failure).
@@ -40,7 +42,6 @@ from l0.errors import retry_after_of
 
 MODEL = "gpt-4o-mini"
 FALLBACK_MODEL = "gpt-4.1-mini"
-DIAGRAM_PATH = Path("diagrams/last-demo.md")
 
 Obs = l0.ObservabilityEventType
 
@@ -413,8 +414,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--diagram",
         type=Path,
-        default=DIAGRAM_PATH,
-        help=f"where to write the runs' state diagrams (default: {DIAGRAM_PATH})",
+        default=None,
+        help="write the runs' paths through the state machine to this Markdown file "
+        "(default: no file; `make demo` writes diagrams/last-demo.md)",
     )
     return parser.parse_args(argv)
 
@@ -450,6 +452,8 @@ async def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(diagram_page(chapters, live=args.live), encoding="utf-8")
         out.write(f"\nThe path of each run through the runtime machine: {path}\n")
+    else:
+        out.write("\nPass --diagram PATH to write the path of each run as mermaid diagrams.\n")
     return DemoResult(live=args.live, chapters=chapters, diagram_path=path)
 
 

@@ -8,7 +8,7 @@ only when someone reads `content` (never quadratic string building).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Literal
 
@@ -135,39 +135,52 @@ class GuardrailViolation:
 
 Violation = GuardrailViolation
 
-_STATE_FIELDS = (
-    "content",
-    "checkpoint",
-    "token_count",
-    "model_retry_count",
-    "network_retry_count",
-    "fallback_index",
-    "violations",
-    "drift_detected",
-    "completed",
-    "aborted",
-    "first_token_at",
-    "last_token_at",
-    "duration",
-    "resumed",
-    "network_errors",
-    "resume_point",
-    "resume_from",
-    "continuation_used",
-    "deduplication_applied",
-    "overlap_removed",
-    "model",
-    "finish_reason",
-    "usage",
-    "tool_calls",
-)
+
+@dataclass(init=False, repr=False, eq=False)
+class _StateFields:
+    """`State`'s fields as the reference declares them, a dataclass: `dataclasses.fields()`,
+    `asdict()` and `is_dataclass()` see them. `State` implements them with slots (and
+    `content`/`checkpoint` as properties over its list of parts), so the hot path is
+    unchanged; the defaults here are the ones `State()` starts with."""
+
+    __slots__ = ()
+
+    content: str = ""
+    checkpoint: str = ""
+    token_count: int = 0
+    model_retry_count: int = 0
+    network_retry_count: int = 0
+    fallback_index: int = 0
+    violations: list[GuardrailViolation] = field(default_factory=list)
+    drift_detected: bool = False
+    completed: bool = False
+    aborted: bool = False
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    duration: float | None = None
+    resumed: bool = False
+    network_errors: list[Any] = field(default_factory=list)
+    resume_point: str | None = None
+    resume_from: int | None = None
+    continuation_used: bool = False
+    deduplication_applied: bool = False
+    overlap_removed: str | None = None
+    # l0's additions, from the provider's final chunk and the tool-call events
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
-class State:
+_STATE_FIELDS = tuple(f.name for f in fields(_StateFields))
+
+
+class State(_StateFields):
     """Everything a run knows about itself, live while it streams.
 
     Timestamps are Unix epoch seconds. `checkpoint` is always a prefix of `content`: the
-    last position the streaming checks passed, where a continuation may resume.
+    last position the streaming checks passed, where a continuation may resume. A dataclass,
+    as the reference declares it (`dataclasses.fields`, `asdict`, `replace` work).
     """
 
     __slots__ = (
@@ -177,6 +190,7 @@ class State:
         "_joined",
         "_joined_count",
         "_length",
+        "_longest_gap",
         "_measured",
         "_parts",
         "aborted",
@@ -238,6 +252,9 @@ class State:
         self._checkpoint: str | None = checkpoint
         self._checkpoint_length = len(checkpoint)
         self._checkpoint_parts: int | None = None  # a checkpoint marked by piece count
+        # The longest silence between outputs of the current attempt, the wait before its end
+        # included (seconds; kept by the runtime, read by Guardrails.stall).
+        self._longest_gap = 0.0
         self.token_count = token_count
         self.model_retry_count = model_retry_count
         self.network_retry_count = network_retry_count

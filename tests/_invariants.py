@@ -8,7 +8,7 @@ fully for runs that ended, as a prefix for runs left unfinished.
 
 The `text_invariants` fixture checks the text contract of every stream run (every
 `Driver.events()` a test iterates, through `l0.run`, `l0.wrap` or the wrapped client): the
-text of the TOKEN events the consumer was handed, with each RESET applied (keep the first
+text of the TOKEN (and MESSAGE) events the consumer was handed, with each RESET applied (keep the first
 `kept` characters), equals `state.content` (what `read()` returns) when the consumer stops,
 whether the run completed, failed, was aborted or was left early. Runs consumed with `read()`
 are checked too: their core keeps building token events for the check (`_LoudRunCore`).
@@ -223,7 +223,7 @@ class ConsumerLog:
     def see(self, event: Event) -> None:
         self.events += 1
         kind = event.type
-        if kind is EventType.TOKEN:
+        if kind is EventType.TOKEN or kind is EventType.MESSAGE:  # a message's text is output
             if event.text:
                 self.parts.append(event.text)
         elif kind is EventType.RESET:

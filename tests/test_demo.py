@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -190,17 +192,38 @@ async def test_live_sends_the_same_requests_to_the_configured_api(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """--live scripts nothing: the chapters' requests go to the API the SDK is configured for
-    (here a fault server that answers every request cleanly), and each run completes."""
+    (here a fault server that answers every request cleanly), and each run completes.
+    Without --diagram (as when run from an installed wheel) nothing is written to the
+    current directory."""
     from l0.testing import FaultServer, Reply
 
     city = '{"name": "Paris", "country": "France", "population": 2102650}'
     async with FaultServer(default=Reply([city[:20], city[20:]])) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "test")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.chdir(tmp_path)
         out = io.StringIO()
-        result = await main(["--live", "--diagram", str(tmp_path / "live.md")], out)
+        result = await main(["--live"], out)
     assert result.live and result.ok
+    assert result.diagram_path is None and list(tmp_path.iterdir()) == []
     assert [request.model for request in server.requests] == [MODEL] * 5
     assert all(chapter.state and chapter.state.content == city for chapter in result.chapters)
     assert result.chapters[4].data == EXPECTED_CITY
     assert "no failure is injected" in out.getvalue()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_demo_installs_only_what_the_demo_needs(tmp_path: Path) -> None:
+    """`make demo` on a fresh clone installs l0 with the openai and testing extras (the SDK
+    and aiohttp), not the dev toolchain, and writes the diagram page where the README says."""
+    root = Path(__file__).resolve().parents[1]
+    planned = subprocess.run(
+        ["make", "-n", "-C", str(root), "demo", f"VENV={tmp_path / 'venv'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in planned.splitlines() if " pip install" in line]
+    assert installs and all("[openai,testing]" in line for line in installs), planned
+    assert "dev" not in planned
+    assert "-m l0.demo --diagram diagrams/last-demo.md" in planned

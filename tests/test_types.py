@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from hypothesis import given, strategies as st
 
 import l0
@@ -67,3 +70,58 @@ def test_uuid7_is_time_ordered_and_versioned() -> None:
         assert value.version == 7
         assert value.variant == uuid.RFC_4122
     assert ids[0][:8] <= ids[-1][:8]
+
+
+REFERENCE_STATE = """
+    content: str = ""
+    checkpoint: str = ""
+    token_count: int = 0
+    model_retry_count: int = 0
+    network_retry_count: int = 0
+    fallback_index: int = 0
+    violations: list[GuardrailViolation] = field(default_factory=list)
+    drift_detected: bool = False
+    completed: bool = False
+    aborted: bool = False
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    duration: float | None = None
+    resumed: bool = False
+    network_errors: list[Any] = field(default_factory=list)
+    resume_point: str | None = None
+    resume_from: int | None = None
+    continuation_used: bool = False
+    deduplication_applied: bool = False
+    overlap_removed: str | None = None
+"""  # the reference's `@dataclass class State`, field by field
+
+
+def test_state_is_the_references_dataclass() -> None:
+    """`@dataclass class State`: is_dataclass, fields() in the reference's order with its
+    defaults (then l0's additions), asdict() and replace() work."""
+    assert dataclasses.is_dataclass(l0.State) and dataclasses.is_dataclass(l0.State())
+    declared = re.findall(r"^\s+(\w+): .*?= (.+)$", REFERENCE_STATE, re.MULTILINE)
+    fields = dataclasses.fields(l0.State)
+    assert [f.name for f in fields][: len(declared)] == [name for name, _ in declared]
+    assert [f.name for f in fields][len(declared) :] == [
+        "model", "finish_reason", "usage", "tool_calls",
+    ]  # fmt: skip
+    fresh = l0.State()
+    for f in fields:  # every field starts at the declared default
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        assert getattr(fresh, f.name) == default, f.name
+    state = l0.State(content="Hello", token_count=2, violations=[])
+    state._set_checkpoint_length(4)
+    plain = dataclasses.asdict(state)
+    assert plain == state.to_dict()
+    assert (plain["content"], plain["checkpoint"], plain["token_count"]) == ("Hello", "Hell", 2)
+    changed = dataclasses.replace(state, token_count=3)
+    assert changed.content == "Hello" and changed.token_count == 3 and state.token_count == 2
+
+
+def test_asdict_turns_violations_into_dicts() -> None:
+    """asdict() recurses into the violations (dataclasses themselves)."""
+    violation = l0.GuardrailViolation(rule="r", message="m", severity="warning")
+    plain = dataclasses.asdict(l0.State(violations=[violation]))
+    assert plain["violations"] == [dataclasses.asdict(violation)]
+

@@ -1,17 +1,20 @@
 """`python -m l0 replay RECORDING`: replay a recorded run and show what happened.
 
 RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`) or a SQLite store
-(`sqlite:///path.db#stream_id`); without a stream id every recorded stream is replayed. For
-each run it prints whether the replay matches the recording, the lifecycle events with their
-time since the start, the stream events (consecutive tokens folded into one line), the final
-state, and the runtime machine as mermaid with the path this run took (`--no-diagram` leaves
-it out). `--json` prints the same as JSON instead.
+(`sqlite:///path.db#stream_id`; as in SQLAlchemy, three slashes start a path relative to the
+current directory and four an absolute one: `sqlite:////var/runs.db`); without a stream id
+every recorded stream is replayed. For each run it prints whether the replay matches the
+recording, the lifecycle events with their time since the start, the stream events
+(consecutive tokens folded into one line), the final state, and the runtime machine as
+mermaid with the path this run took (`--no-diagram` leaves it out). `--json` prints the
+same as JSON instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
@@ -118,8 +121,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     try:
         results = anyio.run(load)
-    except Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (Error, OSError, sqlite3.Error) as exc:  # unreadable input: one line, status 2
+        print(f"python -m l0 replay: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         json.dump([_as_json(r) for r in results], out, indent=2, ensure_ascii=False)
@@ -140,7 +143,11 @@ def add_parser(commands: Any) -> None:
     replay = commands.add_parser(
         "replay", help="replay a recorded run and show its events and path"
     )
-    replay.add_argument("recording", help="path.jsonl[#stream_id] or sqlite:///path.db#stream_id")
+    replay.add_argument(
+        "recording",
+        help="path.jsonl[#stream_id], or sqlite:///relative/path.db[#stream_id] "
+        "(four slashes for an absolute path, as in SQLAlchemy)",
+    )
     replay.add_argument("--stream", help="the stream id to replay (default: all)")
     replay.add_argument("--json", action="store_true", help="print JSON instead of text")
     replay.add_argument("--no-diagram", action="store_true", help="leave the diagram out")

@@ -73,13 +73,22 @@ class EventSourcing:
         path = str(sqlite.path) if sqlite is not None else location.partition("#")[0]
         if not os.path.isfile(path):
             raise Error(
-                f"No recording at {path!r}: give a JSON Lines file or "
-                "sqlite:///path/to/file.db#stream_id",
-                code=ErrorCode.INVALID_ARGUMENT,
+                _no_recording_message(path, sqlite is not None), code=ErrorCode.INVALID_ARGUMENT
             )
         store = sqlite if sqlite is not None else await import_jsonl(path)
         stream_id = location.partition("#")[2] or None
         return store, stream_id
+
+
+def _no_recording_message(path: str, from_url: bool) -> str:
+    if not from_url:
+        return f"No recording at {path!r}: give a JSON Lines file or sqlite:///path/to/file.db"
+    # The SQLAlchemy rule, said where it bites: sqlite:///x is relative, sqlite:////x absolute.
+    where = os.path.abspath(path)
+    return (
+        f"No recording at {where!r}: in a SQLite URL, sqlite:///path.db is relative to the current "
+        "directory, sqlite:////path.db (four slashes) is absolute, as in SQLAlchemy"
+    )
 
 
 __all__ = ["EventSourcing"]

@@ -127,9 +127,10 @@ class ReplayResult:
         """The replay reproduced the recorded lifecycle events (and final state)."""
         return self.divergence() is None
 
-    def diagram(self) -> str:
-        """The runtime machine as mermaid, with the path this run took marked."""
-        return render_mermaid("runtime", visits=self.visits, current=self.phase)
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this run took through the runtime machine, as mermaid (`full=True`: the
+        whole machine with the path marked)."""
+        return render_mermaid("runtime", visits=self.visits, current=self.phase, path_only=not full)
 
 
 class ReplayEngine(GuardrailEngine):

@@ -3,15 +3,16 @@
 - `pattern_rule`: regexes that should not appear (by default the usual "AI slop": talking about
   being an AI, refusals, filler). Scanned incrementally with a bounded tail (`_scan`).
 - `zero_output_rule`: nothing but whitespace (and no tool call) when the stream ends.
-- `stall_rule`: tokens arriving more than `max_gap` seconds apart. The runtime stamps
-  `state.last_token_at` on every token but runs streaming checks only every N tokens, so a
-  session sees the clock at its checks only. It reports when the *average* gap between the
-  tokens since its previous check exceeds `max_gap`: never a false alarm, exact when checks
-  run every token, and a single long pause hidden among N-1 quick tokens is caught only when
-  it exceeds N x `max_gap`. A session starts measuring at its first check (the run's first
-  token may belong to an earlier attempt); `check(state)` measures the whole stream from
-  `state.first_token_at`. (Waiting for a token that never comes is the inter-token timeout's
-  job, not a guardrail's.)
+- `stall_rule`: no output for more than `max_gap` seconds, as the reference says. The runtime
+  keeps the longest silence between two outputs (tokens or tool calls) of the current
+  attempt, and the wait from the last output to the stream's end, in `state._longest_gap`
+  (one subtraction per token, no clock read); the session reports it when it exceeds
+  `max_gap` and every gap it reported before, at its streaming checks and at the end. Gaps
+  are measured on the clock readings the runtime already takes (once per event-loop turn
+  on asyncio), so chunks that arrive together are 0 s apart. A state built by hand has no
+  such record: `check(state)` then falls back to the average gap between `first_token_at`
+  and `last_token_at`. (Waiting for a token that never comes is the inter-token timeout's
+  job: the stream then fails instead of ending.)
 - `repetition_rule`: the model looping on the same passage (`_loops`).
 """
 
@@ -190,47 +191,44 @@ def zero_output_rule() -> GuardrailRule:
 
 
 class _StallSession:
-    __slots__ = ("_from_first_token", "_max_gap", "_offset", "_since", "_tokens")
+    __slots__ = ("_max_gap", "_offset", "_reported", "_whole_stream")
 
-    def __init__(self, max_gap: float, *, from_first_token: bool = False) -> None:
+    def __init__(self, max_gap: float, *, whole_stream: bool = False) -> None:
         self._max_gap = max_gap
-        # A streaming session starts measuring at its first check: the run's first token may
-        # belong to an earlier attempt, with a backoff in between. A full check measures the
-        # whole stream, from the first token.
-        self._from_first_token = from_first_token
-        self._since: float | None = None  # last_token_at at the previous check
-        self._tokens = 0  # token_count at the previous check
+        self._whole_stream = whole_stream  # `check(state)`: may fall back to the average gap
+        self._reported = max_gap  # a gap is reported when it is longer than this
         self._offset = 0
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
         self._offset += len(delta)
-        now = state.last_token_at
-        if now is None:
+        return self._report(state._longest_gap, state)
+
+    def finish(self, state: State) -> list[GuardrailViolation]:
+        return self._report(state._longest_gap, state)
+
+    def _report(self, gap: float, state: State) -> list[GuardrailViolation]:
+        how = "with no output"
+        if not gap and self._whole_stream:
+            gap, how = _average_gap(state), "on average between tokens"
+        if gap <= self._reported:
             return []
-        since, tokens = self._since, self._tokens
-        self._since, self._tokens = now, state.token_count
-        if since is None:
-            if not self._from_first_token or state.first_token_at is None:
-                return []
-            since, tokens = state.first_token_at, 1
-        gaps = state.token_count - tokens
-        if gaps <= 0:
-            return []
-        gap = (now - since) / gaps
-        if gap <= self._max_gap:
-            return []
-        over = f"averaged over {gaps} tokens" if gaps > 1 else "between two tokens"
+        self._reported = gap
         return [violation(
             "stall",
-            f"Token stall: {gap:.2f}s per token {over} (max_gap {self._max_gap}s)",
+            f"Token stall: {gap:.2f}s {how} (max_gap {self._max_gap}s)",
             severity="warning",
             recoverable=True,
             position=self._offset,
-            context={"gap": gap, "tokens": gaps, "max_gap": self._max_gap},
+            context={"gap": gap, "max_gap": self._max_gap},
         )]
 
-    def finish(self, state: State) -> list[GuardrailViolation]:
-        return []
+
+def _average_gap(state: State) -> float:
+    """For a state the runtime did not keep: the mean gap from the first token to the last."""
+    first, last = state.first_token_at, state.last_token_at
+    if first is None or last is None or state.token_count < 2:
+        return 0.0
+    return (last - first) / (state.token_count - 1)
 
 
 def stall_rule(max_gap: float = 5.0) -> GuardrailRule:
@@ -238,7 +236,7 @@ def stall_rule(max_gap: float = 5.0) -> GuardrailRule:
     gap = check_float(max_gap, "Guardrails.stall max_gap", minimum=0)
     return make_rule("stall", lambda: _StallSession(gap), description="Detects token stalls",
                      streaming=True, severity="warning", recoverable=True,
-                     check_session=lambda: _StallSession(gap, from_first_token=True))
+                     check_session=lambda: _StallSession(gap, whole_stream=True))
 
 
 class _RepetitionSession:

@@ -19,10 +19,13 @@ def render_mermaid(
     visits: Mapping[tuple[str, str, str], int] | None = None,
     current: str | None = None,
     title: str | None = None,
+    path_only: bool = False,
 ) -> str:
     """A mermaid `stateDiagram-v2` of the machine. With `visits` ((source, trigger, dest) ->
     count), the states a run went through are shaded, the edges it took carry their count,
-    and `current` (where the run ended) is highlighted."""
+    and `current` (where the run ended) is highlighted. `path_only` draws only what the run
+    visited: its edges in the order first taken (the order of `visits`), and the way out of
+    a terminal state it reached."""
     spec = load_spec(name)
     lines = [
         "---",
@@ -32,13 +35,20 @@ def render_mermaid(
         "  direction LR",
         f"  [*] --> {spec.initial}",
     ]
-    for edge in spec.edges:
+    edges = spec.edges
+    terminal = spec.terminal
+    if path_only and visits is not None:
+        by_key = {(e.source, e.trigger, e.dest): e for e in spec.edges}
+        edges = tuple(by_key[key] for key in visits if key in by_key)
+        reached = _visited_states(spec.initial, visits)
+        terminal = tuple(state for state in spec.terminal if state in reached)
+    for edge in edges:
         label = edge.label
         count = visits.get((edge.source, edge.trigger, edge.dest), 0) if visits else 0
         if count:
             label += f" (x{count})"
         lines.append(f"  {edge.source} --> {edge.dest}: {label}")
-    lines.extend(f"  {state} --> [*]" for state in spec.terminal)
+    lines.extend(f"  {state} --> [*]" for state in terminal)
     if visits is not None:
         visited = _visited_states(spec.initial, visits)
         lines.append("  classDef visited fill:#dcefdc,stroke:#2e7d32")

@@ -144,9 +144,13 @@ class MachineModel:
 
         return unsubscribe
 
-    def diagram(self) -> str:
-        """The machine as mermaid, with the path this model took marked."""
-        return render_mermaid(self.machine_name, visits=self.visits, current=self.phase)
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this model took, as mermaid: the states and edges it visited, in the order
+        first taken, each edge with its count. `full=True` draws the whole declared machine
+        with that path marked on it."""
+        return render_mermaid(
+            self.machine_name, visits=self.visits, current=self.phase, path_only=not full
+        )
 
 
 __all__ = ["Listener", "MachineModel", "StateTransition"]

@@ -100,8 +100,8 @@ class StateMachine:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         return self._model.subscribe(listener)
 
-    def diagram(self) -> str:
-        return self._model.diagram()
+    def diagram(self, *, full: bool = False) -> str:
+        return self._model.diagram(full=full)
 
     def __repr__(self) -> str:
         return f"StateMachine(state={self._model.phase!r}, transitions={len(self._model._history)})"

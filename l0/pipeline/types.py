@@ -249,11 +249,12 @@ class PipelineResult:
             raise self.error
         return self.output
 
-    def diagram(self) -> str:
-        """The pipeline machine as mermaid, with the path this run took marked."""
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this run took through the pipeline machine, as mermaid (`full=True`:
+        the whole machine with the path marked)."""
         if self._machine is None:
             raise _invalid("This result has no machine history to draw")
-        return self._machine.diagram()
+        return self._machine.diagram(full=full)
 
 
 __all__ = [

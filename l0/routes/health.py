@@ -8,10 +8,10 @@ Runs ask the store at attempt boundaries only, never per token:
     await store.report(route, admission, "success" | "failure" | "abandoned", now=...)
 
 `InMemoryRouteHealth`, the default store (one per process, `default_route_health()`), keeps
-one circuit breaker per route, the machine of `machines/breaker.toml` (the `_Circuit` model
-of `l0.breaker`): `failure_threshold` consecutive route failures open it, calls skip the
-route for `cool_down` seconds, then one call probes it (half-open) and its outcome closes or
-re-opens it. A probe that never reports (its worker died) frees its place after
+one circuit breaker per route, the machine of `l0/machine/declarations/breaker.toml` (the
+`_Circuit` model of `l0.breaker`): `failure_threshold` consecutive route failures open it,
+calls skip the route for `cool_down` seconds, then one call probes it (half-open) and its
+outcome closes or re-opens it. A probe that never reports (its worker died) frees its place after
 `probe_timeout`. A failure carrying Retry-After also holds the route until then (at most
 `max_retry_after` seconds), even while the breaker is closed.
 

@@ -26,7 +26,9 @@ def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
     if hasattr(stream, "__aiter__"):
         iterator: AsyncIterator[Any] = stream.__aiter__()
         return iterator
-    if hasattr(stream, "__iter__") and not isinstance(stream, (str, bytes)):
+    if hasattr(stream, "choices"):  # a whole completion (OpenAI, LiteLLM): stream=True forgotten
+        hint = "it is a finished completion, not a stream: pass stream=True to create(...)"
+    elif hasattr(stream, "__iter__") and not isinstance(stream, (str, bytes)):
         hint = "it is a synchronous iterable; l0 reads async iterators (e.g. an async generator)"
     else:
         hint = "it is not an async iterator"

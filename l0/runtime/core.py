@@ -17,6 +17,7 @@ the Event. Everything else happens at boundaries.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
@@ -106,6 +107,14 @@ _STREAMING_ATTEMPT_PHASES = frozenset(
 )
 
 
+def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
+    """`chunk` with its time: events from adapters and user streams (tool calls, messages,
+    data) arrive without one, and every delivered event carries its time."""
+    if chunk.timestamp is None:
+        return dataclasses.replace(chunk, timestamp=core.epoch(now))  # the caller's is theirs
+    return chunk
+
+
 class RunCore(MachineModel):
     """One run (see the module docstring)."""
 
@@ -132,6 +141,11 @@ class RunCore(MachineModel):
     _hedge: Open | None = None  # the route racing the current one (hedging)
     _hedges = 0  # hedges started, and won by the racing route
     _hedge_wins = 0
+    # When this attempt last produced output (epoch seconds), for the longest silence between
+    # outputs (`State._longest_gap`, read by Guardrails.stall). Set when an attempt's output
+    # begins; infinite until then, so an unmarked path can miss a gap but never invent one.
+    _output_at = math.inf
+    _tracks_gaps = False
 
     def __init__(
         self,
@@ -165,6 +179,10 @@ class RunCore(MachineModel):
             if plan.guardrails
             else None
         )
+        if any(rule.name == "stall" for rule in plan.guardrails):
+            # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
+            self._tracks_gaps = True
+            self.token = self._token_and_gap  # type: ignore[method-assign]
         self._checkpoint_every = continuation.checkpoint_interval if continuation else 0
         beats = [*(self.engine.intervals if self.engine else ()), self._checkpoint_every]
         # The hot path counts down to the next multiple of every interval's common divisor.
@@ -243,6 +261,15 @@ class RunCore(MachineModel):
             return None
         return Event(_TOKEN, text, None, None, None, stamp)
 
+    def _token_and_gap(self, text: str, now: float) -> Event | None:
+        """`token`, keeping the longest silence between outputs as well (Guardrails.stall)."""
+        if self._fast and text:
+            stamp = now + self._epoch_offset
+            if stamp - self._output_at > self.state._longest_gap:
+                self.state._longest_gap = stamp - self._output_at
+            self._output_at = stamp
+        return type(self).token(self, text, now)  # a subclass's token (recording) included
+
     def event(self, chunk: object, now: float) -> Event | None:
         """A non-text chunk arrived: an `l0.Event` (from an adapter or the user's stream)."""
         if not isinstance(chunk, Event):
@@ -280,7 +307,11 @@ class RunCore(MachineModel):
             self._append(chunk.text)
             self.state.token_count += 1
             self.state.last_token_at = self.epoch(now)
-        return chunk
+            if self._tracks_gaps:  # a message is output too (Guardrails.stall)
+                gap = self.state.last_token_at - self._output_at
+                self.state._longest_gap = max(self.state._longest_gap, gap)
+                self._output_at = self.state.last_token_at
+        return _stamped(chunk, now, self)
 
     # -- facts: hedging (run(hedge_after=...)) ------------------------------------------------
 
@@ -337,6 +368,9 @@ class RunCore(MachineModel):
                 self.outbox.append(pending)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
+        silence = self.epoch(now) - self._output_at  # the gap before the end counts too
+        if self._tracks_gaps and silence > self.state._longest_gap:
+            self.state._longest_gap = silence
         self._fire("end", now)
         if isinstance(self.decision, RunCheck):
             return self.decision
@@ -415,11 +449,12 @@ class RunCore(MachineModel):
     def timed_out(self, timeout_type: str, seconds: float, now: float) -> Decision:
         """A deadline passed: "initial_token", "inter_token" or "total"."""
         waited = {"initial_token": "for the first token", "inter_token": "between tokens"}
+        limit = f"{seconds * 1000:g} ms (Timeout.{timeout_type})"  # the unit Timeout takes
         message = (
-            f"No token within {seconds:g}s {waited[timeout_type]} "
+            f"No token within {limit} {waited[timeout_type]} "
             f"(attempt {self.attempt + 1}, stream {self.factory_index})"
             if timeout_type in waited
-            else f"The run exceeded its total time budget of {seconds:g}s"
+            else f"The run exceeded its total time budget of {limit}"
         )
         error = L0TimeoutError(message, timeout_type=timeout_type, timeout_seconds=seconds)
         return self.failed(error, now)
@@ -530,7 +565,8 @@ class RunCore(MachineModel):
             self.state.tool_calls.append(dict(chunk.data))
         if self.state.first_token_at is None:
             self.state.first_token_at = self.epoch(now)
-        return chunk
+        self._output_at = self.epoch(now)  # a tool call is output: no stall while it streams
+        return _stamped(chunk, now, self)
 
     def _record_completion_details(self, chunk: Event) -> None:
         state = self.state
@@ -744,6 +780,7 @@ class RunCore(MachineModel):
         state = self.state
         if state.first_token_at is None:
             state.first_token_at = self.epoch(now)
+        self._output_at, state._longest_gap = self.epoch(now), 0.0  # gaps of this attempt
         self._note_recovery(now)
         self._fast = True
 
@@ -760,6 +797,7 @@ class RunCore(MachineModel):
         now = event_data.kwargs["now"]
         if self.state.first_token_at is None:
             self.state.first_token_at = self.epoch(now)
+        self._output_at, self.state._longest_gap = self.epoch(now), 0.0
         self._note_recovery(now)
 
     def deduplicate(self, event_data: EventData) -> None:

@@ -31,6 +31,7 @@ from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, Run
 from l0.runtime.hedge import race
 from l0.runtime.interrupts import Interrupted, still_open
 from l0.runtime.routing import make_gate
+from l0.runtime.sdk_retries import notice_sdk_retries
 from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
 
@@ -310,6 +311,7 @@ class Driver:
             produced = factory()
         if not hasattr(produced, "__aiter__") and _is_awaitable(produced):
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
+        notice_sdk_retries(produced, plan.retry.max_retries)  # one getattr; see the module
         return produced, open_iterator(produced, plan.adapter)
 
     async def _close(self, targets: list[Any]) -> None:

@@ -65,8 +65,8 @@ class Stream:
                     bus=self._bus,
                     state=self._state,
                 )
-            if logger.isEnabledFor(logging.DEBUG):  # l0.enable_debug(), or the app's logging
-                from l0.debug import log_event
+            if logger.isEnabledFor(logging.INFO):  # recoveries at INFO, the lifecycle at DEBUG
+                from l0.run_log import log_event
 
                 core.bus.add_handler(log_event)
             self._core = core
@@ -154,9 +154,11 @@ class Stream:
         core = self._start_core()
         return StateMachine(core)
 
-    def diagram(self) -> str:
-        """The runtime machine as mermaid, with the states and edges this run took marked."""
-        return self._start_core().diagram()
+    def diagram(self, *, full: bool = False) -> str:
+        """The path this run took through the runtime machine, as mermaid: the states and
+        edges it visited, in order, with counts. `full=True`: the whole machine, the path
+        marked on it."""
+        return self._start_core().diagram(full=full)
 
     def _start_core(self) -> RunCore:
         if self._core is None:

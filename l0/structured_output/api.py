@@ -112,7 +112,7 @@ async def structured(
                     pass
             except Exception as exc:
                 run.reraise(exc)
-        return run.result(events.state)
+        return run.result(events)
     finally:
         await run.close()
 

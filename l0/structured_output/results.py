@@ -16,6 +16,7 @@ from l0.errors import Error, ErrorCode
 from l0.jsonkit.types import CorrectionType
 
 if TYPE_CHECKING:
+    from l0.runtime.stream import Stream
     from l0.structured_output.json_schema import JSONSchemaValidationError, SchemaIssue
     from l0.types import State
 
@@ -101,7 +102,8 @@ class StructuredResult(Generic[T]):
     JSON text that was validated (after auto-correction), `corrections` the repairs that took
     (empty when the text was clean). `attempts` counts every stream opened; `failures` holds
     the refused attempts before this one. `state` is the run's `l0.State`, `structured_state`
-    the structured run's own.
+    the structured run's own; `diagram()` draws the path the run took through the runtime
+    machine.
     """
 
     data: T
@@ -113,6 +115,17 @@ class StructuredResult(Generic[T]):
     state: State
     structured_state: StructuredState
     telemetry: StructuredTelemetry
+    _run: Stream | None = field(default=None, repr=False, compare=False)
+
+    def diagram(self, *, full: bool = False) -> str:
+        """The path the run behind this result took through the runtime machine, as mermaid
+        (as `Stream.diagram`; `full=True` draws the whole machine with the path marked)."""
+        if self._run is None:
+            raise Error(
+                "This result was not made by a run (built by hand): it has no path to draw",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        return self._run.diagram(full=full)
 
     @property
     def corrected(self) -> bool:

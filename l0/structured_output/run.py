@@ -210,8 +210,9 @@ class StructuredRun(Generic[T]):
         self.check.bind(stream.state)
         return stream
 
-    def result(self, state: State) -> StructuredResult[T]:
+    def result(self, stream: Stream) -> StructuredResult[T]:
         """The result of a run that completed (its last attempt passed the schema)."""
+        state = stream.state
         accepted = self.check.accepted
         if accepted is None or not state.completed:
             raise Error("The run ended without a validated object", code=ErrorCode.INTERNAL_ERROR)
@@ -242,6 +243,7 @@ class StructuredRun(Generic[T]):
             state=state,
             structured_state=structured_state,
             telemetry=telemetry,
+            _run=stream,
         )
 
     def reraise(self, error: Exception) -> NoReturn:

@@ -89,7 +89,7 @@ class StructuredStreamResult(Generic[T]):
                             parser.feed(kept)  # ...from the text the runtime kept
             except Exception as exc:
                 run.reraise(exc)
-            self._result = run.result(stream.state)
+            self._result = run.result(stream)
             yield self._result
         finally:
             await stream.aclose()

@@ -12,15 +12,21 @@ One attempt's check:
 1. The text is the attempt's content. When the model wrote no text but made exactly one tool
    call, its arguments are the text instead, parsed strictly: tool-call arguments are never
    repaired (a repaired call could do what the model never asked for).
-2. With auto-correction, `JSON.auto_correct` extracts and repairs the JSON; a text that
-   ended before its JSON did is refused as `json_truncated` even though it could be
-   balanced, because the repaired object would be only the front of the real one. Without
+2. With auto-correction, `JSON.auto_correct` extracts and repairs the JSON, closing what the
+   model left open after a complete value (`{"name": "X", "age": 1` is read as
+   `{"name": "X", "age": 1}`, as the reference's `auto_correct_json` does). A text that
+   stopped inside a value (a string, a key, after a comma) is refused as `json_truncated`:
+   balancing it would accept the front of a larger object. So is any unclosed text when the
+   provider says it stopped at its token limit (`finish_reason == "length"`). Without
    auto-correction only exact JSON passes.
 3. The parsed value is validated in full by the schema (`UnifiedSchema.validate`); the
    accepted object is always built here, from the complete text, never from a preview.
 
 Parse failures are reported as `JSONSchemaValidationError`s too (issue kinds `json_invalid`,
-`json_truncated`, `tool_calls`), so `on_validation_error` always gets one type. A user
+`json_truncated`, `tool_calls`); that is what the run's failures and `StructuredOutputError`
+hold. `on_validation_error` gets a `pydantic.ValidationError`, as the reference says: the
+one Pydantic raised for a Pydantic schema, otherwise one built from the same issues (their
+kind as its error `type`, their path as `loc`, the attempt's text as `input`). A user
 callback (or a model validator) that raises stops the run with a fatal violation, and
 `structured` re-raises the user's exception as it was.
 
@@ -38,6 +44,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, Severity
 from l0.jsonkit.correct import correct
@@ -52,7 +61,7 @@ from l0.types import State
 
 RULE_NAME = "schema"
 
-OnValidationError = Callable[[JSONSchemaValidationError, int], object]
+OnValidationError = Callable[[ValidationError, int], object]
 OnAutoCorrect = Callable[[AutoCorrectInfo], object]
 
 
@@ -141,7 +150,8 @@ class SchemaCheck:
         raw = state.content
         started = time.perf_counter()
         try:
-            self.accepted = self._judge(raw, tool_calls, attempt)
+            cut = state.finish_reason == "length"  # the provider hit its token limit
+            self.accepted = self._judge(raw, tool_calls, attempt, cut=cut)
         except _Refused as refused:
             return self._refuse(ValidationFailure(attempt, raw, refused.error))
         except Exception as exc:  # the user's code (a callback, a model validator) failed
@@ -153,8 +163,10 @@ class SchemaCheck:
         self.state.data = self.accepted.data
         return []
 
-    def _judge(self, raw: str, tool_calls: Sequence[dict[str, Any]], attempt: int) -> Accepted:
-        text, corrections, value = self._parse(raw, tool_calls)
+    def _judge(
+        self, raw: str, tool_calls: Sequence[dict[str, Any]], attempt: int, *, cut: bool
+    ) -> Accepted:
+        text, corrections, value = self._parse(raw, tool_calls, cut=cut)
         if corrections:
             info = AutoCorrectInfo(raw, text, corrections, attempt)
             self.state.corrections.append(info)
@@ -167,9 +179,10 @@ class SchemaCheck:
         return Accepted(data, raw, text, corrections)
 
     def _parse(
-        self, raw: str, tool_calls: Sequence[dict[str, Any]]
+        self, raw: str, tool_calls: Sequence[dict[str, Any]], *, cut: bool = False
     ) -> tuple[str, tuple[CorrectionType, ...], Any]:
-        """The JSON text, the corrections applied, and the value."""
+        """The JSON text, the corrections applied, and the value (`cut`: the provider stopped
+        at its token limit)."""
         if not raw.strip() and tool_calls:
             return self._parse_tool_call(tool_calls)
         if not self.auto_correct:
@@ -186,11 +199,12 @@ class SchemaCheck:
             raise self._parse_failure(
                 "json_invalid", f"the output is not JSON, even corrected: {result.error}"
             )
-        if result.truncated:
+        if result.truncated and (cut or _cut_mid_value(raw, result.corrections)):
             repairs = ", ".join(c.value for c in result.corrections)
+            why = "at its token limit" if cut else "in the middle of a value"
             raise self._parse_failure(
                 "json_truncated",
-                "the output ended before its JSON did; it could be balanced "
+                f"the output ended {why}, before its JSON did; it could be balanced "
                 f"({repairs}) but the object would be incomplete, so it is not accepted",
             )
         return result.corrected, result.corrections, value
@@ -223,7 +237,11 @@ class SchemaCheck:
         self.state.failures.append(failure)
         if self.on_validation_error is not None:
             try:
-                _call(self.on_validation_error, failure.error, failure.attempt)
+                _call(
+                    self.on_validation_error,
+                    as_pydantic_error(failure.error, failure.raw),
+                    failure.attempt,
+                )
             except Exception as exc:
                 return self._stop(exc, failure.attempt)
         return [self._violation(failure.error.message, "error", failure.attempt)]
@@ -249,6 +267,30 @@ class SchemaCheck:
         return violation
 
 
+# Repairs that mean the text stopped inside a value, not merely before its closing brackets.
+_CUT_MID_VALUE = frozenset(
+    {CorrectionType.TRUNCATED_STRING_CLOSED, CorrectionType.INCOMPLETE_MEMBER_REMOVED}
+)
+
+
+def _cut_mid_value(raw: str, corrections: Sequence[CorrectionType]) -> bool:
+    """Whether a truncated text stopped inside a value (a string, a key, after a comma)
+    rather than after a complete value with only closing brackets missing."""
+    return bool(_CUT_MID_VALUE.intersection(corrections)) or raw.rstrip().endswith((",", ":"))
+
+
+def as_pydantic_error(error: JSONSchemaValidationError, raw: str) -> ValidationError:
+    """The `pydantic.ValidationError` behind `error`, or one with the same issues (see the
+    module docstring)."""
+    if isinstance(error.__cause__, ValidationError):
+        return error.__cause__
+    details: list[InitErrorDetails] = [
+        {"type": PydanticCustomError(issue.kind, issue.message), "loc": issue.path, "input": raw}
+        for issue in error.errors
+    ]
+    return ValidationError.from_exception_data(error.schema_name, details)
+
+
 def _call(callback: Callable[..., object], *args: Any) -> None:
     """Call a user callback; callbacks are plain functions (an awaitable is refused)."""
     result = callback(*args)
@@ -263,4 +305,4 @@ def _call(callback: Callable[..., object], *args: Any) -> None:
         )
 
 
-__all__ = ["RULE_NAME", "Accepted", "SchemaCheck"]
+__all__ = ["RULE_NAME", "Accepted", "SchemaCheck", "as_pydantic_error"]

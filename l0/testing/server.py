@@ -224,6 +224,7 @@ class FaultServer:
     def start(self) -> FaultServer:
         if self._thread is not None:
             raise Error("this FaultServer was already started", code=ErrorCode.INVALID_ARGUMENT)
+        _require_aiohttp()  # here, in the caller's thread, not as a failure inside the server's
         self._thread = threading.Thread(target=self._run, name="l0-fault-server", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -413,6 +414,17 @@ class FaultServer:
         except ConnectionError:
             pass  # the client went away; nothing left to answer
         return response
+
+
+def _require_aiohttp() -> None:
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError as exc:
+        raise Error(
+            'l0.testing.FaultServer needs aiohttp, which the testing extra brings: '
+            'pip install "l0[testing]"',
+            code=ErrorCode.INVALID_ARGUMENT,
+        ) from exc
 
 
 def _whole_reply(request: web.Request, reply: Reply, info: RequestInfo) -> web.Response:

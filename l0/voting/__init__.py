@@ -120,7 +120,7 @@ async def consensus(
 
     - "unanimous": all results must agree, else ValueError.
     - "majority": the most common result wins if it has more than half of the votes, else
-      ValueError. Structured results may win field by field.
+      ValueError. The winner is one of the results (the first of the winning group).
     - "best": the first successful result (in task order); never raises unless all fail.
 
     What counts as "the same result" is the preset's call (`Consensus.standard()` by

@@ -6,18 +6,17 @@ group. Groups are ranked by size, ties broken by task order, so the result is de
 Failed tasks do not vote: ratios are over the successful outputs.
 
 Structured outputs (every successful output a dict, Pydantic model or dataclass) are also
-grouped field by field (top-level fields). `majority` then accepts, when no whole output has
-a majority, a value assembled from each field's majority value, rebuilt as the outputs' own
-type when they all share one.
+grouped field by field (top-level fields), for the analysis only: which fields agree and
+which are disputed. The decision is always about whole outputs.
 
 Strategies (the reference's rules): `unanimous` needs a single group; `majority` needs a
-group with more than half of the votes; `best` takes the first successful output in task
-order and never fails unless every task failed.
+group with more than half of the votes and returns one of the answers in it (the first, in
+task order), never a value no task produced; `best` takes the first successful output in
+task order and never fails unless every task failed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -149,18 +148,6 @@ def _analyze(
     return analysis, by_key
 
 
-def _rebuild(template: Any, others: list[Any], merged: dict[Any, Any]) -> Any:
-    """`merged` as the outputs' own type (Pydantic model, dataclass) when they share one."""
-    kind = type(template)
-    if any(type(value) is not kind for value in others):
-        return merged
-    if hasattr(kind, "model_validate") and hasattr(kind, "model_fields"):
-        return kind.model_validate(merged)
-    if dataclasses.is_dataclass(kind):
-        return kind(**merged)
-    return merged
-
-
 def _describe(agreements: list[Agreement]) -> str:
     def short(value: Any) -> str:
         text = repr(value)
@@ -177,7 +164,6 @@ def _decide(
     outputs: list[ConsensusOutput[Any]],
     strategy: Strategy,
     analysis: ConsensusAnalysis,
-    by_key: dict[Any, FieldConsensusInfo] | None,
 ) -> _Decision:
     n, groups = analysis.successful, analysis.agreements
     if n == 0:
@@ -199,12 +185,9 @@ def _decide(
         )
     if analysis.has_majority:
         return top.value, True, top.ratio, f"majority: {top.count} of {n} outputs agree"
+    # A majority is one of the answers (the reference's "most common result"): fields that
+    # agree do not make an answer no task gave.
     fields = analysis.fields
-    if fields is not None and by_key is not None and not fields.disputed_fields:
-        merged = {key: info.agreement.value for key, info in by_key.items()}
-        values = [o.value for o in outputs if o.error is None]
-        message = f"majority: assembled from the majority value of each of {len(merged)} fields"
-        return _rebuild(values[0], values, merged), True, fields.agreement, message
     disputed = f"; fields without a majority: {', '.join(fields.disputed_fields)}" if fields else ""
     return (
         None,
@@ -221,8 +204,8 @@ def resolve(
     preset: ConsensusPreset = STANDARD_CONSENSUS,
 ) -> ConsensusResult[T]:
     """Apply `strategy` to the outputs (see the module docstring)."""
-    analysis, by_key = _analyze(outputs, preset)
-    value, reached, confidence, message = _decide(outputs, strategy, analysis, by_key)
+    analysis, _ = _analyze(outputs, preset)
+    value, reached, confidence, message = _decide(outputs, strategy, analysis)
     return ConsensusResult(value, reached, confidence, strategy, outputs, analysis, message)
 
 

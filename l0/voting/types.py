@@ -171,8 +171,7 @@ class ConsensusAnalysis:
 class ConsensusResult(Generic[T]):
     """The outcome of a consensus: the agreed value when `reached`, and why otherwise.
 
-    `confidence` is the winning group's ratio, or the mean field agreement when the value
-    was assembled field by field.
+    `confidence` is the winning (or, when none won, the largest) group's share of the votes.
     """
 
     consensus: T | None

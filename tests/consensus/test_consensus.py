@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
+from hypothesis import given, strategies as st
 from pydantic import BaseModel
 
 import l0.voting as lc
@@ -160,12 +162,14 @@ def test_custom_preset_threshold_and_numeric_tolerance() -> None:
         ConsensusPreset("bad", similarity_threshold=1.2)
 
 
-def test_structured_outputs_agree_field_by_field() -> None:
-    """No whole output has a majority, but every field does: the majority values win."""
+def test_structured_outputs_are_analysed_field_by_field() -> None:
+    """No whole output has a majority: majority is not reached (a value assembled from the
+    fields' majorities is an answer no task gave), but the analysis reports every field."""
     outputs = [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 9, "c": 3}, {"a": 1, "b": 2, "c": 8}]
     result = Consensus.evaluate(outputs, "majority")
-    assert result.reached and result.consensus == {"a": 1, "b": 2, "c": 3}
-    assert result.confidence == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    assert not result.reached and result.consensus is None
+    with pytest.raises(ValueError, match="No majority"):
+        result.unwrap()
     fields = result.analysis.fields
     assert fields is not None
     assert fields.unanimous_fields == ["a"] and fields.disputed_fields == []
@@ -190,22 +194,47 @@ def test_a_disputed_field_means_no_majority() -> None:
         result.unwrap()
 
 
-async def test_pydantic_outputs_are_rebuilt_from_field_majorities() -> None:
-    """Models are compared by fields and the assembled answer is the same model type."""
+async def test_the_issues_objects_have_no_majority() -> None:
+    """The reference: "Most common result wins (>50%) / ValueError if no majority". Three
+    different objects have no most common result; field majorities ({a:1, b:2}) do not
+    make one."""
+    with pytest.raises(ValueError, match="No majority"):
+        await lc.consensus(answers({"a": 1, "b": 1}, {"a": 1, "b": 2}, {"a": 2, "b": 2}))
+
+
+async def test_a_majority_of_models_returns_one_of_them() -> None:
+    """Two equal Pydantic answers out of three: the winner is the first of those objects."""
 
     class Answer(BaseModel):
         city: str
         population: int
-        country: str
 
+    first = Answer(city="Paris", population=2_100_000)
     outputs = [
-        Answer(city="Paris", population=2_100_000, country="France"),
-        Answer(city="paris", population=2_200_000, country="France"),
-        Answer(city="Paris", population=2_100_000, country="FR"),
+        Answer(city="Lyon", population=500_000),
+        first,
+        Answer(city="paris", population=2_100_000),
     ]
     result = await lc.consensus(answers(*outputs))
-    assert isinstance(result, Answer)
-    assert result == Answer(city="Paris", population=2_100_000, country="France")
+    assert result is first
+
+
+small_objects = st.dictionaries(st.sampled_from("ab"), st.integers(0, 2), min_size=1, max_size=2)
+
+
+@given(values=st.lists(small_objects, min_size=1, max_size=6))
+def test_majority_is_one_of_the_answers_with_more_than_half(values: list[dict[str, int]]) -> None:
+    """Against a model (count equal answers): majority is reached exactly when one answer has
+    more than half of the votes, and it returns one of the given objects, that answer."""
+    counts = Counter(tuple(sorted(v.items())) for v in values)
+    answer, votes = counts.most_common(1)[0]
+    result = Consensus.evaluate(values, "majority")
+    assert result.reached == (votes * 2 > len(values))
+    if result.reached:
+        assert any(result.consensus is v for v in values)
+        assert tuple(sorted(result.consensus.items())) == answer
+    else:
+        assert result.consensus is None
 
 
 def test_dataclass_outputs_with_a_whole_majority_keep_the_original_object() -> None:
@@ -218,8 +247,7 @@ def test_dataclass_outputs_with_a_whole_majority_keep_the_original_object() -> N
 
     first = Point(1, 2)
     assert Consensus.evaluate([first, Point(1, 2), Point(5, 5)]).consensus is first
-    merged = Consensus.evaluate([Point(1, 2), Point(1, 3), Point(4, 2)]).consensus
-    assert merged == Point(1, 2)
+    assert not Consensus.evaluate([Point(1, 2), Point(1, 3), Point(4, 2)]).reached
 
 
 def test_analyze_describes_agreement_without_deciding() -> None:

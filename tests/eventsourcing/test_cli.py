@@ -84,3 +84,41 @@ def test_replay_of_a_missing_recording_fails_clearly(tmp_path: Path) -> None:
     done = replay(str(tmp_path / "nothing.jsonl"), "--no-diagram")
     assert done.returncode == 2
     assert "No recording at" in done.stderr
+
+
+async def test_sqlite_urls_follow_sqlalchemy(tmp_path: Path) -> None:
+    """Three slashes: a path relative to the current directory; four: an absolute path."""
+    db = tmp_path / "runs.db"
+    stream_id = await recorded_run(SQLiteEventStore(db))
+    relative = subprocess.run(
+        [sys.executable, "-m", "l0", "replay", f"sqlite:///runs.db#{stream_id}", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert relative.returncode == 0, relative.stderr
+    assert str(db).startswith("/")
+    absolute = replay(f"sqlite:///{db}#{stream_id}", "--json")  # sqlite:////tmp/...
+    assert absolute.returncode == 0, absolute.stderr
+    assert json.loads(relative.stdout) == json.loads(absolute.stdout)
+
+
+def test_a_missing_sqlite_file_names_the_slash_rule(tmp_path: Path) -> None:
+    """An absolute path written with three slashes is read as relative: the one-line error
+    shows the path it looked at and says four slashes make it absolute."""
+    done = replay(f"sqlite://{tmp_path}/missing.db")  # three slashes: relative to the cwd
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "four slashes" in done.stderr and "SQLAlchemy" in done.stderr
+
+
+@pytest.mark.parametrize("content", [b"not a database, just text\n", b"\x00\xff" * 64])
+def test_an_unreadable_sqlite_file_is_one_line_and_status_2(tmp_path: Path, content: bytes) -> None:
+    """A file that is not a SQLite database: one line, status 2, no traceback."""
+    path = tmp_path / "junk.db"
+    path.write_bytes(content)
+    done = replay(f"sqlite:///{path}")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

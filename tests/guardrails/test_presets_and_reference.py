@@ -3,9 +3,12 @@ violation handling."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import fields
 
+import anyio
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import l0
 from l0 import GuardrailRule, GuardrailViolation
@@ -198,3 +201,119 @@ async def test_stall_rule_in_a_run_records_a_warning() -> None:
     assert (violation.rule, violation.severity) == ("stall", "warning")
     assert violation.context is not None
     assert violation.context["gap"] == pytest.approx(8.0, abs=0.01)
+
+
+async def _paced(delays: list[float]) -> AsyncIterator[str]:
+    """Token i after `delays[i]` seconds; a last extra delay is a wait before the end."""
+    for index, delay in enumerate(delays):
+        await anyio.sleep(delay)
+        if index < len(delays) - 1:
+            yield f"t{index} "
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_stall_catches_one_pause_among_quick_tokens() -> None:
+    """One 9 s pause among 29 instant tokens, with the default check interval (15 tokens):
+    the real gap is measured, not an average over the interval."""
+    delays = [0.0] * 10 + [9.0] + [0.0] * 20
+    result = await l0.run(stream=lambda: _paced(delays), guardrails=[Guardrails.stall(max_gap=5.0)])
+    await result.read()
+    [violation] = result.state.violations
+    assert violation.context is not None
+    assert violation.context["gap"] == pytest.approx(9.0, abs=0.01)
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_stall_counts_the_wait_before_the_end() -> None:
+    """Tokens arrive quickly, then the provider is silent for 7 s before it ends the stream."""
+    result = await l0.run(
+        stream=lambda: _paced([0.0, 0.0, 0.0, 7.0]), guardrails=[Guardrails.stall(max_gap=5.0)]
+    )
+    assert await result.read() == "t0 t1 t2 "
+    [violation] = result.state.violations
+    assert violation.context is not None
+    assert violation.context["gap"] == pytest.approx(7.0, abs=0.01)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    delays=st.lists(st.sampled_from([0.0, 0.5, 2.0, 4.0, 6.0, 11.0]), min_size=2, max_size=30),
+    interval=st.integers(1, 20),
+    backend=st.sampled_from(["asyncio", "trio"]),
+)
+def test_stall_reports_exactly_the_longest_gap_above_max_gap(
+    delays: list[float], interval: int, backend: str
+) -> None:
+    """Any pacing, any check interval: a stall is recorded iff some gap (between two tokens,
+    or before the end) exceeds max_gap, and the largest recorded gap is the longest one.
+    The time before the first token is the first-token timeout's business, not a stall."""
+    import looptime
+    import trio.testing
+
+    options: dict[str, object] = (
+        {"loop_factory": looptime.new_event_loop}
+        if backend == "asyncio"
+        else {"clock": trio.testing.MockClock(autojump_threshold=0)}
+    )
+
+    async def play() -> l0.State:
+        result = await l0.run(
+            stream=lambda: _paced(delays),
+            guardrails=[Guardrails.stall(max_gap=5.0)],
+            check_interval=interval,
+            timeout=l0.Timeout(initial_token=60_000, inter_token=60_000),
+        )
+        await result.read()
+        return result.state
+
+    state = anyio.run(play, backend=backend, backend_options=options)
+    longest = max(delays[1:])  # gaps after the first token, the wait before the end included
+    gaps = [v.context["gap"] for v in state.violations if v.context is not None]
+    if longest > 5.0:
+        assert gaps and max(gaps) == pytest.approx(longest, abs=0.01)
+    else:
+        assert gaps == []
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_a_recorded_run_with_a_stall_replays_to_the_same_violation() -> None:
+    """Recording keeps working with the stall rule's gap keeping, and the replay (fed the
+    recorded clock) finds the same stall."""
+    from l0.eventsourcing import InMemoryEventStore
+    from l0.eventsourcing.replayer import EventReplayer
+
+    store = InMemoryEventStore()
+    result = await l0.run(
+        stream=lambda: _paced([0.0, 0.0, 6.0, 0.0]),
+        guardrails=[Guardrails.stall(max_gap=5.0)],
+        event_store=store,
+    )
+    assert await result.read() == "t0 t1 t2 "
+    [live] = result.state.violations
+    assert result.stream_id is not None
+    replayed = await EventReplayer(store).replay(result.stream_id)
+    assert replayed.divergence() is None
+    [again] = replayed.state.violations
+    assert (again.message, again.context) == (live.message, live.context)
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_stall_counts_gaps_between_whole_messages_too() -> None:
+    """A stream of MESSAGE events (whole messages, not tokens): quick messages are no stall,
+    a 6 s silence between two of them is."""
+
+    async def messages(pause: float) -> AsyncIterator[l0.Event]:
+        for index in range(4):
+            await anyio.sleep(pause if index == 2 else 0.5)
+            yield l0.Event(type=l0.EventType.MESSAGE, text=f"m{index} ")
+
+    for pause, expected in ((0.5, []), (6.0, [pytest.approx(6.0, abs=0.01)])):
+        result = await l0.run(
+            stream=lambda pause=pause: messages(pause), guardrails=[Guardrails.stall(max_gap=5.0)]
+        )
+        assert await result.read() == "m0 m1 m2 m3 "
+        assert [v.context["gap"] for v in result.state.violations if v.context] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any, ClassVar
 
@@ -385,7 +386,10 @@ def test_tool_calls_enter_and_leave_tool_call_detected() -> None:
     core = make_core()
     core.start(100.0)
     call = l0.Event(type=EventType.TOOL_CALL, data={"id": "c1", "name": "f", "arguments": "{}"})
-    assert core.event(call, 101.0) is call
+    delivered = core.event(call, 101.0)
+    # delivered with its time (the adapter's event has none; the caller's object is unchanged)
+    assert delivered == dataclasses.replace(call, timestamp=core.epoch(101.0))
+    assert call.timestamp is None
     assert core.phase == "tool_call_detected"
     feed(core, "done")
     assert core.phase == "streaming"

@@ -273,14 +273,16 @@ async def test_unknown_chunks_fail_with_a_clear_error() -> None:
 
 
 async def test_events_from_the_stream_pass_through() -> None:
-    """l0.Event chunks are accepted: tokens count as text, other events pass as they are."""
+    """l0.Event chunks are accepted: tokens count as text, other events pass as they are,
+    given their time when they came without one."""
     progress = l0.Event(type=l0.EventType.PROGRESS, data={"percent": 50})
     factory = ScriptedFactory(
         Script(chunks=[l0.Event(type=l0.EventType.TOKEN, text="hi"), progress, " there"])
     )
     result = await l0.run(stream=factory)
     events = await collect(result)
-    assert events[1] is progress
+    assert (events[1].type, events[1].data) == (l0.EventType.PROGRESS, {"percent": 50})
+    assert events[1].timestamp is not None and events[1].timestamp > 1.7e9
     assert result.state.content == "hi there"
 
 

@@ -10,13 +10,12 @@ from typing import Any
 
 import openai
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from typing_extensions import assert_type
 
 import l0
 from l0.jsonkit import CorrectionType
 from l0.structured_output import (
-    JSONSchemaValidationError,
     StructuredOutputError,
     StructuredPartial,
     StructuredResult,
@@ -129,7 +128,7 @@ async def test_an_answer_cut_short_by_the_length_limit_is_retried(
         "gpt-4o",
         [Reply(chunks(ANSWER[:40]), finish_reason="length"), Reply(chunks(ANSWER))],
     )
-    failures: list[tuple[int, JSONSchemaValidationError]] = []
+    failures: list[tuple[int, ValidationError]] = []
 
     result = await l0.structured(
         schema=UserProfile,
@@ -140,7 +139,7 @@ async def test_an_answer_cut_short_by_the_length_limit_is_retried(
 
     assert result.data == UserProfile.model_validate_json(ANSWER)
     assert result.attempts == 2
-    assert [(attempt, [i.kind for i in e.errors]) for attempt, e in failures] == [
+    assert [(attempt, [d["type"] for d in e.errors()]) for attempt, e in failures] == [
         (1, ["json_truncated"])
     ]
     assert result.failures[0].raw == ANSWER[:40]

@@ -91,7 +91,9 @@ async def test_validation_failure_retries_then_falls_back_then_raises_with_every
             stream=primary,
             fallbacks=[backup],
             retry=l0.Retry(attempts=1, base_delay=0.5),
-            on_validation_error=lambda error, attempt: reported.append((attempt, kinds(error))),
+            on_validation_error=lambda error, attempt: reported.append(
+                (attempt, [detail["type"] for detail in error.errors()])
+            ),
         )
 
     error = caught.value

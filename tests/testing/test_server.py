@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 import urllib.error
@@ -319,3 +320,32 @@ async def test_docs_example_rate_limit_drop_then_answer() -> None:
             await client.close()
         assert server.attempts("gpt-4o") == 3
         assert len(server.gaps("gpt-4o")) == 2
+
+
+@pytest.mark.parametrize("how", ["start", "with", "async with"])
+def test_without_aiohttp_the_server_asks_for_the_testing_extra(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without aiohttp (the `testing` extra), starting a FaultServer raises an l0.Error that
+    says `pip install "l0[testing]"`, in the caller's thread, and leaves no thread behind."""
+    import anyio
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # `import aiohttp` now fails
+    server = FaultServer()
+    with pytest.raises(Error) as caught:
+        if how == "start":
+            server.start()
+        elif how == "with":
+            with server:
+                pass
+        else:
+
+            async def enter() -> None:
+                async with server:
+                    pass
+
+            anyio.run(enter)
+    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
+    assert 'pip install "l0[testing]"' in str(caught.value)
+    assert isinstance(caught.value.__cause__, ImportError)
+    assert server._thread is None  # refused before its thread was started
