@@ -23,6 +23,7 @@ SANS_IO_CORE = (
     "l0.runtime.core",
     "l0.runtime.policy",
     "l0.runtime.plan",
+    "l0.runtime.options",
     "l0.continuation",
     "l0.guardrails.engine",
 )
@@ -73,7 +74,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "l0.routes.keys",
         ),
     ),
-    ("core", ("l0.runtime.core", "l0.runtime.policy", "l0.runtime.plan")),
+    (
+        "core",
+        ("l0.runtime.core", "l0.runtime.policy", "l0.runtime.plan", "l0.runtime.options"),
+    ),
     (
         "services",
         (
