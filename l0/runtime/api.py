@@ -101,12 +101,10 @@ def _is_stream(value: Any) -> bool:
     return hasattr(value, "__aiter__") or hasattr(value, "__await__")
 
 
-class RunKeywords(TypedDict, total=False):
-    """The options of `l0.run`, `l0.wrap` and the other entry points as keyword arguments,
-    for type checkers (`**options: Unpack[RunKeywords]`). `l0.RunOptions` is their one
-    definition; a test keeps these keys equal to its fields."""
+class RunKeywordsBesidesFallbacks(TypedDict, total=False):
+    """The options of `l0.run` but `fallbacks`, as keyword arguments for type checkers
+    (`l0.structured` takes streams as fallbacks too, so it types them itself)."""
 
-    fallbacks: Sequence[StreamFactory] | None
     guardrails: Sequence[GuardrailRule] | None
     retry: Retry | None
     timeout: Timeout | None
@@ -121,6 +119,15 @@ class RunKeywords(TypedDict, total=False):
     breaker: CircuitBreaker | None
     route_health: RouteHealthStore | bool | None
     hedge_after: float | None
+
+
+class RunKeywords(RunKeywordsBesidesFallbacks, total=False):
+    """The options of `l0.run`, `l0.wrap` and the other entry points as keyword arguments,
+    for type checkers (`**options: Unpack[RunKeywords]`). `l0.RunOptions` is their one
+    definition (a TypedDict cannot be derived from a dataclass for a type checker, and the
+    `wrap` overloads need one); a test keeps these keys equal to its fields."""
+
+    fallbacks: Sequence[StreamFactory] | None
 
 
 WrapOptions = RunKeywords  # the name it had when only `wrap` used it
@@ -189,4 +196,4 @@ def wrap(
 
 _ONE_ATTEMPT = RunOptions(retry=Retry(attempts=0, max_retries=0))  # wrap(stream): no retries
 
-__all__ = ["RunKeywords", "RunOptions", "l0", "run", "wrap"]
+__all__ = ["RunKeywords", "RunKeywordsBesidesFallbacks", "RunOptions", "l0", "run", "wrap"]

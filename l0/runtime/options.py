@@ -61,6 +61,20 @@ def _callables(value: Any, name: str, what: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _adapter_shaped(adapter: Any) -> bool:
+    """A name, or what `l0.Adapters` accepts as an adapter (whether the name is registered
+    is checked when a stream opens: adapters may be registered later)."""
+    if isinstance(adapter, str):
+        return bool(adapter)
+    name = getattr(adapter, "name", None)
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and callable(getattr(adapter, "detect", None))
+        and callable(getattr(adapter, "wrap", None))
+    )
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class RunOptions:
     """The options of `l0.run` besides `stream` (see `l0.run` for what each one does).
@@ -143,6 +157,11 @@ class RunOptions:
         if timeout is not None and not isinstance(timeout, Timeout):
             raise _problem(f"timeout must be an l0.Timeout, got {type(timeout).__name__}")
         put(self, "timeout", timeout)
+        if adapter is not None and not _adapter_shaped(adapter):
+            raise _problem(
+                "adapter must be an adapter's name (e.g. 'openai') or an adapter (a `name`, "
+                f"`detect(stream)` and `wrap(stream)`), got {adapter!r}"
+            )
         put(self, "adapter", adapter)
         if on_event is not None and not callable(on_event):
             raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
