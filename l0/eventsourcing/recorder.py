@@ -320,6 +320,12 @@ class RecordingCore(RunCore):
         self._record((R.ABORT_REQUESTED, None, data))
         RunCore.request_abort(self)
 
+    def left(self, outcome: str, now: float, error: BaseException | None = None) -> None:
+        if self._inside or self.left_as is not None or self.phase in ("complete", "error"):
+            return RunCore.left(self, outcome, now, error)
+        data = {"outcome": outcome, "error_type": type(error).__name__ if error else None}
+        return self._fact(R.LEFT, now, data, lambda: RunCore.left(self, outcome, now, error))
+
     def checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
         if self._inside:
             return RunCore.checked(self, violations, now)

@@ -337,6 +337,10 @@ class _Replay:
             self._checked(now)
         elif kind is R.QUIET:
             core.quiet = bool(data["quiet"])
+        elif kind is R.LEFT:
+            error_type = data.get("error_type")
+            stand_in = type(str(error_type), (BaseException,), {})() if error_type else None
+            core.left(str(data["outcome"]), now, stand_in)
 
     def _drain(self) -> None:
         pending, self.core.outbox = self.core.outbox, []

@@ -44,6 +44,7 @@ class RecordedEventType(str, Enum):
     CHECK = "check"  # an off-loop guardrail check ran (its outcome)
     CHECKED = "checked"  # ... and its result was handed to the core
     QUIET = "quiet"  # the consumer stopped (or started) looking at token events
+    LEFT = "left"  # the run stopped short: cancelled, closed, or a BaseException went through
     # what the driver did with the core's output
     DRAIN = "drain"  # queued events were delivered to the consumer here
     # answers of user code called from inside the core, consumed in order on replay
@@ -70,6 +71,7 @@ FACTS = frozenset(
         RecordedEventType.CHECK,
         RecordedEventType.CHECKED,
         RecordedEventType.QUIET,
+        RecordedEventType.LEFT,
         RecordedEventType.DRAIN,
     }
 )

@@ -69,6 +69,13 @@ class OpenTelemetryConfig:
     record_context: bool = True
 
 
+def _failure_outcome(meta: Mapping[str, Any]) -> str:
+    """A final ERROR's outcome: "aborted" when the consumer aborted, else "failed"."""
+    exception = meta.get("exception")
+    aborted = isinstance(exception, Error) and exception.code is ErrorCode.STREAM_ABORTED
+    return "aborted" if aborted else "failed"
+
+
 def _ns(ts_ms: float) -> int:
     return int(ts_ms * 1_000_000)
 
@@ -143,11 +150,15 @@ class OpenTelemetry:
             self._start_attempt(run, event)
         elif kind is Obs.ERROR:
             if meta.get("final"):
-                self._finish_run(run, event, failed=True)
+                self._finish_run(run, event, _failure_outcome(meta))
             else:
                 self._end_attempt(run, event, failed=True)
         elif kind is Obs.COMPLETE:
-            self._finish_run(run, event, failed=False)
+            self._finish_run(run, event, "completed")
+        elif kind is Obs.SESSION_END and meta.get("outcome"):
+            # A run that stopped short (cancelled, closed, a BaseException): no COMPLETE or
+            # final ERROR follows, so its span ends here.
+            self._finish_run(run, event, str(meta["outcome"]))
         elif kind is Obs.CHECKPOINT_SAVED:
             run.checkpoints += 1
         elif kind is Obs.GUARDRAIL_RULE_RESULT and not meta.get("passed", True):
@@ -227,21 +238,21 @@ class OpenTelemetry:
 
     def _record_failure(self, span: Any, event: ObservabilityEvent) -> None:
         meta = event.meta
-        status = self._trace.Status(self._trace.StatusCode.ERROR, attribute_value(meta["error"]))
+        message = meta.get("error") or f"the run stopped: {meta.get('error_type')}"
+        status = self._trace.Status(self._trace.StatusCode.ERROR, attribute_value(message))
         span.set_status(status)
         span.set_attribute(A.ERROR_TYPE, str(meta.get("error_type") or "error"))
         if meta.get("category"):
             span.set_attribute(A.ERROR_CATEGORY, str(meta["category"]))
         span.add_event(
             "exception",
-            _attributes(
-                {"exception.type": meta.get("error_type"), "exception.message": meta["error"]}
-            ),
+            _attributes({"exception.type": meta.get("error_type"), "exception.message": message}),
             timestamp=_ns(event.ts),
         )
 
-    def _finish_run(self, run: _Run, event: ObservabilityEvent, *, failed: bool) -> None:
+    def _finish_run(self, run: _Run, event: ObservabilityEvent, outcome: str) -> None:
         del self._runs[event.stream_id]
+        failed = outcome == "failed" or outcome == "aborted"
         meta = event.meta
         totals: dict[str, Any] = {
             A.RETRY_COUNT: run.model_retries + run.network_retries,
@@ -250,8 +261,9 @@ class OpenTelemetry:
             A.CHECKPOINTS: run.checkpoints,
             A.VIOLATIONS: run.violations,
             A.FALLBACK_INDEX: meta.get("fallback_index"),
+            A.OUTCOME: outcome,
         }
-        if not failed:
+        if outcome == "completed":
             usage = meta.get("usage") or {}
             finish = meta.get("finish_reason")
             totals.update(
@@ -278,8 +290,9 @@ class OpenTelemetry:
         run.root.set_attributes(attributes)
         if failed:
             self._record_failure(run.root, event)
-        else:
+        elif outcome == "completed":
             run.root.set_status(self._trace.Status(self._trace.StatusCode.OK))
+        # a cancelled run is neither OK nor an error: its status stays unset
         run.root.end(end_time=_ns(event.ts))
 
 
