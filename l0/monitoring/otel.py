@@ -14,11 +14,13 @@ and ends it. Span times are the events' own timestamps, so the spans show the ru
 timeline. Attribute names follow the GenAI semantic conventions (`SemanticAttributes`).
 
 `opentelemetry-api` is imported when an `OpenTelemetry` is created, never by `import l0`.
-Everything set on a span is redacted first (`l0.monitoring.redact`).
+Everything set on a span is redacted first (`l0.monitoring.redact`), and holds no prompt or
+completion text unless content capture is on (`l0.monitoring.content`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from typing import Any
 from l0._version import __version__
 from l0.errors import Error, ErrorCode
 from l0.monitoring.attributes import SemanticAttributes as A
+from l0.monitoring.content import capture_content_from_env, without_content
 from l0.monitoring.redact import redact
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
@@ -58,6 +61,9 @@ class OpenTelemetryConfig:
       (`request_model` defaults to the run context's `"model"`, if any).
     - `attributes`: set on every run span.
     - `record_context`: the run's context as `l0.context.<key>` attributes (redacted).
+    - `capture_content`: let prompt and completion text onto spans (guardrail violation
+      messages, drift details, errors quoting them). None (the default) follows the GenAI
+      semantic conventions' `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
     """
 
     tracer_provider: Any = None
@@ -67,6 +73,7 @@ class OpenTelemetryConfig:
     request_model: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     record_context: bool = True
+    capture_content: bool | None = None
 
 
 def _failure_outcome(meta: Mapping[str, Any]) -> str:
@@ -127,6 +134,8 @@ class OpenTelemetry:
         )
         self._tracer = provider.get_tracer("l0", __version__)
         self._runs: dict[str, _Run] = {}
+        capture = self.config.capture_content
+        self.capture_content = capture_content_from_env() if capture is None else capture
 
     def __call__(self, event: ObservabilityEvent) -> None:
         self.on_event(event)
@@ -145,6 +154,8 @@ class OpenTelemetry:
         run = self._runs.get(event.stream_id)
         if run is None:
             return  # a run that started before this handler was attached
+        if not self.capture_content:
+            event = dataclasses.replace(event, meta=without_content(event.meta))
         meta = event.meta
         if kind is Obs.STREAM_INIT:
             self._start_attempt(run, event)
@@ -162,7 +173,8 @@ class OpenTelemetry:
         elif kind is Obs.CHECKPOINT_SAVED:
             run.checkpoints += 1
         elif kind is Obs.GUARDRAIL_RULE_RESULT and not meta.get("passed", True):
-            run.violations += len(meta.get("violations") or ()) or 1
+            found = meta.get("violations")
+            run.violations += (len(found) if found else meta.get("violation_count")) or 1
             run.root.add_event("l0.guardrail.violation", _attributes(meta), timestamp=_ns(event.ts))
         elif kind is Obs.DRIFT_CHECK_RESULT and meta.get("detected"):
             run.root.add_event("l0.drift", _attributes(meta), timestamp=_ns(event.ts))
