@@ -122,9 +122,17 @@ class ReplayResult:
         return None
 
     @property
+    def incomplete(self) -> bool:
+        """The run never finished writing its recording (it was killed, or its store
+        failed): metadata that says "running", or none at all. Such a replay shows how far
+        the run got; it is never reported as matching."""
+        return self.metadata is None or not self.metadata.finished
+
+    @property
     def faithful(self) -> bool:
-        """The replay reproduced the recorded lifecycle events (and final state)."""
-        return self.divergence() is None
+        """The recording is complete and the replay reproduced its lifecycle events (and
+        final state)."""
+        return not self.incomplete and self.divergence() is None
 
     def diagram(self) -> str:
         """The runtime machine as mermaid, with the path this run took marked."""

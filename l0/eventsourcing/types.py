@@ -126,7 +126,9 @@ class StreamMetadata:
     stream_id: str
     created_at: float  # Unix epoch seconds, when the run started
     ended_at: float | None = None
-    status: str = "incomplete"  # "complete", "error", "aborted" or "incomplete"
+    # "running" until the run's last batch is written; then how it ended: "completed",
+    # "failed", "aborted" (by its consumer) or "cancelled" (its task, or its consumer left)
+    status: str = "running"
     event_count: int = 0
     token_count: int = 0
     content_length: int = 0
@@ -154,10 +156,23 @@ class StreamMetadata:
             "format_version": self.format_version,
         }
 
+    @property
+    def finished(self) -> bool:
+        """The run ended and its recording was written to the end."""
+        return self.status in FINISHED_STATUSES
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StreamMetadata:
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "status" in values:
+            values["status"] = _OLD_STATUSES.get(values["status"], values["status"])
+        return cls(**values)
+
+
+FINISHED_STATUSES = frozenset({"completed", "failed", "aborted", "cancelled"})
+# what recordings made before progressive writing called them
+_OLD_STATUSES = {"complete": "completed", "error": "failed", "incomplete": "running"}
 
 
 # The State fields as plain data; `errors` and `violations` keep their structure as dicts.
@@ -237,6 +252,7 @@ class Snapshot:
 
 __all__ = [
     "FACTS",
+    "FINISHED_STATUSES",
     "FORMAT_VERSION",
     "EventEnvelope",
     "RecordedEvent",

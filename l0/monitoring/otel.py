@@ -152,8 +152,8 @@ class OpenTelemetry:
             self._start_run(event)
             return
         run = self._runs.get(event.stream_id)
-        if run is None:
-            return  # a run that started before this handler was attached
+        if run is None or event.meta.get("recording"):
+            return  # a run that started before this handler was attached; or the recorder's
         if not self.capture_content:
             event = dataclasses.replace(event, meta=without_content(event.meta))
         meta = event.meta
