@@ -139,8 +139,8 @@ async def loads(
         # metadata counts the records written with it: fewer in the file means the file
         # was cut on a line boundary, inside this stream
         if damage is None and len(envelopes.get(stream_id, ())) < item.event_count:
-            line = len(lines)
-            damage = Damage(line, stream_id, 0, "the file ends before the stream's last record")
+            reason = "the file ends before the stream's last record"
+            damage = Damage(len(lines), stream_id, 0, reason)
     if damage is not None and damage.stream_id is not None:
         metadata.pop(damage.stream_id, None)
         snapshots = [s for s in snapshots if s.stream_id != damage.stream_id]
