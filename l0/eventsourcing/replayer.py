@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from l0.compare.objects import differences
 from l0.errors import Error, ErrorCode
 from l0.eventsourcing.codec import (
     Found,
@@ -114,11 +115,15 @@ class ReplayResult:
         recorded = [lifecycle_to_dict(e) for e in self.recorded_lifecycle]
         for index, (mine, theirs) in enumerate(zip(replayed, recorded, strict=False)):
             if mine != theirs:
-                return f"lifecycle event {index}: replayed {mine} but recorded {theirs}"
+                return f"lifecycle event {index} ({theirs.get('type')}): " + _first_difference(
+                    theirs, mine
+                )
         if len(replayed) != len(recorded):
             return f"{len(replayed)} lifecycle events replayed, {len(recorded)} recorded"
         if self.snapshot is not None and self.snapshot.state != self.replayed_state:
-            return "the replayed final state differs from the recorded snapshot"
+            return "the final state: " + _first_difference(
+                self.snapshot.state.to_dict(), self.replayed_state.to_dict()
+            )
         return None
 
     @property
@@ -137,6 +142,23 @@ class ReplayResult:
     def diagram(self) -> str:
         """The runtime machine as mermaid, with the path this run took marked."""
         return render_mermaid("runtime", visits=self.visits, current=self.phase)
+
+
+def _first_difference(recorded: Any, replayed: Any) -> str:
+    """The first field that differs, named by its path, with both values cut short."""
+    found = differences(recorded, replayed)
+    if not found:
+        return "they differ"
+    first = found[0]
+    return (
+        f"{first.path or 'the value'} was recorded as {_short(first.expected)} "
+        f"but replays as {_short(first.actual)}"
+    )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ReplayEngine(GuardrailEngine):
