@@ -33,6 +33,7 @@ from l0.errors import (
     retry_after_of,
     status_code_of,
 )
+from l0.eventsourcing.limits import MAX_BASES, MAX_CAUSES, check_length, check_name, refuse
 from l0.guardrails.types import GuardrailViolation
 from l0.monitoring.redact import redact, scrub
 from l0.types import ErrorCategory
@@ -174,15 +175,21 @@ class SerializedError:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SerializedError:
+    def from_dict(cls, data: dict[str, Any], *, _depth: int = 0) -> SerializedError:
+        """From plain data, within `l0.eventsourcing.limits` (a recording may be hostile)."""
+        if _depth > MAX_CAUSES:
+            raise refuse(f"a chain of more than {MAX_CAUSES} causes")
+        if not isinstance(data, dict):
+            raise refuse("an error that is not an object")
         cause = data.get("cause")
         args = data.get("args")
+        bases = check_length(data.get("bases", ()), MAX_BASES, "an error's bases")
         return cls(
-            type=data["type"],
-            module=data["module"],
-            message=data["message"],
-            base=data.get("base", "builtins.Exception"),
-            bases=tuple(data.get("bases", ())),
+            type=check_name(data["type"], "an error's class name"),
+            module=check_name(data["module"], "an error's module", dotted=True),
+            message=str(data["message"]),
+            base=check_name(data.get("base", "builtins.Exception"), "a base", dotted=True),
+            bases=tuple(check_name(name, "a base class name") for name in bases),
             args=tuple(args) if args is not None else None,
             category=data.get("category"),
             code=data.get("code"),
@@ -194,7 +201,7 @@ class SerializedError:
             timeout_seconds=data.get("timeout_seconds"),
             context=data.get("context"),
             violations=tuple(data.get("violations", ())),
-            cause=cls.from_dict(cause) if cause is not None else None,
+            cause=cls.from_dict(cause, _depth=_depth + 1) if cause is not None else None,
         )
 
     def __str__(self) -> str:

@@ -117,7 +117,7 @@ async def loads(
             continue
         try:
             kind, item = _parse(line)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             if index == last:
                 found = _STREAM_ID.search(line)
                 stream_id = found.group(1) if found else previous

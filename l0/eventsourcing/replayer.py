@@ -35,6 +35,7 @@ from l0.eventsourcing.codec import (
     replay_rules,
 )
 from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.limits import RecordingRefused, check_name
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -317,7 +318,7 @@ class _Replay:
                 self.callbacks.on_record(envelope)
             try:
                 self._apply(record)
-            except _Diverged:
+            except (_Diverged, RecordingRefused):
                 raise
             except Error as exc:
                 if exc.code is ErrorCode.INVALID_TRANSITION:  # never a live run's failure
@@ -369,7 +370,9 @@ class _Replay:
             core.quiet = bool(data["quiet"])
         elif kind is R.LEFT:
             error_type = data.get("error_type")
-            stand_in = type(str(error_type), (BaseException,), {})() if error_type else None
+            stand_in = None
+            if error_type is not None:
+                stand_in = type(check_name(error_type, "an error type"), (BaseException,), {})()
             core.left(str(data["outcome"]), now, stand_in)
 
     def _drain(self) -> None:
@@ -401,8 +404,15 @@ def replay_envelopes(
     metadata: StreamMetadata | None = None,
     snapshot: Snapshot | None = None,
 ) -> ReplayResult:
-    """Replay one stream's recording (synchronously; see the module docstring)."""
-    replay = _Replay(envelopes, callbacks or ReplayCallbacks())
+    """Replay one stream's recording (synchronously; see the module docstring). A
+    recording that is malformed, or asks for more than `l0.eventsourcing.limits` allows,
+    is refused with an `l0.Error` (INVALID_ARGUMENT)."""
+    try:
+        replay = _Replay(envelopes, callbacks or ReplayCallbacks())
+    except Error:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise _diverged(f"its INIT record is malformed ({type(exc).__name__}: {exc})") from exc
     raised, core = replay.run()
     decision = core.decision
     error = decision.error if isinstance(decision, Fail) else raised
