@@ -171,8 +171,10 @@ async def test_cancellation_is_prompt_while_another_process_holds_the_write_lock
         stream=ScriptedFactory(Script.tokens("abcdef", stall_at=3, stall_for=60.0)),
         event_store=store,
     )
-    with anyio.move_on_after(0.3):
-        await stream.read()
+    with anyio.CancelScope() as scope:
+        async for event in stream:
+            if event.text == "c":
+                scope.cancel()  # lands in the run, waiting on the silent provider
     assert stream.state.content == "abc"
     assert locker.holding
     core = stream._core
