@@ -4,9 +4,10 @@ it streams, then the object), and the shape conveniences `structured_object` and
 
 `schema` is a Pydantic model class (or any type Pydantic validates), a JSON Schema dict, a
 `JSONSchema` or a `UnifiedSchema`; `result.data` is typed as the schema. Every other option
-is keyword-only; those the reference lists come first. Extras: `timeout` and `context` (as
-for `l0.run`) and `config` (a `StructuredConfig`, e.g. `l0.STRICT_STRUCTURED`), whose values
-apply where an argument is not given.
+is keyword-only; those the reference lists come first. Extras: `config` (a
+`StructuredConfig`, e.g. `l0.STRICT_STRUCTURED`), whose values apply where an argument is not
+given, and every other option of `l0.run` (`timeout`, `context`, `guardrails`, ...: the
+fields of `l0.RunOptions`), by keyword.
 """
 
 from __future__ import annotations
