@@ -15,7 +15,9 @@ The class sits in the sans-I/O core (the plan reads it), so it recognises the ev
 the breaker and a route-health store by the methods it needs rather than by importing their
 modules; the entry points (`l0.run`, `l0.wrap`) carry the precise public types.
 
-Construction is on the per-run path of `l0.run`: slots, no pydantic, one pass of checks.
+Construction is on the per-run path of `l0.run`: no pydantic, one pass of checks, and the
+fields stored with one dict update (a frozen dataclass with slots would set them one
+`object.__setattr__` at a time, which costs more than the checks).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def _problem(message: str) -> Error:
 
 
 def _callables(value: Any, name: str, what: str) -> tuple[Any, ...]:
+    if type(value) is tuple or type(value) is list:  # the usual case, without ABC checks
+        return tuple(value)
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, set)):
         raise _problem(f"{name} must be a list of {what}, got {type(value).__name__}")
     return tuple(value)
@@ -75,7 +79,7 @@ def _adapter_shaped(adapter: Any) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, init=False)
 class RunOptions:
     """The options of `l0.run` besides `stream` (see `l0.run` for what each one does).
 
@@ -122,8 +126,9 @@ class RunOptions:
         route_health: Any = None,
         hedge_after: float | None = None,
     ) -> None:
-        given = [name for name, value in locals().items() if value is not None and name != "self"]
-        put = object.__setattr__  # the dataclass is frozen: fields are set once, here
+        values = dict(locals())  # the arguments by name; checked, normalised, then stored
+        del values["self"]
+        given = frozenset([name for name, value in values.items() if value is not None])
         if fallbacks is None:
             fallback_tuple: tuple[StreamFactory, ...] = ()
         else:
@@ -134,7 +139,7 @@ class RunOptions:
                         f"fallbacks[{index}] must be a factory (a callable returning a stream), "
                         f"got {type(fallback).__name__}"
                     )
-        put(self, "fallbacks", fallback_tuple)
+        values["fallbacks"] = fallback_tuple
         if guardrails is None:
             rules: tuple[GuardrailRule, ...] = ()
         else:
@@ -145,37 +150,30 @@ class RunOptions:
                         f"guardrails[{index}] must be an l0.GuardrailRule, got "
                         f"{type(rule).__name__}"
                     )
-        put(self, "guardrails", rules)
+        values["guardrails"] = rules
         if drift_detector is not None and not callable(getattr(drift_detector, "as_rule", None)):
             raise _problem(
                 f"drift_detector must be an l0.DriftDetector, got {type(drift_detector).__name__}"
             )
-        put(self, "drift_detector", drift_detector)
         if retry is not None and not isinstance(retry, Retry):
             raise _problem(f"retry must be an l0.Retry, got {type(retry).__name__}")
-        put(self, "retry", retry)
         if timeout is not None and not isinstance(timeout, Timeout):
             raise _problem(f"timeout must be an l0.Timeout, got {type(timeout).__name__}")
-        put(self, "timeout", timeout)
         if adapter is not None and not _adapter_shaped(adapter):
             raise _problem(
                 "adapter must be an adapter's name (e.g. 'openai') or an adapter (a `name`, "
                 f"`detect(stream)` and `wrap(stream)`), got {adapter!r}"
             )
-        put(self, "adapter", adapter)
         if on_event is not None and not callable(on_event):
             raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
-        put(self, "on_event", on_event)
         if context is not None and not isinstance(context, dict):
             raise _problem(f"context must be a dict, got {type(context).__name__}")
-        put(self, "context", context)
         if continue_from_last_good_token is None:
             continue_from_last_good_token = False
-        put(self, "continuation", ContinuationConfig.from_option(continue_from_last_good_token))
-        put(self, "continue_from_last_good_token", continue_from_last_good_token)
+        values["continuation"] = ContinuationConfig.from_option(continue_from_last_good_token)
+        values["continue_from_last_good_token"] = continue_from_last_good_token
         if build_continuation_prompt is not None and not callable(build_continuation_prompt):
             raise _problem("build_continuation_prompt must be callable")
-        put(self, "build_continuation_prompt", build_continuation_prompt)
         if check_interval is None:
             check_interval = DEFAULT_CHECK_INTERVAL
         elif (
@@ -184,7 +182,7 @@ class RunOptions:
             or check_interval < 1
         ):
             raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
-        put(self, "check_interval", check_interval)
+        values["check_interval"] = check_interval
         if event_store is not None and not all(
             callable(getattr(event_store, name, None)) for name in EVENT_STORE_METHODS
         ):
@@ -192,10 +190,8 @@ class RunOptions:
                 f"event_store must be an l0.EventStore (e.g. l0.InMemoryEventStore()), got "
                 f"{type(event_store).__name__}"
             )
-        put(self, "event_store", event_store)
         if breaker is not None and not callable(getattr(breaker, "protect", None)):
             raise _problem(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
-        put(self, "breaker", breaker)
         if not (
             route_health is None
             or isinstance(route_health, bool)
@@ -206,15 +202,16 @@ class RunOptions:
                 f"store with {'/'.join(ROUTE_STORE_METHODS)} (an l0.routes.RouteHealthStore), "
                 f"got {type(route_health).__name__}"
             )
-        put(self, "route_health", route_health)
         if hedge_after is not None and (
             isinstance(hedge_after, bool)
             or not isinstance(hedge_after, (int, float))
             or not 0 < hedge_after < math.inf
         ):
             raise _problem(f"hedge_after must be milliseconds > 0 or None, got {hedge_after!r}")
-        put(self, "hedge_after", hedge_after)
-        put(self, "given", frozenset(given))
+        values["given"] = given
+        # The dataclass is frozen: its fields are stored once, here, in one step (cheaper
+        # than a slot at a time: this runs for every `l0.run`).
+        self.__dict__.update(values)
 
     @classmethod
     def parse(cls, value: RunOptions | Mapping[str, Any] | None, *, where: str) -> RunOptions:
@@ -248,12 +245,11 @@ class RunOptions:
         if not self.given:
             return other
         merged = object.__new__(RunOptions)
-        put = object.__setattr__
-        for name in OPTION_NAMES:
-            put(merged, name, getattr(other if name in other.given else self, name))
-        resumes = other if "continue_from_last_good_token" in other.given else self
-        put(merged, "continuation", resumes.continuation)
-        put(merged, "given", self.given | other.given)
+        values = {**self.__dict__, **{name: other.__dict__[name] for name in other.given}}
+        if "continue_from_last_good_token" in other.given:
+            values["continuation"] = other.continuation
+        values["given"] = self.given | other.given
+        merged.__dict__.update(values)
         return merged
 
     def as_kwargs(self) -> dict[str, Any]:
