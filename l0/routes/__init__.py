@@ -1,0 +1,1 @@
+"""Route health shared by runs: which routes (primary streams) may be called now."""
