@@ -85,7 +85,9 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(log),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         try:
             _wait_for_port(self.port, self.process, log)
         except StartFailed:
