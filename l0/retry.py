@@ -89,6 +89,53 @@ ERROR_TYPE_DELAY_DEFAULTS = ErrorTypeDelays(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Failover:
+    """When a run leaves its route (the current stream factory) for the next one.
+
+    Applies only while another route is left to try (a fallback); without one, `Retry`
+    alone decides, as the reference says. Moving to the next route is not a retry: it
+    waits for no backoff and counts toward neither `attempts` nor `max_retries`.
+
+    `same_failure_limit`: a route that fails the same way (the same `FailureType`: network,
+    timeout, rate limit, server error) this many times in a row is left. Only failures of
+    the route count (network errors, timeouts, 429, 5xx); guardrail, drift and model
+    failures keep the `attempts` budget. `stall_prefers_fallback`: a stall mid-stream (an
+    inter-token timeout) moves on at once, as a first-token timeout does.
+    `retry_after_limit`: seconds; a Retry-After longer than this moves on at once, since a
+    fresh route needs no wait at all. None turns the rule off.
+    """
+
+    same_failure_limit: int = 2
+    stall_prefers_fallback: bool = True
+    retry_after_limit: float | None = 2.0
+
+    def __post_init__(self) -> None:
+        limit = self.same_failure_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise Error(
+                f"Failover(same_failure_limit=...) must be an int >= 1, got {limit!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        if not isinstance(self.stall_prefers_fallback, bool):
+            raise Error(
+                "Failover(stall_prefers_fallback=...) must be True or False, got "
+                f"{self.stall_prefers_fallback!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+        after = self.retry_after_limit
+        if after is not None and (
+            isinstance(after, bool) or not isinstance(after, (int, float)) or after < 0
+        ):
+            raise Error(
+                f"Failover(retry_after_limit=...) must be seconds >= 0 or None, got {after!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+
+
+DEFAULT_FAILOVER = Failover()
+
+
 ShouldRetry = Callable[[BaseException, "State", int, "ErrorCategory"], "bool | Awaitable[bool]"]
 CalculateDelay = Callable[[dict[str, Any]], float]
 
@@ -112,9 +159,12 @@ class Retry:
     retry_on: list[RetryableErrorType] | None = None
     should_retry: ShouldRetry | None = None
     calculate_delay: CalculateDelay | None = None
+    failover: Failover = DEFAULT_FAILOVER  # when to leave a route for the next (see Failover)
 
     def __post_init__(self) -> None:
         problems = []
+        if not isinstance(self.failover, Failover):
+            problems.append(f"failover must be an l0.retry.Failover, got {self.failover!r}")
         if not isinstance(self.attempts, int) or self.attempts < 0:
             problems.append(f"attempts must be an int >= 0, got {self.attempts!r}")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
@@ -221,6 +271,7 @@ def backoff_delay(
 
 
 __all__ = [
+    "DEFAULT_FAILOVER",
     "ERROR_TYPE_DELAY_DEFAULTS",
     "EXPONENTIAL_RETRY",
     "MINIMAL_RETRY",
@@ -229,6 +280,7 @@ __all__ = [
     "STRICT_RETRY",
     "BackoffStrategy",
     "ErrorTypeDelays",
+    "Failover",
     "Retry",
     "RetryableErrorType",
     "backoff_delay",

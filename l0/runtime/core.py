@@ -127,6 +127,8 @@ class RunCore(MachineModel):
     _network_trouble = False
     _retried_since_success = False
     _timeouts = 0
+    _same_kind: FailureType | None = None  # the current route's last failure kind...
+    _same_failures = 0  # ...and how many times in a row it failed that way
 
     def __init__(
         self,
@@ -302,6 +304,10 @@ class RunCore(MachineModel):
         self._failure = failure
         self._failure_phase = self.phase
         self._vetoed = False
+        if failure.failure_type is self._same_kind:
+            self._same_failures += 1
+        else:
+            self._same_kind, self._same_failures = failure.failure_type, 1
         if isinstance(error, Error) and error.code in (
             ErrorCode.INITIAL_TOKEN_TIMEOUT,
             ErrorCode.INTER_TOKEN_TIMEOUT,
@@ -334,6 +340,7 @@ class RunCore(MachineModel):
         # A restart (a refused continuation) is not a retry: nobody is asked about it.
         if (
             not failure.restart
+            and not self._leaves_route()  # switching routes is not a retry: nobody is asked
             and self._retry_budget_allows()
             and self.plan.retry.should_retry is not None
         ):
@@ -562,7 +569,7 @@ class RunCore(MachineModel):
     def _fire_fail(self, now: float) -> Decision:
         failure = self._failure
         assert failure is not None
-        if self._retry_budget_allows() and not self._vetoed:
+        if not self._leaves_route() and self._retry_budget_allows() and not self._vetoed:
             try:
                 self._delay = policy.retry_delay(
                     failure,
@@ -578,7 +585,21 @@ class RunCore(MachineModel):
         self._fire("fail", now)
         return self._take_decision()
 
+    def _leaves_route(self) -> bool:
+        failure = self._failure
+        return (
+            failure is not None
+            and failure.fallback_ok
+            and self.factory_index < self.plan.fallback_count
+            and policy.leave_route(
+                failure, self.plan.retry.failover, same_failures=self._same_failures
+            )
+        )
+
     # conditions of the `fail` edges (transitions passes the EventData)
+
+    def leave_route(self, event_data: EventData) -> bool:
+        return self._leaves_route()
 
     def retry_allowed(self, event_data: EventData) -> bool:
         return not self._vetoed and self._retry_budget_allows()
@@ -751,6 +772,7 @@ class RunCore(MachineModel):
         self.state.fallback_index = self.factory_index
         self._budget_model = 0
         self._budget_total = 0
+        self._same_kind, self._same_failures = None, 0
         self.bus.emit(
             Obs.FALLBACK_START,
             ts=ts,

@@ -22,6 +22,12 @@ A network cause is found behind a status (see `l0.errors`), so LiteLLM's 500 for
 stream is a network failure. A first-token timeout prefers a fallback: a route that stayed
 silent is not retried while another one is available.
 
+Failover (`Retry.failover`, an `l0.retry.Failover`) applies while another route is left:
+`leave_route` says when the current route is left for the next at once, without backoff —
+a first-token timeout, a stall (inter-token timeout), a Retry-After longer than
+`retry_after_limit`, or the same route failure `same_failure_limit` times in a row.
+`route_failure` says which failures count against a route's health across runs.
+
 A refused continuation (`PREFILL_REJECTED`: the target does not accept the checkpoint as an
 assistant prefill) is a `restart`: the same target is opened again at once, from scratch.
 It is not a retry of a failure, so it needs no backoff, is offered to no `should_retry` and
@@ -47,7 +53,7 @@ from l0.errors import (
     retry_after_of,
     status_code_of,
 )
-from l0.retry import Retry, RetryableErrorType, backoff_delay
+from l0.retry import Failover, Retry, RetryableErrorType, backoff_delay
 from l0.types import ErrorCategory
 
 
@@ -65,6 +71,7 @@ class Failure:
     retry_after: float | None = None
     prefer_fallback: bool = False  # a silent route: move on rather than retry it
     restart: bool = False  # open the same target again at once, without continuation
+    stalled: bool = False  # the route went silent mid-stream (an inter-token timeout)
 
 
 def _own(error: Error) -> Failure:
@@ -80,6 +87,7 @@ def _own(error: Error) -> Failure:
         fallback_ok: bool = True,
         prefer_fallback: bool = False,
         restart: bool = False,
+        stalled: bool = False,
         network_type: NetworkErrorType | None = None,
     ) -> Failure:
         return Failure(
@@ -94,6 +102,7 @@ def _own(error: Error) -> Failure:
             network_type=network_type,
             prefer_fallback=prefer_fallback,
             restart=restart,
+            stalled=stalled,
         )
 
     if code is ErrorCode.INITIAL_TOKEN_TIMEOUT:
@@ -105,7 +114,10 @@ def _own(error: Error) -> Failure:
         )
     if code is ErrorCode.INTER_TOKEN_TIMEOUT:
         return make(
-            FailureType.TIMEOUT, RetryableErrorType.TIMEOUT, network_type=NetworkErrorType.TIMEOUT
+            FailureType.TIMEOUT,
+            RetryableErrorType.TIMEOUT,
+            stalled=True,
+            network_type=NetworkErrorType.TIMEOUT,
         )
     if code is ErrorCode.ZERO_OUTPUT:
         return make(FailureType.ZERO_OUTPUT, RetryableErrorType.ZERO_OUTPUT)
@@ -215,6 +227,34 @@ def classify(error: BaseException) -> Failure:
     )
 
 
+# Failures that say the route itself is in trouble (not the request, not our own rules).
+_ROUTE_CATEGORIES = frozenset({ErrorCategory.NETWORK, ErrorCategory.TRANSIENT})
+
+
+def route_failure(failure: Failure) -> bool:
+    """Whether `failure` counts against the route's health: a network error, a timeout, a
+    429 or a 5xx. A skipped route (CIRCUIT_OPEN) and a refused prefill say nothing new."""
+    if failure.restart or failure.category not in _ROUTE_CATEGORIES:
+        return False
+    error = failure.error
+    return not (isinstance(error, Error) and error.code is ErrorCode.CIRCUIT_OPEN)
+
+
+def leave_route(failure: Failure, failover: Failover, *, same_failures: int) -> bool:
+    """Whether the run moves to the next route now (one is available), rather than retry.
+    `same_failures` counts this route's failures of this kind in a row, this one included."""
+    if failure.prefer_fallback:
+        return True  # a route that stayed silent from the start
+    if not route_failure(failure):
+        return False
+    if failure.stalled and failover.stall_prefers_fallback:
+        return True
+    limit = failover.retry_after_limit
+    if limit is not None and failure.retry_after is not None and failure.retry_after > limit:
+        return True  # the next route needs no wait at all
+    return same_failures >= failover.same_failure_limit
+
+
 def retry_allowed(
     failure: Failure,
     retry: Retry,
@@ -283,4 +323,11 @@ def retry_delay(
     return max(0.0, delay)
 
 
-__all__ = ["Failure", "classify", "retry_allowed", "retry_delay"]
+__all__ = [
+    "Failure",
+    "classify",
+    "leave_route",
+    "retry_allowed",
+    "retry_delay",
+    "route_failure",
+]

@@ -50,6 +50,7 @@ def test_the_named_edges_invoke_the_named_handlers() -> None:
     assert ("checkpoint_verifying", "verify_checkpoint") in handler_into
     fail_edges = [e for e in spec.edges if e.trigger == "fail" and e.source == "streaming"]
     assert [(e.dest, e.conditions) for e in fail_edges] == [
+        ("fallback", ("leave_route",)),  # Retry.failover: the next route, without backoff
         ("retrying", ("retry_allowed",)),
         ("fallback", ("fallback_available",)),
         ("error", ()),
