@@ -1,11 +1,12 @@
 """`python -m l0 replay RECORDING`: replay a recorded run and show what happened.
 
-RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`) or a SQLite store
-(`sqlite:///path.db#stream_id`); without a stream id every recorded stream is replayed. For
-each run it prints whether the replay matches the recording, the lifecycle events with their
-time since the start, the stream events (consecutive tokens folded into one line), the final
-state, and the runtime machine as mermaid with the path this run took (`--no-diagram` leaves
-it out). `--json` prints the same as JSON instead.
+RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`), a SQLite store
+(`sqlite:///path.db#stream_id`) or a PostgreSQL one (`postgresql://host/db#stream_id`);
+without a stream id every recorded stream is replayed. For each run it prints whether the
+replay matches the recording, the lifecycle events with their time since the start, the
+stream events (consecutive tokens folded into one line), the final state, and the runtime
+machine as mermaid with the path this run took (`--no-diagram` leaves it out). `--json`
+prints the same as JSON instead.
 """
 
 from __future__ import annotations
@@ -114,7 +115,12 @@ async def _replay_all(store: EventStore, stream_id: str | None) -> list[ReplayRe
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     async def load() -> list[ReplayResult]:
         store, stream_id = await EventSourcing.open(args.recording)
-        return await _replay_all(store, args.stream or stream_id)
+        try:
+            return await _replay_all(store, args.stream or stream_id)
+        finally:
+            close = getattr(store, "aclose", None)  # a database store's connections
+            if close is not None:
+                await close()
 
     try:
         results = anyio.run(load)
@@ -140,7 +146,9 @@ def add_parser(commands: Any) -> None:
     replay = commands.add_parser(
         "replay", help="replay a recorded run and show its events and path"
     )
-    replay.add_argument("recording", help="path.jsonl[#stream_id] or sqlite:///path.db#stream_id")
+    replay.add_argument(
+        "recording", help="path.jsonl[#id], sqlite:///path.db#id or postgresql://host/db#id"
+    )
     replay.add_argument("--stream", help="the stream id to replay (default: all)")
     replay.add_argument("--json", action="store_true", help="print JSON instead of text")
     replay.add_argument("--no-diagram", action="store_true", help="leave the diagram out")

@@ -182,9 +182,26 @@ class PostgresServer:
             )
         try:
             _wait_for_port(self.port, self.process, log)
+            self._wait_until_ready(bin_dir, log)
         except StartFailed:
             self.stop()
             raise
+
+    def _wait_until_ready(self, bin_dir: Path, log: Path) -> None:
+        """The port opens before the cluster accepts sessions ("the database system is
+        starting up"): ask pg_isready until it says yes."""
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            ready = subprocess.run(
+                [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            if self.process.poll() is not None:
+                raise StartFailed(f"exited with {self.process.returncode}: {_tail(log)}")
+            time.sleep(0.05)
+        raise StartFailed(f"not ready in {_START_TIMEOUT}s: {_tail(log)}")
 
     def database_url(self, name: str) -> str:
         return f"postgresql://l0@127.0.0.1:{self.port}/{name}"
