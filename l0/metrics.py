@@ -17,6 +17,9 @@ _COUNTERS = (
     "completions",
     "timeouts",
 )
+# Counters beyond the reference's (not in to_dict(), whose keys the reference fixes): hedged
+# first tokens (run(hedge_after=...)) and how many of them the hedge won.
+_EXTRA = ("hedges", "hedge_wins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +34,14 @@ class MetricsSnapshot:
     fallbacks: int = 0
     completions: int = 0
     timeouts: int = 0
+    hedges: int = 0
+    hedge_wins: int = 0
 
 
 class Metrics:
     """Plain integer counters; `snapshot()` freezes them, `reset()` zeroes them."""
 
-    __slots__ = _COUNTERS
+    __slots__ = _COUNTERS + _EXTRA
     _global: ClassVar[Metrics | None] = None
 
     requests: int
@@ -49,16 +54,18 @@ class Metrics:
     fallbacks: int
     completions: int
     timeouts: int
+    hedges: int
+    hedge_wins: int
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        for name in _COUNTERS:
+        for name in _COUNTERS + _EXTRA:
             setattr(self, name, 0)
 
     def snapshot(self) -> MetricsSnapshot:
-        return MetricsSnapshot(**self.to_dict())
+        return MetricsSnapshot(**self.to_dict(), hedges=self.hedges, hedge_wins=self.hedge_wins)
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in _COUNTERS}
@@ -75,6 +82,8 @@ class Metrics:
         self.fallbacks += snapshot.fallbacks
         self.completions += snapshot.completions
         self.timeouts += snapshot.timeouts
+        self.hedges += snapshot.hedges
+        self.hedge_wins += snapshot.hedge_wins
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.to_dict().items())

@@ -109,6 +109,7 @@ class RuntimeState(str, Enum):
     CHECKPOINT_VERIFYING = "checkpoint_verifying"
     RETRYING = "retrying"
     FALLBACK = "fallback"
+    HEDGING = "hedging"  # the next route races a slow first token (run(hedge_after=...))
     FINALIZING = "finalizing"
     COMPLETE = "complete"
     ERROR = "error"

@@ -74,7 +74,9 @@ def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> 
       timestamps (epoch ms) finite and non-decreasing; documented meta present.
     - Attempts are numbered 0, 1, 2, ... Every attempt after the first is announced: by a
       RETRY_ATTEMPT (same stream) or a FALLBACK_START (the next stream, index + 1), each
-      following the ERROR of the failure that caused it.
+      following the ERROR of the failure that caused it. A hedge (`hedge=True`, the next
+      stream racing a slow first token) announces itself; when it wins the race, a
+      FALLBACK_START with reason "hedge" (no failure needed) makes it the current stream.
     - RETRY_START opens a retry sequence before its first RETRY_ATTEMPT; RETRY_END and
       RETRY_GIVE_UP close one that is open.
     - Guardrail phases are balanced: START, rule results, END.
@@ -101,10 +103,18 @@ def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> 
     failed_since_init = False
     retrying = False
     guardrail_phase: str | None = None
+    hedge: int | None = None  # the stream racing the current one
     for event in events:
         _check_meta(event)
         kind, meta = event.type, event.meta
-        if kind is Obs.STREAM_INIT:
+        if kind is Obs.STREAM_INIT and meta.get("hedge"):
+            assert meta["attempt"] == attempt + 1 and announced is None, (meta, attempt)
+            assert meta["fallback_index"] == fallback + 1, (meta, fallback)
+            attempt, hedge = meta["attempt"], meta["fallback_index"]
+        elif kind is Obs.FALLBACK_START and meta.get("reason") == "hedge":
+            assert meta["index"] == hedge, (meta, hedge)
+            fallback, hedge = meta["index"], None
+        elif kind is Obs.STREAM_INIT:
             assert meta["attempt"] == attempt + 1, (meta, attempt)
             if attempt >= 0:
                 assert announced is not None, "a new attempt started unannounced"

@@ -38,6 +38,7 @@ class ClientOptions:
     check_interval: int = DEFAULT_CHECK_INTERVAL
     event_store: Any = None
     drift_detector: Any = None
+    route_health: Any = None  # None: on when a run has fallbacks; True, False or a store
 
     @classmethod
     def checked(
@@ -54,6 +55,7 @@ class ClientOptions:
         check_interval: int = DEFAULT_CHECK_INTERVAL,
         event_store: Any = None,
         drift_detector: Any = None,
+        route_health: Any = None,
     ) -> ClientOptions:
         """Build the options, raising `l0.Error(INVALID_ARGUMENT)` for a bad one now rather
         than at the first request."""
@@ -69,6 +71,7 @@ class ClientOptions:
             check_interval=check_interval,
             event_store=event_store,
             drift_detector=drift_detector,
+            route_health=route_health,
         )
         make_plan(stream=_never_called, **options.run_arguments())  # the same checks as run()
         return options

@@ -78,17 +78,19 @@ def prompted_messages(messages: list[Any], checkpoint: str, prompt: str) -> list
 class ChatRequest:
     """A streaming chat completion request, opened once per attempt (see the module doc)."""
 
-    __slots__ = ("_call", "_kwargs", "_prefill")
+    __slots__ = ("_call", "_kwargs", "_prefill", "l0_route")
 
     def __init__(
         self,
         call: Callable[..., Awaitable[Any]],
         kwargs: dict[str, Any],
         prefill: PrefillMemory,
+        route: str | None = None,
     ) -> None:
         self._call = call
         self._kwargs = kwargs
         self._prefill = prefill
+        self.l0_route = route  # model + base URL, the key of its route health (l0.routes)
 
     @property
     def model(self) -> Any:

@@ -31,6 +31,7 @@ from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
 from l0.observability import EventHandler
 from l0.retry import Retry
+from l0.routes.health import route_key
 from l0.runtime.stream import Stream
 from l0.timeout import Timeout
 
@@ -82,6 +83,16 @@ class _Target:
                 f"an acompletion-style async function (litellm.acompletion), or a stream; got "
                 f"{type(raw).__name__}"
             )
+
+    def route(self, request: dict[str, Any]) -> str | None:
+        """The route key of a request: its model at the client's base URL (l0.routes)."""
+        model = request.get("model")
+        if not isinstance(model, str):
+            return None
+        base_url = request.get("api_base") or request.get("base_url")
+        if base_url is None and self.is_client:
+            base_url = getattr(self.raw, "base_url", None)
+        return route_key(model, base_url)
 
     def streaming_call(self) -> Callable[..., Awaitable[Any]]:
         """The SDK call l0 makes for each attempt: one that never retries by itself."""
@@ -139,7 +150,7 @@ class WrappedCompletions:
         request = {**kwargs, "stream": True}
         request.setdefault("stream_options", {"include_usage": True})
         target = self._owner._target
-        return ChatRequest(target.streaming_call(), request, target.prefill)
+        return ChatRequest(target.streaming_call(), request, target.prefill, target.route(request))
 
     def __getattr__(self, name: str) -> Any:
         target = self._owner._target
@@ -195,6 +206,7 @@ class WrappedClient:
         check_interval: int | None = None,
         event_store: Any = None,
         drift_detector: Any = None,
+        route_health: Any = None,
     ) -> WrappedClient:
         """A new wrapped client over the same client with these options changed (None
         keeps an option as it is)."""
@@ -210,6 +222,7 @@ class WrappedClient:
             "check_interval": check_interval,
             "event_store": event_store,
             "drift_detector": drift_detector,
+            "route_health": route_health,
         }
         return WrappedClient(self._target, self.options.merged(changes))
 
@@ -244,6 +257,7 @@ def wrap_client(
     check_interval: int | None = None,
     event_store: Any = None,
     drift_detector: Any = None,
+    route_health: Any = None,
 ) -> WrappedClient:
     """What `l0.wrap(client, ...)` returns for a client or an acompletion-style function."""
     if isinstance(client, WrappedClient):
@@ -261,6 +275,7 @@ def wrap_client(
         "build_continuation_prompt": build_continuation_prompt,
         "event_store": event_store,
         "drift_detector": drift_detector,
+        "route_health": route_health,
     }
     if check_interval is not None:
         options["check_interval"] = check_interval

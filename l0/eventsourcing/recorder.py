@@ -45,7 +45,7 @@ from l0.guardrails.engine import Found, GuardrailEngine
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.monitoring.redact import redact
 from l0.observability import EventBus, ObservabilityEvent
-from l0.runtime.core import Decision, Fail, RunCheck, RunCore
+from l0.runtime.core import Decision, Fail, Open, RunCheck, RunCore
 from l0.runtime.plan import RunPlan
 from l0.types import Event, State
 
@@ -312,6 +312,27 @@ class RecordingCore(RunCore):
         if self._inside:
             return RunCore.aborted(self, now)
         return self._fact(R.ABORTED, now, None, lambda: RunCore.aborted(self, now))
+
+    def hedge_due(self, now: float) -> Open | None:
+        if self._inside:
+            return RunCore.hedge_due(self, now)
+        return self._fact(R.HEDGE, now, None, lambda: RunCore.hedge_due(self, now))
+
+    def hedge_dropped(self, index: int, error: BaseException, now: float) -> None:
+        if self._inside:
+            return RunCore.hedge_dropped(self, index, error, now)
+        data = {"index": index, "error": SerializedError.from_exception(error).to_dict()}
+        return self._fact(
+            R.HEDGE_DROPPED, now, data, lambda: RunCore.hedge_dropped(self, index, error, now)
+        )
+
+    def hedge_settled(self, index: int, now: float) -> None:
+        if self._inside:
+            return RunCore.hedge_settled(self, index, now)
+        data = {"index": index}
+        return self._fact(
+            R.HEDGE_SETTLED, now, data, lambda: RunCore.hedge_settled(self, index, now)
+        )
 
     def request_abort(self) -> None:
         # An on_event handler may abort while a fact is handled: a replay repeats it right

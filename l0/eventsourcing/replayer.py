@@ -337,6 +337,13 @@ class _Replay:
             self._checked(now)
         elif kind is R.QUIET:
             core.quiet = bool(data["quiet"])
+        elif kind is R.HEDGE:
+            core.hedge_due(now)
+        elif kind is R.HEDGE_DROPPED:
+            error = SerializedError.from_dict(data["error"]).rebuild()
+            core.hedge_dropped(int(data["index"]), error, now)
+        elif kind is R.HEDGE_SETTLED:
+            core.hedge_settled(int(data["index"]), now)
 
     def _drain(self) -> None:
         pending, self.core.outbox = self.core.outbox, []

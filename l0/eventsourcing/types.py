@@ -44,6 +44,9 @@ class RecordedEventType(str, Enum):
     CHECK = "check"  # an off-loop guardrail check ran (its outcome)
     CHECKED = "checked"  # ... and its result was handed to the core
     QUIET = "quiet"  # the consumer stopped (or started) looking at token events
+    HEDGE = "hedge"  # no first token by hedge_after: the next route races (run(hedge_after=))
+    HEDGE_DROPPED = "hedge_dropped"  # a racer failed before any first token
+    HEDGE_SETTLED = "hedge_settled"  # the racer kept
     # what the driver did with the core's output
     DRAIN = "drain"  # queued events were delivered to the consumer here
     # answers of user code called from inside the core, consumed in order on replay
@@ -71,6 +74,9 @@ FACTS = frozenset(
         RecordedEventType.CHECKED,
         RecordedEventType.QUIET,
         RecordedEventType.DRAIN,
+        RecordedEventType.HEDGE,
+        RecordedEventType.HEDGE_DROPPED,
+        RecordedEventType.HEDGE_SETTLED,
     }
 )
 

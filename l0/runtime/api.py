@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from l0.client import WrappedClient
     from l0.drift import DriftDetector
     from l0.eventsourcing.store import EventStore
+    from l0.routes import RouteHealthStore
 
 
 async def run(
@@ -40,13 +41,21 @@ async def run(
     event_store: EventStore | None = None,
     drift_detector: DriftDetector | None = None,
     breaker: CircuitBreaker | None = None,
+    route_health: RouteHealthStore | bool | None = None,
+    hedge_after: float | None = None,
 ) -> Stream:
     """Run a stream factory with l0's reliability: retries, fallbacks, timeouts, guardrails,
     continuation. Returns a `Stream` (lazy: the first attempt starts when it is read).
     With `event_store`, the run's inputs are recorded there when it ends, for replay; with
     `drift_detector`, drift is checked as it streams and retried like a guardrail violation.
     With `breaker` (an `l0.CircuitBreaker` shared by many runs), the primary is skipped for
-    the fallbacks while the breaker is open."""
+    the fallbacks while the breaker is open.
+
+    With fallbacks, route health is kept across runs by default (`route_health=None`; True
+    forces it on, False turns it off, or pass an `l0.routes.RouteHealthStore`): a route that
+    keeps failing is skipped for the next ones until one probe finds it well. With
+    `hedge_after` (milliseconds), a route that has not produced its first token by then gets
+    the next route racing it; the first to produce a token is kept, the other closed."""
     plan = make_plan(
         stream=stream,
         fallbacks=fallbacks,
@@ -62,6 +71,8 @@ async def run(
         event_store=event_store,
         drift_detector=drift_detector,
         breaker=breaker,
+        route_health=route_health,
+        hedge_after=hedge_after,
     )
     return Stream(plan)
 
@@ -104,6 +115,7 @@ class WrapOptions(TypedDict, total=False):
     check_interval: int
     event_store: EventStore | None
     drift_detector: DriftDetector | None
+    route_health: RouteHealthStore | bool | None
 
 
 @overload
@@ -126,6 +138,7 @@ def wrap(
     check_interval: int = DEFAULT_CHECK_INTERVAL,
     event_store: EventStore | None = None,
     drift_detector: DriftDetector | None = None,
+    route_health: RouteHealthStore | bool | None = None,
 ) -> LazyStream | WrappedClient:
     """Wrap a client (OpenAI / LiteLLM) for reliable streaming everywhere, or a single raw
     stream for one-off use (no await needed; no retries, since it cannot be re-created)."""
@@ -146,6 +159,7 @@ def wrap(
             # passed only when set, so a client wrapper without recording support still works
             **({"event_store": event_store} if event_store is not None else {}),
             **({"drift_detector": drift_detector} if drift_detector is not None else {}),
+            **({"route_health": route_health} if route_health is not None else {}),
         )
     if retry is not None or continue_from_last_good_token:
         raise Error(

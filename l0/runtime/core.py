@@ -129,6 +129,9 @@ class RunCore(MachineModel):
     _timeouts = 0
     _same_kind: FailureType | None = None  # the current route's last failure kind...
     _same_failures = 0  # ...and how many times in a row it failed that way
+    _hedge: Open | None = None  # the route racing the current one (hedging)
+    _hedges = 0  # hedges started, and won by the racing route
+    _hedge_wins = 0
 
     def __init__(
         self,
@@ -171,6 +174,11 @@ class RunCore(MachineModel):
         # streaming checks and checkpoints are due on it (not on the run's token total, which
         # a retried attempt starts from part-way through an interval).
         self._beat = 0
+
+    @property
+    def last_failure(self) -> policy.Failure | None:
+        """The classified failure the run last handled (None before any)."""
+        return self._failure
 
     @property
     def rng(self) -> random.Random:
@@ -273,6 +281,44 @@ class RunCore(MachineModel):
             self.state.token_count += 1
             self.state.last_token_at = self.epoch(now)
         return chunk
+
+    # -- facts: hedging (run(hedge_after=...)) ------------------------------------------------
+
+    def hedge_due(self, now: float) -> Open | None:
+        """No first token after `hedge_after`: the next route to race the current one, or
+        None when there is no next route (or the run is past waiting)."""
+        if (
+            self.phase != "waiting_for_token"
+            or self.abort_requested
+            or self.factory_index >= self.plan.fallback_count
+        ):
+            return None
+        self._fire("hedge", now)
+        return self._hedge
+
+    def hedge_dropped(self, index: int, error: BaseException, now: float) -> None:
+        """Racer `index` failed before any first token; the other one races on."""
+        self.errors.append(error)
+        failure = policy.classify(error)
+        if failure.failure_type is FailureType.TIMEOUT:
+            self._timeouts += 1
+        self.bus.emit(
+            Obs.ERROR,
+            ts=self._ts(now),
+            error=str(error) or type(error).__name__,
+            error_type=type(error).__name__,
+            category=failure.category.value,
+            reason=failure.reason,
+            attempt=self.attempt,
+            fallback_index=index,
+            final=False,
+            hedge=True,
+            exception=error,
+        )
+
+    def hedge_settled(self, index: int, now: float) -> None:
+        """Racer `index` produced the first output (or is the one left): it is kept."""
+        self._fire("hedge_settled", now, index=index)
 
     def interrupted(self, now: float) -> Decision:
         """The driver stopped reading because `attention` was raised: say what comes next."""
@@ -642,6 +688,43 @@ class RunCore(MachineModel):
             )
         self.decision = Open(self.factory_index, self.attempt, resume or None)
 
+    def open_hedge(self, event_data: EventData) -> None:
+        now = event_data.kwargs["now"]
+        self.attempt += 1
+        self._hedges += 1
+        index = self.factory_index + 1
+        resume = self._resume_text or None
+        if self.bus.active:
+            self.bus.emit(
+                Obs.STREAM_INIT,
+                ts=self._ts(now),
+                attempt=self.attempt,
+                fallback_index=index,
+                continuation=bool(resume),
+                hedge=True,
+            )
+        self._hedge = Open(index, self.attempt, resume)
+
+    def settle_hedge(self, event_data: EventData) -> None:
+        index = event_data.kwargs["index"]
+        self._hedge = None
+        if index == self.factory_index:
+            return
+        previous = self.factory_index
+        self.factory_index = index
+        self.state.fallback_index = index
+        self._budget_model = self._budget_total = 0
+        self._same_kind, self._same_failures = None, 0
+        self._hedge_wins += 1
+        self.bus.emit(
+            Obs.FALLBACK_START,
+            ts=self._ts(event_data.kwargs["now"]),
+            index=index,
+            previous_index=previous,
+            reason="hedge",
+            error="",
+        )
+
     def mark_first_token(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
         state = self.state
@@ -957,6 +1040,8 @@ class RunCore(MachineModel):
         metrics.fallbacks += self.factory_index
         metrics.completions += 1 if completed else 0
         metrics.timeouts += self._timeouts
+        metrics.hedges += self._hedges
+        metrics.hedge_wins += self._hedge_wins
 
     def run_metrics(self, *, completed: bool) -> MetricsSnapshot:
         """This run's contribution to the metrics counters."""
@@ -972,6 +1057,8 @@ class RunCore(MachineModel):
             fallbacks=self.factory_index,
             completions=1 if completed else 0,
             timeouts=self._timeouts,
+            hedges=self._hedges,
+            hedge_wins=self._hedge_wins,
         )
 
 

@@ -28,6 +28,8 @@ import anyio.lowlevel
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
 from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.runtime.hedge import race
+from l0.runtime.routing import make_gate
 from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
 
@@ -89,6 +91,7 @@ class Driver:
         self._watchdog: Watchdog | None = None
         self._first_read = True  # the pending read waits for an attempt's first chunk
         self._read_deadline = math.inf  # for `_scoped_reads`
+        self._gate = make_gate(core.plan)  # route health (None: not kept for this run)
 
     def abort(self) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop)."""
@@ -173,12 +176,21 @@ class Driver:
                 for item in pending_events:
                     yield item
             if type(decision) is Open:
+                gate = self._gate
+                if gate is not None:
+                    skipped = await gate.admit(decision.factory_index, core)
+                    if skipped is not None:
+                        decision = core.failed(skipped, clock())
+                        continue
                 iterator: Any = None
                 raw: Any = None
                 chunks: Any = None
                 try:
                     first_deadline = clock() + self._initial
-                    raw, iterator = await self._open(decision, first_deadline)
+                    if self._hedged(decision):
+                        raw, iterator = await race(self, decision, first_deadline)
+                    else:
+                        raw, iterator = await self._open(decision, first_deadline)
                     core.opened(clock())
                     # The first read waits for the first token; later ones for the next.
                     deadline = min(first_deadline, self._total_deadline)
@@ -269,6 +281,8 @@ class Driver:
                     targets = _still_open(chunks, iterator, raw)
                     if targets:
                         await self._close(targets)
+                    if gate is not None:
+                        await gate.settle(core)
                 if type(decision) is RunCheck:
                     decision = await self._final_check(decision)
             elif type(decision) is Sleep:
@@ -287,6 +301,11 @@ class Driver:
                 raise decision.error
             else:  # pragma: no cover - a new decision type without a branch here
                 raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
+
+    def _hedged(self, decision: Open) -> bool:
+        """Whether this attempt races the next route (run(hedge_after=...), see hedge.py)."""
+        plan = self.core.plan
+        return plan.hedge_after is not None and decision.factory_index < plan.fallback_count
 
     def _on_interrupt(self, why: _Interrupted) -> Decision:
         now = self._clock()

@@ -37,6 +37,11 @@ class RunPlan:
     build_continuation_prompt: Callable[[str], str] | None
     event_store: Any = None  # an l0.EventStore: the run is recorded into it
     breaker: Any = None  # an l0.CircuitBreaker guarding the primary (factories[0] is guarded)
+    # Route health across runs: the store (None: off) and each factory's route key (None: a
+    # route without a key, whose health is not kept).
+    route_health: Any = None
+    routes: tuple[str | None, ...] = ()
+    hedge_after: float | None = None  # seconds without a first token before the next route races
 
     @property
     def fallback_count(self) -> int:
@@ -63,6 +68,8 @@ def make_plan(
     event_store: Any = None,
     drift_detector: Any = None,
     breaker: Any = None,
+    route_health: Any = None,
+    hedge_after: float | None = None,
 ) -> RunPlan:
     """Check every argument and build the plan; raise `l0.Error` naming the first problem."""
     if not callable(stream):
@@ -122,8 +129,10 @@ def make_plan(
             raise _problem(f"breaker must be an l0.CircuitBreaker, got {type(breaker).__name__}")
         # The primary goes behind the breaker, which learns its outcomes from the run's events.
         stream, on_event = breaker.protect(stream, on_event)
+    factories = (stream, *fallback_list)
+    store, routes = _route_health(route_health, factories)
     return RunPlan(
-        factories=(stream, *fallback_list),
+        factories=factories,
         retry=retry if retry is not None else _DEFAULT_RETRY,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         continuation=ContinuationConfig.from_option(continue_from_last_good_token),
@@ -135,7 +144,52 @@ def make_plan(
         build_continuation_prompt=build_continuation_prompt,
         event_store=event_store,
         breaker=breaker,
+        route_health=store,
+        routes=routes,
+        hedge_after=_hedge_seconds(hedge_after, len(factories)),
     )
+
+
+def _route_health(
+    option: Any, factories: tuple[StreamFactory, ...]
+) -> tuple[Any, tuple[str | None, ...]]:
+    """The store a run reports to and its routes' keys. None (the default) means on when
+    there are fallbacks (the process's store), True on, False off, or a store of your own."""
+    from l0.routes import RouteHealthStore, default_route_health, route_of
+
+    if option is None:
+        option = len(factories) > 1
+    if option is False:
+        return None, ()
+    if option is True:
+        store: Any = default_route_health()
+    elif isinstance(option, RouteHealthStore):
+        store = option
+    else:
+        raise _problem(
+            "route_health must be True, False, None (on when fallbacks are given) or a store "
+            f"with admit/report/reset/aclose (an l0.routes.RouteHealthStore), got "
+            f"{type(option).__name__}"
+        )
+    routes = tuple(route_of(factory) for factory in factories)
+    if not any(routes):
+        return None, ()  # no factory names its route: nothing to key health by
+    return store, routes
+
+
+def _hedge_seconds(hedge_after: Any, routes: int) -> float | None:
+    if hedge_after is None:
+        return None
+    if isinstance(hedge_after, bool) or not isinstance(hedge_after, (int, float)):
+        raise _problem(f"hedge_after must be milliseconds > 0 or None, got {hedge_after!r}")
+    if not hedge_after > 0 or hedge_after == float("inf"):
+        raise _problem(f"hedge_after must be milliseconds > 0 or None, got {hedge_after!r}")
+    if routes < 2:
+        raise _problem(
+            "hedge_after starts the next route when the current one is slow to answer; give "
+            "the run fallbacks=[...] to hedge with"
+        )
+    return float(hedge_after) / 1000.0
 
 
 __all__ = ["DEFAULT_CHECK_INTERVAL", "RunPlan", "StreamFactory", "make_plan"]
