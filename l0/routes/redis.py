@@ -29,6 +29,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -197,6 +198,7 @@ class RedisRouteHealth:
     `timeout`: seconds one call may wait on Redis before it is served locally. `prefix`: the
     keys' prefix (one per fleet sharing a Redis). `ttl`: seconds a route's key outlives its
     last change. `retry_interval`: seconds Redis is left alone after it failed to answer.
+    `clock`: where runs read `now` (wall-clock seconds; a fake one in tests).
     """
 
     def __init__(
@@ -208,6 +210,7 @@ class RedisRouteHealth:
         prefix: str = "l0:route:",
         ttl: float = 86400.0,
         retry_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         try:
             from redis.asyncio import Redis
@@ -244,6 +247,9 @@ class RedisRouteHealth:
                 "RedisRouteHealth(url_or_client=...) must be a redis:// URL or a "
                 f"redis.asyncio.Redis, got {url_or_client!r}"
             )
+        if not callable(clock):
+            raise _invalid(f"RedisRouteHealth(clock=...) must be callable, got {clock!r}")
+        self.clock = clock
         self.policy = policy
         self.timeout = float(timeout)
         self.prefix = prefix

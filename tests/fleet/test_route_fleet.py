@@ -1,10 +1,14 @@
 """Four worker processes share one Redis: the fleet acts on one route health.
 
-Each worker is a separate Python process with its own RedisRouteHealth
-(tests/fleet/route_worker.py). Time is virtual: every round the test gives all four the same
-`now` and whether the route is up, writes to all of them before reading any answer (so their
-calls race in Redis), and looks at what each was allowed to do. The workers call the store
-directly; the route's outcome is the test's script, not an l0 run.
+Each worker is a separate Python process with its own RedisRouteHealth. Time is virtual:
+every round the test gives all four the same `now`, writes to all of them before reading any
+answer (so their calls race in Redis), and looks at what each did. Two fleets:
+
+- tests/fleet/route_worker.py calls the store directly, the route's outcome given by the
+  test: the store's own contract, exactly;
+- tests/fleet/run_worker.py makes real l0 runs (route_health=the Redis store) with the real
+  openai SDK against this process's FaultServer, a primary model and a fallback: what the
+  fleet does to the provider, counted by the server.
 """
 
 from __future__ import annotations
@@ -14,27 +18,28 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from l0.testing import ErrorReply, FaultServer, Reply
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
-COOL_DOWN = 5.0  # tests/fleet/route_worker.py's policy (threshold 3)
+COOL_DOWN = 5.0  # the workers' policy (threshold 3 in route_worker, 2 in run_worker)
 
 
 class Fleet:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, module: str, *args: str) -> None:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        prefix = f"fleet-{uuid.uuid4()}:"
         self.workers = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.fleet.route_worker", redis_url, prefix],
+                [sys.executable, "-m", module, *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -44,15 +49,13 @@ class Fleet:
             for _ in range(WORKERS)
         ]
 
-    def round(
-        self, now: float, *, up: bool, retry_after: float | None = None, only: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Every worker (or only one) calls the route at `now`, all at once."""
+    def round(self, command: dict[str, Any], only: int | None = None) -> list[dict[str, Any]]:
+        """Every worker (or only one) is given `command`, all at once; their answers."""
         chosen = self.workers if only is None else [self.workers[only]]
-        command = json.dumps({"now": now, "up": up, "retry_after": retry_after}) + "\n"
+        line = json.dumps(command) + "\n"
         for worker in chosen:
             assert worker.stdin is not None
-            worker.stdin.write(command)
+            worker.stdin.write(line)
             worker.stdin.flush()
         replies = []
         for worker in chosen:
@@ -60,7 +63,6 @@ class Fleet:
             line = worker.stdout.readline()
             assert line, f"worker {worker.pid} exited with {worker.wait()}"
             replies.append(json.loads(line))
-        assert all(reply["shared"] for reply in replies)  # answered by Redis, not locally
         return replies
 
     def close(self) -> None:
@@ -71,38 +73,49 @@ class Fleet:
             assert worker.wait(30) == 0
 
 
+def stopped(fleet: Fleet) -> None:
+    for worker in fleet.workers:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for pipe in (worker.stdin, worker.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
 @pytest.fixture
-def fleet(redis_url: str) -> Iterator[Fleet]:
-    running = Fleet(redis_url)
+def store_fleet(redis_url: str) -> Iterator[Fleet]:
+    running = Fleet("tests.fleet.route_worker", redis_url, f"fleet-{uuid.uuid4()}:")
     try:
         yield running
     finally:
-        for worker in running.workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-            for pipe in (worker.stdin, worker.stdout):
-                if pipe is not None:
-                    pipe.close()
+        stopped(running)
 
 
-def test_four_workers_share_outages_probes_retry_after_and_recovery(fleet: Fleet) -> None:
+def test_four_workers_share_outages_probes_retry_after_and_recovery(store_fleet: Fleet) -> None:
+    def call(
+        now: float, *, up: bool, retry_after: float | None = None, only: int | None = None
+    ) -> list[dict[str, Any]]:
+        replies = store_fleet.round({"now": now, "up": up, "retry_after": retry_after}, only)
+        assert all(reply["shared"] for reply in replies)  # answered by Redis, not locally
+        return replies
+
     now = 1_800_000_000.0
     # Healthy: every worker calls the route.
-    assert all(r["allowed"] and r["reason"] == "closed" for r in fleet.round(now, up=True))
+    assert all(r["allowed"] and r["reason"] == "closed" for r in call(now, up=True))
 
     # A 429 with Retry-After: 8 s seen by worker 0 holds back all four until it has passed.
-    assert fleet.round(now + 1, up=False, retry_after=8.0, only=0)[0]["allowed"]
+    assert call(now + 1, up=False, retry_after=8.0, only=0)[0]["allowed"]
     for second in range(2, 9):
-        replies = fleet.round(now + second, up=True)
+        replies = call(now + second, up=True)
         assert [r["reason"] for r in replies] == ["retry_after"] * WORKERS
-    assert all(r["allowed"] for r in fleet.round(now + 9, up=True))  # held until t+9
+    assert all(r["allowed"] for r in call(now + 9, up=True))  # held until t+9
 
     # An outage of 60 s: the fleet sends the threshold's failures, then one probe per cool-down.
     start = now + 10
     calls, probes = [], []
     for second in range(60):
-        replies = fleet.round(start + second, up=False)
+        replies = call(start + second, up=False)
         calls.append(sum(r["allowed"] for r in replies))
         probes.append(sum(r["probe"] for r in replies))
     # The first round trips it: four raced, and three failures (or all four, when every
@@ -114,11 +127,67 @@ def test_four_workers_share_outages_probes_retry_after_and_recovery(fleet: Fleet
     assert probe_rounds == list(range(5, 60, 5))  # exactly one per cool-down, fleet-wide
 
     # Recovery: the next probe succeeds and every worker is back on the route.
-    recovering = fleet.round(start + 60, up=True)  # the cool-down after the probe at 55
+    recovering = call(start + 60, up=True)  # the cool-down after the probe at 55
     assert sum(r["probe"] for r in recovering) == 1
     # The others waited for its verdict, or came after it and found the route closed.
     assert {r["reason"] for r in recovering} <= {"probe", "half_open_busy", "closed"}
     for second in range(61, 64):
-        replies = fleet.round(start + second, up=True)
+        replies = call(start + second, up=True)
         assert all(r["allowed"] and r["reason"] == "closed" for r in replies)
-    fleet.close()
+    store_fleet.close()
+
+
+def test_four_workers_running_l0_send_one_probe_per_cool_down_to_a_failing_primary(
+    redis_url: str, server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    """Real runs: a Retry-After one worker got keeps all four on the fallback; during an
+    outage the provider sees one request per cool-down from the whole fleet; after recovery
+    every worker is back on the primary."""
+    primary, backup = new_model("primary"), new_model("backup")
+    healthy = Reply(["from ", "primary"])
+    server.script(primary, [], then=healthy)
+    server.script(backup, [], then=Reply(["from ", "backup"]))
+    fleet = Fleet(
+        "tests.fleet.run_worker",
+        redis_url,
+        f"fleet-{uuid.uuid4()}:",
+        server.base_url,
+        primary,
+        backup,
+    )
+    try:
+
+        def runs(now: float, only: int | None = None) -> tuple[list[str], int]:
+            """The texts the runs at `now` returned, and the primary's requests they made."""
+            before = server.attempts(primary)
+            replies = fleet.round({"now": now}, only)
+            return [r["text"] for r in replies], server.attempts(primary) - before
+
+        now = 1_800_000_000.0
+        assert runs(now) == (["from primary"] * WORKERS, WORKERS)
+
+        # One worker meets a 429 with Retry-After: 8 s; all four leave the primary alone.
+        server.script(primary, [ErrorReply(429, retry_after=8)], then=healthy)
+        assert runs(now + 1, only=0) == (["from backup"], 1)
+        for second in range(2, 9):
+            assert runs(now + second) == (["from backup"] * WORKERS, 0)
+        assert runs(now + 9) == (["from primary"] * WORKERS, WORKERS)
+
+        # An outage: after the round that trips the route, one request per cool-down.
+        server.script(primary, [], then=ErrorReply(503))
+        start = now + 10
+        texts, tripping = runs(start)
+        assert texts == ["from backup"] * WORKERS and tripping >= 2
+        requests = [runs(start + second)[1] for second in range(1, 31)]
+        assert [second for second, n in enumerate(requests, 1) if n] == list(range(5, 31, 5))
+        assert max(requests) == 1
+
+        # Recovery: the next probe finds the primary well; then everyone is back.
+        server.script(primary, [], then=healthy)
+        texts, probed = runs(start + 35)
+        assert probed >= 1 and "from primary" in texts
+        for second in range(36, 39):
+            assert runs(start + second) == (["from primary"] * WORKERS, WORKERS)
+        fleet.close()
+    finally:
+        stopped(fleet)
