@@ -13,12 +13,14 @@ so routes nobody calls any more leave nothing behind; a healthy route is read, n
 `now` is the callers' wall clock (`time.time()`): the fleet's machines must keep their clocks
 in sync (NTP), as Retry-After holds and cool-downs are compared across them.
 
-Each call is bounded by `timeout` (50 ms by default). When Redis does not answer in time or
-cannot be reached, the call is served from this process's own `InMemoryRouteHealth` instead,
-one warning goes to the `l0` logger, and Redis is tried again after `retry_interval` seconds;
-when it answers again an info line says so. A stream never waits on Redis longer than
-`timeout`. Admissions served locally carry epochs -2, -3, ... so that their reports go back
-to the local store (-1 is `UNKNOWN`'s, which matches nothing anywhere).
+Each call is bounded by `timeout` (40 ms by default: under the runtime's own 50 ms bound on
+store calls, `STORE_CALL_LIMIT`, so that the store, not the runtime, decides what a slow
+Redis means, and says so). When Redis does not answer in time or cannot be reached, the call
+is served from this process's own `InMemoryRouteHealth` instead, one warning goes to the
+`l0` logger, and Redis is tried again after `retry_interval` seconds; when it answers again
+an info line says so. A stream never waits on Redis longer than `timeout`. Admissions served
+locally carry epochs -2, -3, ... so that their reports go back to the local store (-1 is
+`UNKNOWN`'s, which matches nothing anywhere).
 
 redis-py's asyncio client runs on asyncio only; on trio the store raises `l0.Error`.
 """
@@ -206,7 +208,7 @@ class RedisRouteHealth:
         url_or_client: str | Redis,
         policy: RouteHealthPolicy,
         *,
-        timeout: float = 0.05,
+        timeout: float = 0.04,
         prefix: str = "l0:route:",
         ttl: float = 86400.0,
         retry_interval: float = 1.0,

@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import l0
 from l0.errors import ErrorCode
 from l0.routes.health import Admission, InMemoryRouteHealth, RouteHealthPolicy
+from l0.routes.keys import with_route
 from l0.routes.redis import RedisRouteHealth
+from l0.testing.scripted import Script, ScriptedFactory
 from tests.fleet.servers import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -190,6 +192,28 @@ async def test_a_paused_redis_costs_each_call_at_most_the_timeout(
     assert back == Admission(True, False, 0, None, "closed")  # the shared state again
     assert not store.degraded
     assert any("answers again" in r.getMessage() for r in caplog.records)
+    await store.aclose()
+
+
+async def test_l0_runs_keep_streaming_while_redis_is_paused(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the default bound, runs using a frozen Redis for route health still stream (each
+    store call gives up after 50 ms) and the log says route health is local now."""
+    store = RedisRouteHealth(private_redis.url, POLICY)
+    private_redis.pause()
+    try:
+        with caplog.at_level(logging.WARNING, logger="l0"), anyio.fail_after(20):
+            for n in range(3):
+                stream = await l0.run(
+                    stream=with_route(ScriptedFactory(Script.tokens(f"hello {n}")), "primary"),
+                    fallbacks=[with_route(ScriptedFactory(Script.tokens("backup")), "backup")],
+                    route_health=store,
+                )
+                assert await stream.read() == f"hello {n}"
+    finally:
+        private_redis.resume()
+    assert any("route health" in r.getMessage() for r in caplog.records)
     await store.aclose()
 
 
