@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: test demo diagrams diagrams-check lint bench bench-peer clean
+.PHONY: test demo diagrams diagrams-check lint bench bench-peer bench-fleet clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
+
+# Route health in Redis and recordings in PostgreSQL (starts private servers; see the script).
+bench-fleet: $(READY)
+	$(BIN)/python benchmarks/fleet.py --write benchmarks/RESULTS.md $(ARGS)
 
 PEER := .bench/peer-venv
 $(PEER)/.ready:

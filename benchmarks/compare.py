@@ -187,7 +187,14 @@ def main() -> None:
     for name, value, met in bounds(ours, peer):
         print(f"{'met    ' if met else 'NOT MET'}  {name}: {value}")
     if args.write:
-        Path(args.write).write_text(results_markdown(ours, peer, args.rounds), encoding="utf-8")
+        target = Path(args.write)
+        text = results_markdown(ours, peer, args.rounds)
+        # benchmarks/fleet.py keeps its own section at the end of the file: leave it there.
+        previous = target.read_text(encoding="utf-8") if target.exists() else ""
+        fleet = previous.find("<!-- fleet benchmark: start")
+        if fleet >= 0:
+            text = text.rstrip("\n") + "\n\n" + previous[fleet:]
+        target.write_text(text, encoding="utf-8")
         print(f"\nwrote {args.write} ({platform.python_version()})")
 
 

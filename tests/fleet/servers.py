@@ -138,10 +138,11 @@ def postgres_bin_dir() -> Path:
 class PostgresServer:
     """A fresh PostgreSQL cluster on 127.0.0.1:`port`, user `l0`, trust authentication.
 
-    Durability is switched off (fsync, synchronous_commit): the data is thrown away anyway.
+    Durability is switched off (fsync, synchronous_commit: the data is thrown away anyway)
+    unless `durable` (benchmarks compare it with a SQLite file that syncs).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         bin_dir = postgres_bin_dir()
         self.directory = Path(tempfile.mkdtemp(prefix="l0-postgres-"))
         self._user: str | None = None
@@ -169,11 +170,11 @@ class PostgresServer:
             "-p", str(self.port),
             "-k", str(self.directory),  # its unix socket lives here, not in /var/run
             "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
             "-c", "max_connections=200",
         ]  # fmt: skip
+        if not durable:
+            command += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                        "-c", "full_page_writes=off"]  # fmt: skip
         with open(log, "wb") as output:
             if self._user is not None:
                 os.chown(log, pwd.getpwnam(self._user).pw_uid, -1)
