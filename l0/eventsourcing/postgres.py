@@ -15,15 +15,18 @@ applied in order) the database has. The first use of a store applies the missing
 one transaction under an advisory lock, so many processes starting at once migrate exactly
 once; a database migrated by a newer l0 is refused with an error that says so.
 
-Each operation is bounded by `timeout` seconds (waiting for a pooled connection included),
-so a database that hangs fails the write (the recorder logs it) instead of holding up the
-end of a run. psycopg's async driver runs on asyncio only: on trio the store raises
+Each operation is bounded by `timeout` seconds (5 by default, waiting for a pooled connection
+included), so a database that hangs fails the write (the recorder logs it) instead of
+holding up the end of a run for long; after such a failure, operations fail at once for
+`retry_interval` seconds, so a database that is down costs the runs ending meanwhile
+nothing. psycopg's async driver runs on asyncio only: on trio the store raises
 `l0.Error`. One store object serves one event loop (its pool lives there).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,7 +99,8 @@ class PostgresEventStore:
 
     `url_or_pool`: a `postgresql://` URL (the pool is made and closed by the store) or an
     `AsyncConnectionPool` (left to its owner). `min_size`/`max_size`: the pool's bounds.
-    `timeout`: seconds each operation may take.
+    `timeout`: seconds each operation may take. `retry_interval`: seconds during which, after
+    the database could not be reached, operations fail at once instead of waiting again.
     """
 
     def __init__(
@@ -105,18 +109,25 @@ class PostgresEventStore:
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 30.0,
+        timeout: float = 5.0,
+        retry_interval: float = 5.0,
     ) -> None:
         try:
-            from psycopg_pool import AsyncConnectionPool
+            from psycopg import OperationalError
+            from psycopg_pool import AsyncConnectionPool, PoolTimeout
         except ImportError as exc:
             raise _missing_driver(exc) from exc
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise Error(
-                f"PostgresEventStore(timeout=...) must be seconds > 0, got {timeout!r}",
-                code=ErrorCode.INVALID_ARGUMENT,
-            )
+        for label, value in (("timeout", timeout), ("retry_interval", retry_interval)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise Error(
+                    f"PostgresEventStore({label}=...) must be seconds > 0, got {value!r}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
         self.timeout = float(timeout)
+        self.retry_interval = float(retry_interval)
+        # What "the database cannot be reached" looks like (a timeout of ours included).
+        self._unreachable_errors = (OperationalError, PoolTimeout, TimeoutError)
+        self._down_until: float | None = None  # monotonic time
         if isinstance(url_or_pool, str):
             if not url_or_pool.startswith(SCHEMES):
                 raise Error(
@@ -163,36 +174,37 @@ class PostgresEventStore:
         async with self._lock:
             if self._ready:
                 return
-            from psycopg import OperationalError
-            from psycopg_pool import PoolTimeout
-
-            try:
-                if self._owns_pool:
-                    await self._pool.open(wait=True, timeout=self.timeout)
-                async with self._pool.connection() as connection:
-                    await migrate(connection)
-            except (OperationalError, PoolTimeout) as exc:
-                raise self._unreachable(exc) from exc
+            if self._owns_pool:
+                await self._pool.open(wait=True, timeout=self.timeout)
+            async with self._pool.connection() as connection:
+                await migrate(connection)
             self._ready = True
 
     async def _run(self, work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         """`work` in one transaction on a pooled connection, within `timeout`."""
+        where = _redacted(self.url) or "the pool"
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            raise Error(
+                f"PostgreSQL at {where} could not be reached a moment ago; it is tried again "
+                f"{self.retry_interval:g}s after that failure (the write is not waiting)",
+                code=ErrorCode.NETWORK_ERROR,
+            )
         try:
             with anyio.fail_after(self.timeout):
                 if not self._ready:
                     await self._prepare()
                 async with self._pool.connection() as connection, connection.transaction():
-                    return await work(connection)
-        except TimeoutError as exc:
-            raise self._unreachable(exc) from exc
-
-    def _unreachable(self, exc: BaseException) -> Error:
-        return Error(
-            f"Could not reach PostgreSQL at {_redacted(self.url) or 'the pool'} within "
-            f"{self.timeout:g}s ({type(exc).__name__}: {exc}); check the URL and that "
-            "the server accepts connections",
-            code=ErrorCode.NETWORK_ERROR,
-        )
+                    result = await work(connection)
+        except self._unreachable_errors as exc:
+            self._down_until = time.monotonic() + self.retry_interval
+            raise Error(
+                f"Could not reach PostgreSQL at {where} within {self.timeout:g}s "
+                f"({type(exc).__name__}: {exc}); check the URL and that the server accepts "
+                "connections",
+                code=ErrorCode.NETWORK_ERROR,
+            ) from exc
+        self._down_until = None
+        return result
 
     async def aclose(self) -> None:
         """Close the pool (if the store made it)."""

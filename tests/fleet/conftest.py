@@ -85,6 +85,16 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of this test's own, to stop."""
+    server = _start("PostgreSQL", "psycopg", "postgres", PostgresServer)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 _databases = itertools.count()
 
 

@@ -5,6 +5,7 @@ included), and four processes recording into one database."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from l0.eventsourcing.facade import EventSourcing
 from l0.eventsourcing.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresEventStore
 from l0.eventsourcing.urls import store_from_url
 from l0.testing.scripted import Script, ScriptedFactory
-from tests.fleet.servers import free_port
+from tests.fleet.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -187,6 +188,29 @@ async def test_an_unreachable_server_is_a_clear_error_within_the_timeout() -> No
     with anyio.fail_after(30), pytest.raises(l0.Error, match="Could not reach PostgreSQL") as e:
         await store.list_streams()
     assert e.value.code is ErrorCode.NETWORK_ERROR
+    await store.aclose()
+
+
+async def test_a_database_that_goes_away_costs_runs_their_recording_not_their_answer(
+    private_postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Runs ending while PostgreSQL is down still answer; their recordings are lost and
+    logged; after the first failure the next ones do not wait for the database again."""
+    store = PostgresEventStore(private_postgres.url, timeout=2, retry_interval=600)
+    kept = await l0.run(stream=ScriptedFactory(Script.tokens("kept")), event_store=store)
+    assert await kept.read() == "kept"
+    private_postgres.stop()
+    with caplog.at_level(logging.ERROR, logger="l0"), anyio.fail_after(60):
+        for n in range(3):
+            stream = await l0.run(
+                stream=ScriptedFactory(Script.tokens(f"answer {n}")), event_store=store
+            )
+            assert await stream.read() == f"answer {n}"
+    lost = [r for r in caplog.records if "could not write the recording" in r.getMessage()]
+    assert len(lost) == 3
+    reasons = [str(r.exc_info[1]) if r.exc_info else "" for r in lost]
+    assert "Could not reach PostgreSQL" in reasons[0]
+    assert all("is tried again 600s after" in reason for reason in reasons[1:])
     await store.aclose()
 
 
