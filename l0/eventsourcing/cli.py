@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     try:
         results = anyio.run(load)
-    except Error as exc:
+    except (Error, ConnectionError) as exc:  # ConnectionError: a database store is down
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -17,9 +17,10 @@ once; a database migrated by a newer l0 is refused with an error that says so.
 
 Each operation is bounded by `timeout` seconds (5 by default, waiting for a pooled connection
 included), so a database that hangs fails the write (the recorder logs it) instead of
-holding up the end of a run for long; after such a failure, operations fail at once for
-`retry_interval` seconds, so a database that is down costs the runs ending meanwhile
-nothing. psycopg's async driver runs on asyncio only: on trio the store raises
+holding up the end of a run for long. It raises `PostgresUnavailable`, a `ConnectionError`:
+transient, unlike the `l0.Error` of a refused batch. After such a failure, operations fail at
+once for `retry_interval` seconds, so a database that is down costs the runs ending
+meanwhile nothing. psycopg's async driver runs on asyncio only: on trio the store raises
 `l0.Error`. One store object serves one event loop (its pool lives there).
 """
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SCHEMES = ("postgresql://", "postgres://")
+# Statuses of runs that finished writing their recording (older l0 wrote the last two).
+_FINISHED = ("completed", "failed", "aborted", "cancelled", "complete", "error")
 
 # (version, what it does, SQL). Append new migrations; never edit one that was released.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
@@ -85,6 +88,11 @@ _MIGRATION_LOCK = 0x6C30_5F6D_6967  # "l0_mig"
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class PostgresUnavailable(ConnectionError):
+    """The database could not be reached (or was not, a moment ago): a transient failure,
+    worth retrying later, unlike the `l0.Error`s a store raises for a batch it refuses."""
 
 
 def _missing_driver(exc: ImportError) -> Error:
@@ -184,10 +192,9 @@ class PostgresEventStore:
         """`work` in one transaction on a pooled connection, within `timeout`."""
         where = _redacted(self.url) or "the pool"
         if self._down_until is not None and time.monotonic() < self._down_until:
-            raise Error(
+            raise PostgresUnavailable(
                 f"PostgreSQL at {where} could not be reached a moment ago; it is tried again "
-                f"{self.retry_interval:g}s after that failure (the write is not waiting)",
-                code=ErrorCode.NETWORK_ERROR,
+                f"{self.retry_interval:g}s after that failure (this call did not wait)"
             )
         try:
             with anyio.fail_after(self.timeout):
@@ -197,11 +204,10 @@ class PostgresEventStore:
                     result = await work(connection)
         except self._unreachable_errors as exc:
             self._down_until = time.monotonic() + self.retry_interval
-            raise Error(
+            raise PostgresUnavailable(
                 f"Could not reach PostgreSQL at {where} within {self.timeout:g}s "
                 f"({type(exc).__name__}: {exc}); check the URL and that the server accepts "
-                "connections",
-                code=ErrorCode.NETWORK_ERROR,
+                "connections"
             ) from exc
         self._down_until = None
         return result
@@ -218,8 +224,18 @@ class PostgresEventStore:
         stream_id: str,
         events: Sequence[EventEnvelope],
         metadata: StreamMetadata | None = None,
+        *,
+        snapshot: Snapshot | None = None,
     ) -> None:
-        """Add envelopes to a stream and, when given, save its metadata: one transaction."""
+        """Add envelopes to a stream and, when given, replace its metadata and save a
+        snapshot: one transaction, so a batch is written whole or not at all."""
+        for item in (metadata, snapshot):
+            if item is not None and item.stream_id != stream_id:
+                raise Error(
+                    f"{type(item).__name__} of stream {item.stream_id} cannot be written with "
+                    f"a batch of stream {stream_id}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
         rows = [
             (e.stream_id, e.sequence, e.event.type.value, e.event.now, _dumps(dict(e.event.data)))
             for e in events
@@ -244,6 +260,8 @@ class PostgresEventStore:
                     )
             if metadata is not None:
                 await _upsert_metadata(connection, metadata)
+            if snapshot is not None:
+                await _upsert_snapshot(connection, snapshot)
 
         await self._run(work)
 
@@ -289,13 +307,14 @@ class PostgresEventStore:
         return await self._run(work)
 
     async def list_incomplete(self) -> list[str]:
-        """Streams whose metadata says their run has not ended (status "incomplete" or
-        "running"), oldest first."""
+        """Streams whose run never finished writing its recording (metadata still
+        "running", or events and no metadata), oldest first: one query."""
 
         async def work(connection: AsyncConnection[Any]) -> list[str]:
             cursor = await connection.execute(
-                "SELECT stream_id FROM l0_streams WHERE status IN ('incomplete', 'running') "
-                "ORDER BY created_at, stream_id"
+                "SELECT e.stream_id FROM l0_events e LEFT JOIN l0_streams s USING (stream_id) "
+                "WHERE e.seq = 0 AND (s.stream_id IS NULL OR s.status <> ALL(%s)) ORDER BY e.id",
+                (list(_FINISHED),),
             )
             return [row[0] for row in await cursor.fetchall()]
 
@@ -328,11 +347,7 @@ class PostgresEventStore:
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         async def work(connection: AsyncConnection[Any]) -> None:
-            await connection.execute(
-                "INSERT INTO l0_snapshots (stream_id, seq, data) VALUES (%s, %s, %s::json) "
-                "ON CONFLICT (stream_id, seq) DO UPDATE SET data = EXCLUDED.data",
-                (snapshot.stream_id, snapshot.sequence, _dumps(snapshot.to_dict())),
-            )
+            await _upsert_snapshot(connection, snapshot)
 
         await self._run(work)
 
@@ -362,6 +377,14 @@ async def _upsert_metadata(connection: AsyncConnection[Any], metadata: StreamMet
         "VALUES (%s, %s, %s, %s::json) ON CONFLICT (stream_id) DO UPDATE SET "
         "created_at = EXCLUDED.created_at, status = EXCLUDED.status, metadata = EXCLUDED.metadata",
         (metadata.stream_id, metadata.created_at, str(metadata.status), _dumps(metadata.to_dict())),
+    )
+
+
+async def _upsert_snapshot(connection: AsyncConnection[Any], snapshot: Snapshot) -> None:
+    await connection.execute(
+        "INSERT INTO l0_snapshots (stream_id, seq, data) VALUES (%s, %s, %s::json) "
+        "ON CONFLICT (stream_id, seq) DO UPDATE SET data = EXCLUDED.data",
+        (snapshot.stream_id, snapshot.sequence, _dumps(snapshot.to_dict())),
     )
 
 
@@ -415,4 +438,11 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresEventStore", "migrate", "schema_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "PostgresEventStore",
+    "PostgresUnavailable",
+    "migrate",
+    "schema_version",
+]

@@ -5,7 +5,6 @@ included), and four processes recording into one database."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -28,7 +27,12 @@ from l0.eventsourcing import (
     StreamMetadata,
 )
 from l0.eventsourcing.facade import EventSourcing
-from l0.eventsourcing.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresEventStore
+from l0.eventsourcing.postgres import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    PostgresEventStore,
+    PostgresUnavailable,
+)
 from l0.eventsourcing.urls import store_from_url
 from l0.testing.scripted import Script, ScriptedFactory
 from tests.fleet.servers import PostgresServer, free_port
@@ -82,7 +86,7 @@ async def test_gaps_and_foreign_envelopes_are_refused(store: PostgresEventStore)
 
 async def test_metadata_and_snapshots_round_trip(store: PostgresEventStore) -> None:
     metadata = StreamMetadata(
-        stream_id="a", created_at=1.5, status="complete", token_count=3, context={"k": [1, "ü"]}
+        stream_id="a", created_at=1.5, status="aborted", token_count=3, context={"k": [1, "ü"]}
     )
     await store.save_metadata(metadata)
     assert await store.get_metadata("a") == metadata
@@ -110,10 +114,10 @@ async def test_text_the_json_type_is_picky_about_survives_exactly(
 
 async def test_append_with_metadata_is_one_transaction(store: PostgresEventStore) -> None:
     """Envelopes and metadata are written together, or neither is."""
-    first = StreamMetadata(stream_id="a", created_at=1.0, status="complete", event_count=2)
+    first = StreamMetadata(stream_id="a", created_at=1.0, status="aborted", event_count=2)
     await store.append("a", envelopes("a", 2), first)
     assert await store.get_metadata("a") == first
-    refused = StreamMetadata(stream_id="a", created_at=1.0, status="error", event_count=9)
+    refused = StreamMetadata(stream_id="a", created_at=1.0, status="running", event_count=9)
     with pytest.raises(l0.Error):
         await store.append("a", envelopes("a", 1, start=7), refused)  # a gap: all rolled back
     assert await store.get_metadata("a") == first
@@ -121,10 +125,14 @@ async def test_append_with_metadata_is_one_transaction(store: PostgresEventStore
 
 
 async def test_runs_that_never_ended_are_listed_as_incomplete(store: PostgresEventStore) -> None:
-    for stream_id, status, at in (("old", "incomplete", 1.0), ("done", "complete", 2.0)):
-        await store.save_metadata(StreamMetadata(stream_id=stream_id, created_at=at, status=status))
-    await store.save_metadata(StreamMetadata(stream_id="live", created_at=3.0, status="running"))
-    assert await store.list_incomplete() == ["old", "live"]
+    """Metadata still "running" (or the older "incomplete"), or events without metadata."""
+    for stream_id, status in (("old", "incomplete"), ("done", "complete"), ("live", "running")):
+        meta = StreamMetadata(stream_id=stream_id, created_at=1.0, status=status)
+        await store.append(stream_id, envelopes(stream_id, 1), meta)
+    await store.append("bare", envelopes("bare", 1))
+    await store.append("ended", envelopes("ended", 1))
+    await store.save_metadata(StreamMetadata(stream_id="ended", created_at=1.0, status="failed"))
+    assert await store.list_incomplete() == ["old", "live", "bare"]
 
 
 async def test_concurrent_appends_to_one_stream_never_interleave(
@@ -185,32 +193,25 @@ async def test_a_database_from_a_newer_l0_is_refused(postgres_url: str) -> None:
 
 async def test_an_unreachable_server_is_a_clear_error_within_the_timeout() -> None:
     store = PostgresEventStore(f"postgresql://l0@127.0.0.1:{free_port()}/x", timeout=2)
-    with anyio.fail_after(30), pytest.raises(l0.Error, match="Could not reach PostgreSQL") as e:
+    with anyio.fail_after(30), pytest.raises(PostgresUnavailable, match="Could not reach"):
         await store.list_streams()
-    assert e.value.code is ErrorCode.NETWORK_ERROR
     await store.aclose()
 
 
-async def test_a_database_that_goes_away_costs_runs_their_recording_not_their_answer(
-    private_postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+async def test_a_database_that_goes_away_fails_writes_at_once_after_the_first(
+    private_postgres: PostgresServer,
 ) -> None:
-    """Runs ending while PostgreSQL is down still answer; their recordings are lost and
-    logged; after the first failure the next ones do not wait for the database again."""
+    """Once PostgreSQL is gone, a write fails (transient: PostgresUnavailable, which the
+    recorder may retry) within the bound, and the next ones fail without waiting again."""
     store = PostgresEventStore(private_postgres.url, timeout=2, retry_interval=600)
-    kept = await l0.run(stream=ScriptedFactory(Script.tokens("kept")), event_store=store)
-    assert await kept.read() == "kept"
+    await store.append("a", envelopes("a", 1))
     private_postgres.stop()
-    with caplog.at_level(logging.ERROR, logger="l0"), anyio.fail_after(60):
-        for n in range(3):
-            stream = await l0.run(
-                stream=ScriptedFactory(Script.tokens(f"answer {n}")), event_store=store
-            )
-            assert await stream.read() == f"answer {n}"
-    lost = [r for r in caplog.records if "could not write the recording" in r.getMessage()]
-    assert len(lost) == 3
-    reasons = [str(r.exc_info[1]) if r.exc_info else "" for r in lost]
-    assert "Could not reach PostgreSQL" in reasons[0]
-    assert all("is tried again 600s after" in reason for reason in reasons[1:])
+    with anyio.fail_after(60):
+        with pytest.raises(PostgresUnavailable, match="Could not reach PostgreSQL"):
+            await store.append("a", envelopes("a", 1, start=1))
+        with pytest.raises(PostgresUnavailable, match="is tried again 600s after"):
+            await store.append("a", envelopes("a", 1, start=1))
+    assert not isinstance(PostgresUnavailable("x"), l0.Error)  # not a refusal: retryable
     await store.aclose()
 
 
@@ -255,7 +256,8 @@ async def test_runs_record_into_postgres_and_replay_from_it(postgres_url: str) -
     assert len(ids) == len(texts)
     replays = [await EventReplayer(store).replay(i) for i in ids]
     assert sorted(r.state.content for r in replays) == sorted(texts)
-    assert all(r.faithful and r.metadata and r.metadata.status == "complete" for r in replays)
+    # "completed" since recordings are written progressively (issue 14), "complete" before
+    assert all(r.faithful and r.metadata.status.startswith("complete") for r in replays)  # type: ignore[union-attr]
     await store.aclose()
 
 
