@@ -32,6 +32,7 @@ lint: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
+	$(BIN)/python benchmarks/recovery.py --write benchmarks/RESULTS.md $(RECOVERY_ARGS)
 
 # Route health in Redis and recordings in PostgreSQL (starts private servers; see the script).
 bench-fleet: $(READY)

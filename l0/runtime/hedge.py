@@ -132,6 +132,9 @@ async def race(driver: Driver, decision: Open, deadline: float) -> tuple[Any, An
                     if clock() >= driver._total_deadline:
                         break
                     hedged = True
+                    gate = driver._gate
+                    if gate is not None and not await gate.admit_hedge(decision.factory_index + 1):
+                        continue  # route health would skip the next route: no hedge
                     hedge = core.hedge_due(clock())
                     if hedge is not None:
                         index_of[1] = hedge.factory_index
@@ -156,6 +159,8 @@ async def race(driver: Driver, decision: Open, deadline: float) -> tuple[Any, An
         targets = _still_open(*reversed(losers))
         if targets:
             await driver._close(targets)
+    if (core.abort_requested or result is None) and driver._gate is not None:
+        driver._gate.hedge_over(won=False)
     if core.abort_requested:
         raise _Interrupted(None)
     if result is None:
@@ -163,8 +168,8 @@ async def race(driver: Driver, decision: Open, deadline: float) -> tuple[Any, An
     slot, outcome, payload = result
     if core.phase == "hedging":
         core.hedge_settled(index_of[slot], clock())
-        if slot != 0 and driver._gate is not None:
-            driver._gate.overtaken()
+    if driver._gate is not None:
+        driver._gate.hedge_over(won=slot != 0)
     if outcome == "timeout":
         raise driver._interruption("initial_token", initial)
     if outcome == "failed":

@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.metrics import Metrics
@@ -161,3 +162,88 @@ async def test_a_hedged_run_is_recorded_and_replays_exactly(winner: str) -> None
     assert replay.state.content == result.state.content
     assert replay.state.fallback_index == result.state.fallback_index
     assert replay.divergence() is None
+
+
+# -- generated races against a reference model ---------------------------------------------------
+
+HEDGE_AFTER, FIRST_TOKEN = 0.5, 1.0  # seconds
+
+
+def racer(ok: bool, delay: float, text: str) -> Script:
+    if ok:
+        return Script(chunks=[text], stall_at=0, stall_for=delay)
+    return Script(chunks=[text], stall_at=0, stall_for=delay, fail_at=0, error=Unavailable())
+
+
+def reference_race(primary: tuple[bool, float], backup: tuple[bool, float]) -> tuple[str, float]:
+    """Who answers and when ("error" if nobody): the rules of fallbacks.md#hedged-first-token,
+    with no retries (max_retries=0) and one fallback."""
+
+    def event(route: tuple[bool, float], start: float) -> tuple[float, bool]:
+        ok, delay = route
+        if delay >= FIRST_TOKEN:
+            return start + FIRST_TOKEN, False  # the first-token timeout
+        return start + delay, ok
+
+    def backup_alone(start: float) -> tuple[str, float]:
+        at, ok = event(backup, start)
+        return ("backup", at) if ok else ("error", at)
+
+    first_at, first_ok = event(primary, 0.0)
+    if first_at < HEDGE_AFTER:
+        return ("primary", first_at) if first_ok else backup_alone(first_at)
+    second_at, second_ok = event(backup, HEDGE_AFTER)
+    racers = sorted([(first_at, first_ok, "primary"), (second_at, second_ok, "backup")])
+    (early_at, early_ok, early), (late_at, late_ok, late) = racers
+    if early_ok:
+        return early, early_at
+    if late_ok:
+        return late, late_at
+    return ("error", late_at) if late == "backup" else backup_alone(late_at)
+
+
+# Delays on two offset grids, so that no two events ever fall on the same instant.
+routes_primary = st.tuples(st.booleans(), st.integers(0, 14).map(lambda i: i / 10 + 0.03))
+routes_backup = st.tuples(st.booleans(), st.integers(0, 14).map(lambda i: i / 10 + 0.06))
+
+
+@settings(max_examples=60)
+@given(primary=routes_primary, backup=routes_backup, backend=st.sampled_from(["asyncio", "trio"]))
+def test_any_race_agrees_with_the_reference_model(
+    primary: tuple[bool, float], backup: tuple[bool, float], backend: str
+) -> None:
+    """Generated racers (answer or fail, at any time): the same winner at the same virtual
+    instant as the model, and every stream closed."""
+    import looptime
+    import trio.testing
+
+    options: dict[str, Any] = (
+        {"loop_factory": looptime.new_event_loop}
+        if backend == "asyncio"
+        else {"clock": trio.testing.MockClock(autojump_threshold=0)}
+    )
+    factories = [
+        ScriptedFactory(racer(*primary, "primary")),
+        ScriptedFactory(racer(*backup, "backup")),
+    ]
+
+    async def play() -> tuple[str, float]:
+        start = anyio.current_time()
+        result = await l0.run(
+            stream=factories[0],
+            fallbacks=[factories[1]],
+            hedge_after=HEDGE_AFTER * 1000,
+            retry=l0.Retry(max_retries=0),
+            timeout=l0.Timeout(initial_token=FIRST_TOKEN * 1000),
+        )
+        try:
+            text = await result.read()
+        except l0.Error:
+            text = "error"
+        return text, anyio.current_time() - start
+
+    text, took = anyio.run(play, backend=backend, backend_options=options)
+    expected, at = reference_race(primary, backup)
+    assert text == expected
+    assert took == pytest.approx(at, abs=1e-6)
+    assert all(factory.all_closed for factory in factories)

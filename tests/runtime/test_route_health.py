@@ -174,3 +174,54 @@ async def test_a_bad_option_is_refused() -> None:
         await l0.run(stream=lambda: None, fallbacks=[lambda: None], route_health="yes")  # type: ignore[arg-type]
     assert info.value.code is l0.ErrorCode.INVALID_ARGUMENT
     assert "route_health" in str(info.value)
+
+
+async def test_a_hedge_does_not_race_a_route_the_store_skips() -> None:
+    """hedge_after with route health: an open next route is not raced."""
+    clock = Clock()
+    store = InMemoryRouteHealth(RouteHealthPolicy(failure_threshold=1), clock=clock)
+    spare_key = "spare@http://b"
+    store.report_now(spare_key, store.admit_now(spare_key, clock.now), "failure", now=clock.now)
+    primary = ScriptedFactory(Script.tokens("main", stall_at=0, stall_for=1.0))
+    backup = ScriptedFactory(Script.tokens("b"))
+    main, spare = routes(primary, backup)
+    text, took = await answer(main, spare, route_health=store, hedge_after=200)
+    assert (text, took, backup.calls) == ("main", 1.0, 0)
+
+
+async def test_a_winning_hedge_is_reported_for_its_own_route() -> None:
+    """The hedge's route gets the verdict of the attempt it took over; the overtaken route
+    gets none (a half-open probe is released)."""
+    clock = Clock()
+    store = InMemoryRouteHealth(RouteHealthPolicy(failure_threshold=1, cool_down=5), clock=clock)
+    main_key = "main@http://a"
+    store.report_now(main_key, store.admit_now(main_key, clock.now), "failure", now=clock.now)
+    clock.now += 5  # the primary's next call is its probe
+    primary = ScriptedFactory(Script.tokens("main", stall_at=0, stall_for=30.0))
+    backup = ScriptedFactory(Script.tokens("b", fail_at=1, error=Unavailable("503")),
+                             Script.tokens("b"))  # fmt: skip
+    main, spare = routes(primary, backup)
+    text, _ = await answer(main, spare, route_health=store, hedge_after=200)
+    assert text == "b" and backup.calls == 2
+    # the hedge's route took the attempt over: its failure counts against it (threshold 1)
+    assert store.state("spare@http://b") == "open"
+    assert store.state(main_key) == "open"  # the probe was released, not judged
+    assert store.admit_now(main_key, clock.now).probe  # so the next call may probe
+
+
+async def test_the_runs_own_retry_after_does_not_turn_its_retry_away() -> None:
+    """A Retry-After within the limit is waited out and the route retried, although the
+    store holds the route for other runs until then (store and loop clocks differ)."""
+
+    class Held(Exception):
+        status_code = 503
+        retry_after = 1.0
+
+    store = InMemoryRouteHealth()  # wall clock, while the loop's clock is virtual
+    primary = ScriptedFactory(
+        Script(chunks=["x"], fail_at=0, error=Held("503")), Script.tokens("main")
+    )
+    backup = ScriptedFactory(Script.tokens("b"))
+    main, spare = with_route(primary, "held"), with_route(backup, "held-spare")
+    text, took = await answer(main, spare, route_health=store)
+    assert (text, took, primary.calls, backup.calls) == ("main", 1.0, 2, 0)

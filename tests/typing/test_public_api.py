@@ -20,6 +20,8 @@ from typing_extensions import assert_type
 import l0
 from l0.client import WrappedClient
 from l0.progress import ProgressBar
+from l0.retry import Failover
+from l0.routes import Admission, InMemoryRouteHealth, RouteHealthPolicy, with_route
 
 
 class Person(BaseModel):
@@ -61,6 +63,15 @@ async def run_and_read() -> None:
     assert_type(result.diagram(), str)
     assert_type(result.state_machine.get(), l0.RuntimeState)
     assert_type(await l0.l0(stream=factory), l0.Stream)
+    health = InMemoryRouteHealth(RouteHealthPolicy(failure_threshold=2, cool_down=10.0))
+    fast = l0.Retry(failover=Failover(same_failure_limit=2, retry_after_limit=None))
+    routed = with_route(factory, "gpt-4o", "https://api.openai.com/v1")
+    hedged = await l0.run(
+        stream=routed, fallbacks=[factory], retry=fast, route_health=health, hedge_after=500
+    )
+    assert_type(hedged, l0.Stream)
+    assert_type(await health.admit("gpt-4o", now=0.0), Admission)
+    assert_type(await l0.run(stream=factory, fallbacks=[factory], route_health=False), l0.Stream)
     assert_type(await l0.get_text(result), str)
     assert_type(await l0.consume_stream(result), str)
 
