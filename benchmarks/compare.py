@@ -189,11 +189,13 @@ def main() -> None:
     if args.write:
         target = Path(args.write)
         text = results_markdown(ours, peer, args.rounds)
-        # benchmarks/fleet.py keeps its own section at the end of the file: leave it there.
+        # benchmarks/recovery.py and fleet.py keep their own sections at the end of the file
+        # (between their markers): leave them there.
         previous = target.read_text(encoding="utf-8") if target.exists() else ""
-        fleet = previous.find("<!-- fleet benchmark: start")
-        if fleet >= 0:
-            text = text.rstrip("\n") + "\n\n" + previous[fleet:]
+        starts = [previous.find(m) for m in ("<!-- recovery:start", "<!-- fleet benchmark:")]
+        kept = min((i for i in starts if i >= 0), default=-1)
+        if kept >= 0:
+            text = text.rstrip("\n") + "\n\n" + previous[kept:]
         target.write_text(text, encoding="utf-8")
         print(f"\nwrote {args.write} ({platform.python_version()})")
 
