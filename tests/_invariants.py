@@ -67,7 +67,9 @@ def _check_meta(event: ObservabilityEvent) -> None:
         assert isinstance(duration, float) and duration >= 0, meta
 
 
-def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> None:
+def check_lifecycle(
+    events: Sequence[ObservabilityEvent], *, finished: bool, left: bool = False
+) -> None:
     """Assert the order invariants of one run's lifecycle events.
 
     - SESSION_START exactly once, first; one UUIDv7 `stream_id`; one `context`;
@@ -81,8 +83,11 @@ def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> 
       RETRY_GIVE_UP close one that is open.
     - Guardrail phases are balanced: START, rule results, END.
     - A finished run ends with SESSION_END then COMPLETE or ERROR(final=True), once; an
-      unfinished one has neither.
+      unfinished one has neither, unless it stopped short (`left`): then its last event is
+      a SESSION_END with the outcome.
     """
+    # the recorder's own trouble, reported on the run's bus, is not part of the run
+    events = [e for e in events if not e.meta.get("recording")]
     if not events:
         assert not finished, "a finished run emitted no lifecycle events"
         return
@@ -161,6 +166,10 @@ def check_lifecycle(events: Sequence[ObservabilityEvent], *, finished: bool) -> 
         assert ends == [len(events) - 2], [e.type.value for e in events]
         if events[-1].type is Obs.COMPLETE:
             assert events[-2].meta["completed"] is True
+    elif left:
+        # stopped short (cancelled, closed, a BaseException): one SESSION_END, last
+        assert finals == [] and ends == [len(events) - 1], [e.type.value for e in events]
+        assert events[-1].meta["outcome"] in ("cancelled", "failed"), events[-1].meta
     else:
         assert finals == [] and ends == [], [e.type.value for e in events]
 
@@ -182,7 +191,8 @@ class LifecycleLog:
     def check(self, *, finished: bool | None = None) -> None:
         if finished is None:
             finished = self.core is not None and self.core.phase in TERMINAL_PHASES
-        check_lifecycle(self.events, finished=finished)
+        left = self.core is not None and self.core.left_as is not None
+        check_lifecycle(self.events, finished=finished, left=left)
 
 
 @pytest.fixture

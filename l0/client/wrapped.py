@@ -29,6 +29,7 @@ from l0.client.request import ChatRequest, PrefillMemory
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
+from l0.monitoring.redact import remember_sdk_key, remember_secret
 from l0.observability import EventHandler
 from l0.retry import Retry
 from l0.routes.health import route_key
@@ -56,6 +57,7 @@ class _Target:
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        remember_sdk_key(raw)  # its API key is scrubbed from every sink
         self.prefill = PrefillMemory()  # shared by every client with_options makes from it
         self._quiet_client: Any = None
         package = _package(raw)
@@ -147,6 +149,7 @@ class WrappedCompletions:
                     f"{name}={kwargs[name]!r}: l0 owns retrying for wrapped calls (the SDK "
                     "would retry underneath it); configure it with l0.wrap(..., retry=l0.Retry())"
                 )
+        remember_secret(kwargs.get("api_key"))  # a litellm call's own key: scrubbed everywhere
         request = {**kwargs, "stream": True}
         request.setdefault("stream_options", {"include_usage": True})
         target = self._owner._target

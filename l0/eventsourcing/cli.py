@@ -7,6 +7,10 @@ replay matches the recording, the lifecycle events with their time since the sta
 stream events (consecutive tokens folded into one line), the final state, and the runtime
 machine as mermaid with the path this run took (`--no-diagram` leaves it out). `--json`
 prints the same as JSON instead.
+
+Exit status: 0 when every replay matches its recording, 1 when one diverges, 2 for a
+recording that cannot be read, 3 when none diverges but one is incomplete (its run never
+finished writing it: killed mid-run, or its store failed).
 """
 
 from __future__ import annotations
@@ -63,11 +67,15 @@ def _report(result: ReplayResult) -> str:
             f"  recorded {started} by l0 {metadata.l0_version or '?'}; status {metadata.status}"
         )
     divergence = result.divergence()
-    lines.append(
-        f"  replay matches the recording ({len(result.lifecycle)} lifecycle events)"
-        if divergence is None
-        else f"  REPLAY DIVERGES from the recording: {divergence}"
-    )
+    if divergence is not None:
+        lines.append(f"  REPLAY DIVERGES from the recording: {divergence}")
+    elif result.incomplete:
+        lines.append(
+            "  INCOMPLETE RECORDING: the run never finished writing it (killed, or its store "
+            "failed); the replay shows how far it got and cannot be called a match"
+        )
+    else:
+        lines.append(f"  replay matches the recording ({len(result.lifecycle)} lifecycle events)")
     lines.append("")
     lines.append("Lifecycle events:")
     origin = result.lifecycle[0].ts if result.lifecycle else 0.0
@@ -96,6 +104,7 @@ def _as_json(result: ReplayResult) -> dict[str, Any]:
         "stream_id": result.stream_id,
         "phase": result.phase,
         "divergence": result.divergence(),
+        "incomplete": result.incomplete,
         "metadata": result.metadata.to_dict() if result.metadata else None,
         "lifecycle": [lifecycle_to_dict(e) for e in result.lifecycle],
         "events": [event_to_dict(e) for e in result.events],
@@ -138,7 +147,18 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 out.write(result.diagram())
                 out.write("```\n")
             out.write("\n")
-    return 0 if all(r.faithful for r in results) else 1
+    return exit_status(results)
+
+
+EXIT_DIVERGES = 1
+EXIT_INCOMPLETE = 3  # (2 is a user error)
+
+
+def exit_status(results: list[ReplayResult]) -> int:
+    """0 every replay matches; 1 one diverges; 3 none diverges but one is incomplete."""
+    if any(r.divergence() is not None for r in results):
+        return EXIT_DIVERGES
+    return EXIT_INCOMPLETE if any(r.incomplete for r in results) else 0
 
 
 def add_parser(commands: Any) -> None:

@@ -14,6 +14,13 @@ from typing import Any
 
 from l0.continuation import ContinuationConfig, DeduplicationOptions
 from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.limits import (
+    MAX_FALLBACKS,
+    MAX_RULES,
+    check_count,
+    check_length,
+    check_name,
+)
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.monitoring.redact import redact
 from l0.observability import EventHandler, ObservabilityEvent, ObservabilityEventType
@@ -60,9 +67,12 @@ def chunk_from_dict(data: Mapping[str, Any]) -> object:
     if "event" in data:
         return event_from_dict(data["event"])
     foreign = data["foreign"]
-    replica = type(foreign["qualname"].rpartition(".")[2], (), {})
-    replica.__module__ = foreign["module"]
-    replica.__qualname__ = foreign["qualname"]
+    qualname = foreign["qualname"]
+    # a qualified name, where a class defined in a function has "<locals>" in its path
+    check_name(str(qualname).replace("<locals>", "locals"), "a chunk type", dotted=True)
+    replica = type(qualname.rpartition(".")[2], (), {})
+    replica.__module__ = check_name(foreign["module"], "a chunk type's module", dotted=True)
+    replica.__qualname__ = qualname
     return replica()
 
 
@@ -176,6 +186,7 @@ class _ReplaySession:
 
 def replay_rules(data: Mapping[str, Any]) -> list[GuardrailRule]:
     """Stand-ins with the recorded rules' names and shapes (never called)."""
+    check_length(data["guardrails"], MAX_RULES, "the plan's guardrails")
     return [
         GuardrailRule(
             name=rule["name"],
@@ -205,7 +216,7 @@ def replay_plan(
     timeout = data["timeout"]
     return make_plan(
         stream=_not_replayed,
-        fallbacks=[_not_replayed] * data["fallbacks"],
+        fallbacks=[_not_replayed] * check_count(data["fallbacks"], MAX_FALLBACKS, "fallbacks"),
         guardrails=rules,
         retry=Retry(
             attempts=retry["attempts"],

@@ -29,9 +29,11 @@ from l0.errors import (
     NetworkErrorType,
     categorize_error,
     network_error_type,
+    provider_error_code,
     retry_after_of,
     status_code_of,
 )
+from l0.eventsourcing.limits import MAX_BASES, MAX_CAUSES, check_length, check_name, refuse
 from l0.guardrails.types import GuardrailViolation
 from l0.monitoring.redact import redact, scrub
 from l0.types import ErrorCategory
@@ -39,7 +41,6 @@ from l0.types import ErrorCategory
 # Modules whose exception classes are rebuilt as themselves (the bases classification checks).
 _STDLIB_MODULES = frozenset({"builtins", "ssl", "socket", "json.decoder", "asyncio.exceptions"})
 _MAX_CAUSES = 5
-_SCALARS = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,13 @@ class SerializedError:
     message: str  # str(error), scrubbed
     base: str = "builtins.Exception"  # the standard-library class it is built on
     bases: tuple[str, ...] = ()  # class names between `type` and `base`, nearest first
-    args: tuple[Any, ...] | None = None  # the exception's args, when they are plain scalars
+    args: tuple[Any, ...] | None = None  # the exception's args as plain, redacted data
     category: str | None = None
     code: str | None = None  # l0.ErrorCode, for l0's errors
     status_code: int | None = None
     network_type: str | None = None
     retry_after: float | None = None
+    provider_code: str | None = None  # a provider's machine-readable code (body or `code`)
     timeout_type: str | None = None
     timeout_seconds: float | None = None
     context: dict[str, Any] | None = None  # l0.ErrorContext, for l0's errors
@@ -75,14 +77,16 @@ class SerializedError:
             else None
         )
         base, between = _split_mro(kind)
-        args = tuple(error.args) if all(isinstance(a, _SCALARS) for a in error.args) else None
+        # Every argument as plain, redacted data (an exception among them as its dict), so
+        # the rebuilt exception serializes to exactly the same record again.
+        args = tuple(redact(a) for a in _args_of(error))
         common: dict[str, Any] = {
             "type": kind.__name__,
             "module": kind.__module__,
             "message": scrub(str(error)),
             "base": base,
             "bases": between,
-            "args": tuple(redact(a) for a in args) if args is not None else None,
+            "args": args,
             "cause": cause,
         }
         if isinstance(error, Error):
@@ -104,6 +108,7 @@ class SerializedError:
             status_code=status_code_of(error),
             network_type=kind_of_network.value if kind_of_network else None,
             retry_after=retry_after_of(error),
+            provider_code=_own_provider_code(error),
         )
 
     # -- back to an exception ---------------------------------------------------------------
@@ -141,6 +146,8 @@ class SerializedError:
             error.status_code = self.status_code  # type: ignore[attr-defined]
         if self.retry_after is not None:
             error.retry_after = self.retry_after  # type: ignore[attr-defined]
+        if self.provider_code is not None:
+            error.code = self.provider_code  # type: ignore[attr-defined]
         return error
 
     # -- plain data -----------------------------------------------------------------------------
@@ -158,6 +165,7 @@ class SerializedError:
             "status_code": self.status_code,
             "network_type": self.network_type,
             "retry_after": self.retry_after,
+            "provider_code": self.provider_code,
             "timeout_type": self.timeout_type,
             "timeout_seconds": self.timeout_seconds,
             "context": self.context,
@@ -167,30 +175,57 @@ class SerializedError:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SerializedError:
+    def from_dict(cls, data: dict[str, Any], *, _depth: int = 0) -> SerializedError:
+        """From plain data, within `l0.eventsourcing.limits` (a recording may be hostile)."""
+        if _depth > MAX_CAUSES:
+            raise refuse(f"a chain of more than {MAX_CAUSES} causes")
+        if not isinstance(data, dict):
+            raise refuse("an error that is not an object")
         cause = data.get("cause")
         args = data.get("args")
+        bases = check_length(data.get("bases", ()), MAX_BASES, "an error's bases")
         return cls(
-            type=data["type"],
-            module=data["module"],
-            message=data["message"],
-            base=data.get("base", "builtins.Exception"),
-            bases=tuple(data.get("bases", ())),
+            type=check_name(data["type"], "an error's class name"),
+            module=check_name(data["module"], "an error's module", dotted=True),
+            message=str(data["message"]),
+            base=check_name(data.get("base", "builtins.Exception"), "a base", dotted=True),
+            bases=tuple(check_name(name, "a base class name") for name in bases),
             args=tuple(args) if args is not None else None,
             category=data.get("category"),
             code=data.get("code"),
             status_code=data.get("status_code"),
             network_type=data.get("network_type"),
             retry_after=data.get("retry_after"),
+            provider_code=data.get("provider_code"),
             timeout_type=data.get("timeout_type"),
             timeout_seconds=data.get("timeout_seconds"),
             context=data.get("context"),
             violations=tuple(data.get("violations", ())),
-            cause=cls.from_dict(cause) if cause is not None else None,
+            cause=cls.from_dict(cause, _depth=_depth + 1) if cause is not None else None,
         )
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type
+
+
+def _own_provider_code(error: BaseException) -> str | None:
+    """The code `l0.errors.provider_error_code` reads from this exception itself (its
+    causes are serialized, and read, on their own)."""
+    return provider_error_code(_Alone(error))
+
+
+class _Alone(Exception):
+    """`error` without its causes and its class, for reading its own provider code."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.body = getattr(error, "body", None)
+        self.code = getattr(error, "code", None)
+
+
+def _args_of(error: BaseException) -> tuple[Any, ...]:
+    args = error.args
+    return args if isinstance(args, tuple) else ()
 
 
 def _enum_value(value: Any) -> Any:

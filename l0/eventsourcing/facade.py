@@ -19,8 +19,9 @@ from l0.eventsourcing.compare import ReplayComparison
 from l0.eventsourcing.jsonl import export_jsonl, import_jsonl
 from l0.eventsourcing.replayer import EventReplayer, ReplayCallbacks, ReplayResult
 from l0.eventsourcing.sqlite import SQLiteEventStore
-from l0.eventsourcing.store import EventStore, InMemoryEventStore
+from l0.eventsourcing.store import EventStore, InMemoryEventStore, incomplete_streams
 from l0.eventsourcing.urls import store_from_url
+from l0.eventsourcing.writer import drain
 
 
 class EventSourcing:
@@ -34,6 +35,18 @@ class EventSourcing:
     def sqlite(path: str | os.PathLike[str]) -> SQLiteEventStore:
         """A durable store in a SQLite file (created with mode 0600)."""
         return SQLiteEventStore(path)
+
+    @staticmethod
+    async def drain() -> None:
+        """Wait until every recording being written on this event loop is written, or its
+        failure reported (a cancelled run leaves its last batch to a background writer)."""
+        await drain()
+
+    @staticmethod
+    async def incomplete(store: EventStore) -> list[str]:
+        """The streams whose run never finished writing its recording (see
+        `l0.eventsourcing.store.incomplete_streams`)."""
+        return await incomplete_streams(store)
 
     @staticmethod
     async def replay(

@@ -1,4 +1,4 @@
-"""Recording a run: the facts its core received, kept in memory, written when it ends.
+"""Recording a run: the facts its core received, written to the store while it goes.
 
 `RecordingCore` is a `RunCore` whose fact methods append a record and then do exactly what
 the core does. Only facts reported from outside count: the core calls its own fact methods
@@ -10,10 +10,16 @@ handled — guardrail rules, `Retry.calculate_delay` — are recorded as they ar
 guardrail check the driver runs off the event loop is recorded as the `CHECK` fact it is.
 
 `Stream` uses this core when the run has an `event_store`; with none, nothing here runs.
-Records stay in a list until the run ends (completed, failed, aborted, or closed early);
-then `EventRecorder.flush` writes envelopes, metadata and a snapshot of the final state in
-one go, shielded from cancellation. A store that fails is logged, never raised: recording
-must not break the stream it observes.
+Records are appended to a list on the hot path; the store gets them in batches, written in
+the background by a `RecordingWriter` (l0.eventsourcing.writer): the `INIT` record as the
+run starts, then at every phase boundary (a fact other than a token), every
+`BATCH_RECORDS` records or `BATCH_SECONDS` seconds, each batch with metadata whose status is
+`"running"`. When the run ends (completed, failed, aborted, cancelled, closed early) the last
+batch carries the final metadata and a snapshot of the final state; the end of the run waits
+for it, except a cancelled one, which waits at most `CANCEL_GRACE` seconds and leaves the
+writer to finish (and retry) in the background. A store that fails is logged and reported
+on the run's EventBus, never raised: recording must not break the stream it observes. A
+process that dies mid-run leaves whole batches and metadata saying "running".
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import anyio
 from l0._version import __version__
 from l0.eventsourcing.codec import chunk_to_dict, found_to_dict, lifecycle_to_dict, plan_to_dict
 from l0.eventsourcing.errors import SerializedError
-from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
+from l0.eventsourcing.store import EventStore
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
     EventEnvelope,
@@ -41,6 +47,7 @@ from l0.eventsourcing.types import (
     Snapshot,
     StreamMetadata,
 )
+from l0.eventsourcing.writer import RecordingWriter
 from l0.guardrails.engine import Found, GuardrailEngine
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.monitoring.redact import redact
@@ -50,6 +57,10 @@ from l0.runtime.plan import RunPlan
 from l0.types import Event, State
 
 logger = logging.getLogger("l0")
+
+BATCH_RECORDS = 256  # records between two batches, at most
+BATCH_SECONDS = 1.0  # seconds between two batches, at most (checked as events pass)
+CANCEL_GRACE = 0.5  # seconds a cancelled run waits for its last batch
 
 R = RecordedEventType
 T = TypeVar("T")
@@ -66,34 +77,41 @@ def _payload(kind: RecordedEventType, data: Any) -> dict[str, Any]:
 
 
 class EventRecorder:
-    """One run's records, buffered in memory and written to `store` once (module docstring)."""
+    """One run's records, buffered in memory and written to `store` in batches (module
+    docstring)."""
 
-    def __init__(self, store: EventStore, stream_id: str) -> None:
+    def __init__(self, store: EventStore, stream_id: str, bus: EventBus | None = None) -> None:
         self.store = store
         self.stream_id = stream_id
         self.records: list[Record] = []
-        self.flushed = False
+        self.flushed = False  # the final batch was asked for
+        self.writer = RecordingWriter(store, stream_id, self.envelopes, bus)
 
     def record(self, kind: RecordedEventType, now: float | None, data: Any = None) -> None:
         self.records.append((kind, now, data))
 
-    def envelopes(self) -> list[EventEnvelope]:
+    def envelopes(self, start: int = 0, stop: int | None = None) -> list[EventEnvelope]:
         stream_id = self.stream_id
+        records = self.records
+        stop = len(records) if stop is None else stop
         return [
             EventEnvelope(stream_id, sequence, RecordedEvent(kind, now, _payload(kind, data)))
-            for sequence, (kind, now, data) in enumerate(self.records)
+            for sequence, (kind, now, data) in enumerate(records[start:stop], start)
         ]
 
+    def submit(self, metadata: StreamMetadata) -> None:
+        """Write what was recorded so far, with `metadata` (in the background)."""
+        if not self.flushed:
+            self.writer.submit(len(self.records), metadata)
+
     async def flush(self, metadata: StreamMetadata, snapshot: Snapshot | None = None) -> None:
-        """Write the recording (once; later calls do nothing)."""
+        """Write the rest of the recording with its final metadata, and wait until it is
+        written or its first attempt failed (once; later calls do nothing)."""
         if self.flushed:
             return
         self.flushed = True
-        envelopes = self.envelopes()
-        await self.store.append(self.stream_id, envelopes)
-        await self.store.save_metadata(dataclasses.replace(metadata, event_count=len(envelopes)))
-        if snapshot is not None and isinstance(self.store, EventStoreWithSnapshots):
-            await self.store.save_snapshot(snapshot)
+        self.writer.submit(len(self.records), metadata, snapshot)
+        await self.writer.wait_settled()
 
 
 def _seeded(rng: random.Random | None) -> tuple[dict[str, Any], random.Random]:
@@ -154,6 +172,7 @@ class RecordingCore(RunCore):
         state: State | None = None,
     ) -> None:
         self._inside = False
+        self._boundaries = 0
         self._observed = 0
         self._outbox: list[Event] = []
         self._quiet = False
@@ -163,7 +182,7 @@ class RecordingCore(RunCore):
             self._recording_plan(plan), now=now, epoch=epoch, rng=rng, bus=bus, state=state
         )
         self._epoch = epoch
-        self.recorder = EventRecorder(store, self.bus.stream_id)
+        self.recorder = EventRecorder(store, self.bus.stream_id, self.bus)
         self._recorder = self.recorder
         self._record = self.recorder.records.append
         if self.engine is not None:
@@ -232,6 +251,8 @@ class RecordingCore(RunCore):
 
     def _observe(self, event: ObservabilityEvent) -> None:
         # Serialized when the recording is written, as a replay's are after it ends.
+        if event.meta.get("recording"):
+            return  # the recording's own trouble is not part of the run
         self._observed += 1
         self._record((R.LIFECYCLE, None, event))
 
@@ -240,6 +261,7 @@ class RecordingCore(RunCore):
     def _fact(
         self, kind: RecordedEventType, now: float | None, data: Any, handle: Callable[[], T]
     ) -> T:
+        self._boundaries += 1  # a phase boundary: the recording gets a batch
         self._record((kind, now, data))
         self._inside = True
         try:
@@ -341,6 +363,12 @@ class RecordingCore(RunCore):
         self._record((R.ABORT_REQUESTED, None, data))
         RunCore.request_abort(self)
 
+    def left(self, outcome: str, now: float, error: BaseException | None = None) -> None:
+        if self._inside or self.left_as is not None or self.phase in ("complete", "error"):
+            return RunCore.left(self, outcome, now, error)
+        data = {"outcome": outcome, "error_type": type(error).__name__ if error else None}
+        return self._fact(R.LEFT, now, data, lambda: RunCore.left(self, outcome, now, error))
+
     def checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
         if self._inside:
             return RunCore.checked(self, violations, now)
@@ -351,41 +379,65 @@ class RecordingCore(RunCore):
     # -- the end ---------------------------------------------------------------------------------
 
     async def recorded(self, events: AsyncIterator[Event]) -> AsyncGenerator[Event, None]:
-        """The run's events, passed through; the recording is written when they stop."""
+        """The run's events, passed through, its recording written in batches as they go
+        and finished when they stop (module docstring)."""
+        recorder = self.recorder
+        records = recorder.records
+        recorder.submit(self.metadata())  # listed as running from its first record on
+        boundaries = self._boundaries
+        due = len(records) + BATCH_RECORDS
+        deadline = time.monotonic() + BATCH_SECONDS
+        ending: BaseException | None = None
         try:
             async for event in events:
+                if (
+                    self._boundaries != boundaries
+                    or len(records) >= due
+                    or time.monotonic() >= deadline
+                ):
+                    recorder.submit(self.metadata())
+                    boundaries = self._boundaries
+                    due = len(records) + BATCH_RECORDS
+                    deadline = time.monotonic() + BATCH_SECONDS
                 yield event
+        except BaseException as exc:
+            ending = exc
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 close = getattr(events, "aclose", None)
                 if close is not None:
                     await close()
-                await self.flush()
+                cancelled = isinstance(ending, (GeneratorExit, anyio.get_cancelled_exc_class()))
+                if cancelled:
+                    # Cancellation is prompt even when the store is not: the writer goes on
+                    # in the background (retrying, reporting a failure it cannot recover).
+                    with anyio.move_on_after(CANCEL_GRACE):
+                        await self.flush()
+                else:
+                    await self.flush()
 
     async def flush(self) -> None:
-        """Write the recording to the store (once); a failing store is logged."""
+        """Write the rest of the recording with its final metadata and snapshot (once); a
+        failing store is logged and reported, never raised."""
         try:
-            await self.recorder.flush(self.metadata(), self.snapshot())
+            await self.recorder.flush(self.metadata(final=True), self.snapshot())
         except Exception:
             logger.exception("l0: could not write the recording of stream %s", self.bus.stream_id)
 
-    def metadata(self) -> StreamMetadata:
+    def metadata(self, *, final: bool = False) -> StreamMetadata:
+        """The recording's metadata: status "running", or (`final`) how the run ended."""
+        final = final or self.recorder.flushed
         state = self.state
-        stamps = [now for _kind, now, _data in self.recorder.records if now is not None]
+        records = self.recorder.records
+        last = next((now for _kind, now, _data in reversed(records) if now is not None), None)
         error = self.decision.error if isinstance(self.decision, Fail) else None
-        if self.phase == "complete":
-            status = "complete"
-        elif state.aborted:
-            status = "aborted"
-        elif self.phase == "error":
-            status = "error"
-        else:
-            status = "incomplete"
         return StreamMetadata(
             stream_id=self.bus.stream_id,
             created_at=self._epoch,
-            ended_at=self.epoch(stamps[-1]) if stamps else None,
-            status=status,
+            ended_at=self.epoch(last) if last is not None and final else None,
+            status=self._status() if final else "running",
+            event_count=len(records),
             token_count=state.token_count,
             content_length=state.content_length,
             retries=state.model_retry_count + state.network_retry_count,
@@ -394,6 +446,16 @@ class RecordingCore(RunCore):
             context=self.bus.context,
             l0_version=__version__,
         )
+
+    def _status(self) -> str:
+        """How the run ended."""
+        if self.phase == "complete":
+            return "completed"
+        if self.state.aborted:
+            return "aborted"
+        if self.phase == "error" or self.left_as == "failed":
+            return "failed"
+        return "cancelled"  # cancelled, closed early, or never started
 
     def snapshot(self) -> Snapshot:
         return Snapshot(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from l0.compare.objects import differences
 from l0.errors import Error, ErrorCode
 from l0.eventsourcing.codec import (
     Found,
@@ -34,6 +35,7 @@ from l0.eventsourcing.codec import (
     replay_rules,
 )
 from l0.eventsourcing.errors import SerializedError
+from l0.eventsourcing.limits import RecordingRefused, check_name
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -114,21 +116,50 @@ class ReplayResult:
         recorded = [lifecycle_to_dict(e) for e in self.recorded_lifecycle]
         for index, (mine, theirs) in enumerate(zip(replayed, recorded, strict=False)):
             if mine != theirs:
-                return f"lifecycle event {index}: replayed {mine} but recorded {theirs}"
+                return f"lifecycle event {index} ({theirs.get('type')}): " + _first_difference(
+                    theirs, mine
+                )
         if len(replayed) != len(recorded):
             return f"{len(replayed)} lifecycle events replayed, {len(recorded)} recorded"
         if self.snapshot is not None and self.snapshot.state != self.replayed_state:
-            return "the replayed final state differs from the recorded snapshot"
+            return "the final state: " + _first_difference(
+                self.snapshot.state.to_dict(), self.replayed_state.to_dict()
+            )
         return None
 
     @property
+    def incomplete(self) -> bool:
+        """The run never finished writing its recording (it was killed, or its store
+        failed): metadata that says "running", or none at all. Such a replay shows how far
+        the run got; it is never reported as matching."""
+        return self.metadata is None or not self.metadata.finished
+
+    @property
     def faithful(self) -> bool:
-        """The replay reproduced the recorded lifecycle events (and final state)."""
-        return self.divergence() is None
+        """The recording is complete and the replay reproduced its lifecycle events (and
+        final state)."""
+        return not self.incomplete and self.divergence() is None
 
     def diagram(self) -> str:
         """The runtime machine as mermaid, with the path this run took marked."""
         return render_mermaid("runtime", visits=self.visits, current=self.phase)
+
+
+def _first_difference(recorded: Any, replayed: Any) -> str:
+    """The first field that differs, named by its path, with both values cut short."""
+    found = differences(recorded, replayed)
+    if not found:
+        return "they differ"
+    first = found[0]
+    return (
+        f"{first.path or 'the value'} was recorded as {_short(first.expected)} "
+        f"but replays as {_short(first.actual)}"
+    )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ReplayEngine(GuardrailEngine):
@@ -287,7 +318,7 @@ class _Replay:
                 self.callbacks.on_record(envelope)
             try:
                 self._apply(record)
-            except _Diverged:
+            except (_Diverged, RecordingRefused):
                 raise
             except Error as exc:
                 if exc.code is ErrorCode.INVALID_TRANSITION:  # never a live run's failure
@@ -344,6 +375,12 @@ class _Replay:
             core.hedge_dropped(int(data["index"]), error, now)
         elif kind is R.HEDGE_SETTLED:
             core.hedge_settled(int(data["index"]), now)
+        elif kind is R.LEFT:
+            error_type = data.get("error_type")
+            stand_in = None
+            if error_type is not None:
+                stand_in = type(check_name(error_type, "an error type"), (BaseException,), {})()
+            core.left(str(data["outcome"]), now, stand_in)
 
     def _drain(self) -> None:
         pending, self.core.outbox = self.core.outbox, []
@@ -374,8 +411,15 @@ def replay_envelopes(
     metadata: StreamMetadata | None = None,
     snapshot: Snapshot | None = None,
 ) -> ReplayResult:
-    """Replay one stream's recording (synchronously; see the module docstring)."""
-    replay = _Replay(envelopes, callbacks or ReplayCallbacks())
+    """Replay one stream's recording (synchronously; see the module docstring). A
+    recording that is malformed, or asks for more than `l0.eventsourcing.limits` allows,
+    is refused with an `l0.Error` (INVALID_ARGUMENT)."""
+    try:
+        replay = _Replay(envelopes, callbacks or ReplayCallbacks())
+    except Error:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise _diverged(f"its INIT record is malformed ({type(exc).__name__}: {exc})") from exc
     raised, core = replay.run()
     decision = core.decision
     error = decision.error if isinstance(decision, Fail) else raised

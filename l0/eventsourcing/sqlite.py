@@ -2,8 +2,11 @@
 
 Every operation runs in a worker thread (`anyio.to_thread.run_sync`) with its own short-lived
 connection, so the event loop never blocks on disk and concurrent runs can write at once
-(SQLite serializes the writers; `busy_timeout` makes them wait instead of failing). A
-recording is appended in one transaction, when its run ends.
+(SQLite serializes the writers; `busy_timeout` makes them wait instead of failing). Each
+`append` is one `BEGIN IMMEDIATE` transaction holding the batch's envelopes, the stream's
+metadata and, for the last batch, the final snapshot: after a crash the file holds whole
+batches (see `l0.eventsourcing.store` for the protocol). A writer that waits longer than
+`busy_timeout` gets "database is locked"; the recorder's writer retries it.
 
 The file is created readable and writable by its owner only (mode 0600): recordings hold the
 model's output and the run's (redacted) context. SQLite gives its journal files the
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 
 from l0.errors import Error, ErrorCode
-from l0.eventsourcing.store import check_sequence
+from l0.eventsourcing.store import check_batch, check_sequence
 from l0.eventsourcing.types import EventEnvelope, Snapshot, StreamMetadata
 
 if TYPE_CHECKING:
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 FILE_MODE = 0o600
-_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another to finish
+_BUSY_TIMEOUT = 5.0  # seconds a writer waits for another (then the recorder retries)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -66,8 +69,11 @@ def _dumps(value: Any) -> str:
 class SQLiteEventStore:
     """Recordings in a SQLite file (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = _BUSY_TIMEOUT
+    ) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout  # seconds a writer waits for another process's lock
         self._ready = False
 
     @classmethod
@@ -98,22 +104,57 @@ class SQLiteEventStore:
 
         if not self._ready:
             self._create()
-        return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)
+        return sqlite3.connect(self.path, timeout=self.busy_timeout)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with closing(self._connect()) as connection, connection:
             return work(connection)
 
+    def _write_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` in a transaction that takes the write lock first (a deferred one could
+        fail without waiting when it upgrades its lock while another writer holds one)."""
+        with closing(self._connect()) as connection:
+            connection.isolation_level = None  # transactions spelled out below
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await anyio.to_thread.run_sync(functools.partial(self._transaction, work))
 
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(self._write_transaction, work))
+
     # -- EventStore ----------------------------------------------------------------------------
 
-    async def append(self, stream_id: str, events: Sequence[EventEnvelope]) -> None:
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[EventEnvelope],
+        metadata: StreamMetadata | None = None,
+        *,
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        check_batch(stream_id, metadata, snapshot)
         rows = [
             (e.stream_id, e.sequence, e.event.type.value, e.event.now, _dumps(dict(e.event.data)))
             for e in events
         ]
+        stream_row = (
+            (stream_id, metadata.created_at, _dumps(metadata.to_dict()))
+            if metadata is not None
+            else None
+        )
+        snapshot_row = (
+            (stream_id, snapshot.sequence, _dumps(snapshot.to_dict()))
+            if snapshot is not None
+            else None
+        )
 
         def work(connection: sqlite3.Connection) -> None:
             (count,) = connection.execute(
@@ -121,8 +162,14 @@ class SQLiteEventStore:
             ).fetchone()
             check_sequence(stream_id, count, events)
             connection.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+            if stream_row is not None:
+                connection.execute("INSERT OR REPLACE INTO streams VALUES (?, ?, ?)", stream_row)
+            if snapshot_row is not None:
+                connection.execute(
+                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", snapshot_row
+                )
 
-        await self._run(work)
+        await self._write(work)
 
     async def read(self, stream_id: str) -> list[EventEnvelope]:
         def work(connection: sqlite3.Connection) -> list[Any]:

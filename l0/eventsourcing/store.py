@@ -2,8 +2,21 @@
 
 A store keeps, per stream id, the ordered envelopes of a recording and its
 `StreamMetadata`; a store `WithSnapshots` also keeps `Snapshot`s of the state. Every method
-is a coroutine, so a store may do I/O (the SQLite store runs it in a worker thread); the
-recorder writes once, when a run ends, never per token.
+is a coroutine, so a store may do I/O (the SQLite store runs it in a worker thread).
+
+The write protocol, which every store follows (the contract tests in
+tests/eventsourcing/store_contract.py check it against any store):
+
+- `append(stream_id, events, metadata=None)` adds the envelopes AND, when `metadata` is
+  given, replaces the stream's metadata, in ONE atomic step: after a crash a store holds
+  whole batches, each with the metadata written beside it, or nothing of a batch.
+  A store with snapshots also takes `snapshot=`, written in the same step.
+- The recorder appends in batches while a run goes (at phase boundaries, every
+  `BATCH_RECORDS` records or `BATCH_SECONDS`), each batch with metadata whose `status` is
+  `"running"`; the last batch carries the final metadata (and snapshot).
+- So a stream whose metadata says `"running"`, or that has events and no metadata, never
+  finished: `recording_status` says `"running"` / `"incomplete"` and `incomplete_streams`
+  lists it.
 """
 
 from __future__ import annotations
@@ -19,8 +32,14 @@ from l0.eventsourcing.types import EventEnvelope, Snapshot, StreamMetadata
 class EventStore(Protocol):
     """Persistence for recordings (see the module docstring)."""
 
-    async def append(self, stream_id: str, events: Sequence[EventEnvelope]) -> None:
-        """Add envelopes to a stream's recording (sequence numbers continue)."""
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[EventEnvelope],
+        metadata: StreamMetadata | None = None,
+    ) -> None:
+        """Add envelopes to a stream's recording (sequence numbers continue) and, with
+        `metadata`, replace its metadata: one atomic step (module docstring)."""
         ...
 
     async def read(self, stream_id: str) -> list[EventEnvelope]:
@@ -44,6 +63,17 @@ class EventStore(Protocol):
 class EventStoreWithSnapshots(EventStore, Protocol):
     """A store that also keeps snapshots of a stream's state."""
 
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[EventEnvelope],
+        metadata: StreamMetadata | None = None,
+        *,
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        """As `EventStore.append`, with `snapshot` saved in the same atomic step."""
+        ...
+
     async def save_snapshot(self, snapshot: Snapshot) -> None: ...
 
     async def get_snapshot(self, stream_id: str) -> Snapshot | None:
@@ -63,6 +93,37 @@ def check_sequence(stream_id: str, expected: int, events: Sequence[EventEnvelope
             )
 
 
+def check_batch(
+    stream_id: str, metadata: StreamMetadata | None, snapshot: Snapshot | None = None
+) -> None:
+    """Metadata and snapshot appended with a batch must be about the same stream."""
+    for item in (metadata, snapshot):
+        if item is not None and item.stream_id != stream_id:
+            raise Error(
+                f"{type(item).__name__} of stream {item.stream_id} cannot be written with a "
+                f"batch of stream {stream_id}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
+
+
+async def recording_status(store: EventStore, stream_id: str) -> str:
+    """How a recording stands: its metadata's status ("running" while the run has not
+    finished, else how it ended), or "incomplete" for events without metadata."""
+    metadata = await store.get_metadata(stream_id)
+    return metadata.status if metadata is not None else "incomplete"
+
+
+async def incomplete_streams(store: EventStore) -> list[str]:
+    """The streams whose run never finished writing its recording (a crash, a kill, a
+    store that failed): metadata "running", or events and no metadata."""
+    found = []
+    for stream_id in await store.list_streams():
+        metadata = await store.get_metadata(stream_id)
+        if metadata is None or not metadata.finished:
+            found.append(stream_id)
+    return found
+
+
 class InMemoryEventStore:
     """Recordings in a dict: for tests, debugging sessions and short-lived processes."""
 
@@ -71,10 +132,23 @@ class InMemoryEventStore:
         self._metadata: dict[str, StreamMetadata] = {}
         self._snapshots: dict[str, list[Snapshot]] = {}
 
-    async def append(self, stream_id: str, events: Sequence[EventEnvelope]) -> None:
-        stored = self._events.setdefault(stream_id, [])
-        check_sequence(stream_id, len(stored), events)
-        stored.extend(events)
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[EventEnvelope],
+        metadata: StreamMetadata | None = None,
+        *,
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        # checked before anything changes: all of it happens, or none
+        check_sequence(stream_id, len(self._events.get(stream_id, ())), events)
+        check_batch(stream_id, metadata, snapshot)
+        if events or stream_id in self._events:
+            self._events.setdefault(stream_id, []).extend(events)
+        if metadata is not None:
+            self._metadata[stream_id] = metadata
+        if snapshot is not None:
+            self._snapshots.setdefault(stream_id, []).append(snapshot)
 
     async def read(self, stream_id: str) -> list[EventEnvelope]:
         return list(self._events.get(stream_id, ()))
@@ -107,4 +181,12 @@ class InMemoryEventStore:
         return f"InMemoryEventStore(streams={len(self._events)})"
 
 
-__all__ = ["EventStore", "EventStoreWithSnapshots", "InMemoryEventStore", "check_sequence"]
+__all__ = [
+    "EventStore",
+    "EventStoreWithSnapshots",
+    "InMemoryEventStore",
+    "check_batch",
+    "check_sequence",
+    "incomplete_streams",
+    "recording_status",
+]

@@ -47,6 +47,7 @@ class RecordedEventType(str, Enum):
     HEDGE = "hedge"  # no first token by hedge_after: the next route races (run(hedge_after=))
     HEDGE_DROPPED = "hedge_dropped"  # a racer failed before any first token
     HEDGE_SETTLED = "hedge_settled"  # the racer kept
+    LEFT = "left"  # the run stopped short: cancelled, closed, or a BaseException went through
     # what the driver did with the core's output
     DRAIN = "drain"  # queued events were delivered to the consumer here
     # answers of user code called from inside the core, consumed in order on replay
@@ -73,6 +74,7 @@ FACTS = frozenset(
         RecordedEventType.CHECK,
         RecordedEventType.CHECKED,
         RecordedEventType.QUIET,
+        RecordedEventType.LEFT,
         RecordedEventType.DRAIN,
         RecordedEventType.HEDGE,
         RecordedEventType.HEDGE_DROPPED,
@@ -130,7 +132,9 @@ class StreamMetadata:
     stream_id: str
     created_at: float  # Unix epoch seconds, when the run started
     ended_at: float | None = None
-    status: str = "incomplete"  # "complete", "error", "aborted" or "incomplete"
+    # "running" until the run's last batch is written; then how it ended: "completed",
+    # "failed", "aborted" (by its consumer) or "cancelled" (its task, or its consumer left)
+    status: str = "running"
     event_count: int = 0
     token_count: int = 0
     content_length: int = 0
@@ -158,10 +162,23 @@ class StreamMetadata:
             "format_version": self.format_version,
         }
 
+    @property
+    def finished(self) -> bool:
+        """The run ended and its recording was written to the end."""
+        return self.status in FINISHED_STATUSES
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StreamMetadata:
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "status" in values:
+            values["status"] = _OLD_STATUSES.get(values["status"], values["status"])
+        return cls(**values)
+
+
+FINISHED_STATUSES = frozenset({"completed", "failed", "aborted", "cancelled"})
+# what recordings made before progressive writing called them
+_OLD_STATUSES = {"complete": "completed", "error": "failed", "incomplete": "running"}
 
 
 # The State fields as plain data; `errors` and `violations` keep their structure as dicts.
@@ -241,6 +258,7 @@ class Snapshot:
 
 __all__ = [
     "FACTS",
+    "FINISHED_STATUSES",
     "FORMAT_VERSION",
     "EventEnvelope",
     "RecordedEvent",

@@ -37,6 +37,7 @@ class SemanticAttributes:
     CHECKPOINTS = "l0.checkpoints"
     VIOLATIONS = "l0.guardrail.violations"
     ERROR_CATEGORY = "l0.error.category"
+    OUTCOME = "l0.outcome"  # completed, failed, aborted or cancelled
     CONTEXT_PREFIX = "l0.context."  # + a key of the run's context
 
 

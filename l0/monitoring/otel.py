@@ -14,11 +14,13 @@ and ends it. Span times are the events' own timestamps, so the spans show the ru
 timeline. Attribute names follow the GenAI semantic conventions (`SemanticAttributes`).
 
 `opentelemetry-api` is imported when an `OpenTelemetry` is created, never by `import l0`.
-Everything set on a span is redacted first (`l0.monitoring.redact`).
+Everything set on a span is redacted first (`l0.monitoring.redact`), and holds no prompt or
+completion text unless content capture is on (`l0.monitoring.content`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from typing import Any
 from l0._version import __version__
 from l0.errors import Error, ErrorCode
 from l0.monitoring.attributes import SemanticAttributes as A
+from l0.monitoring.content import capture_content_from_env, without_content
 from l0.monitoring.redact import redact
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
@@ -58,6 +61,9 @@ class OpenTelemetryConfig:
       (`request_model` defaults to the run context's `"model"`, if any).
     - `attributes`: set on every run span.
     - `record_context`: the run's context as `l0.context.<key>` attributes (redacted).
+    - `capture_content`: let prompt and completion text onto spans (guardrail violation
+      messages, drift details, errors quoting them). None (the default) follows the GenAI
+      semantic conventions' `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
     """
 
     tracer_provider: Any = None
@@ -67,6 +73,14 @@ class OpenTelemetryConfig:
     request_model: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     record_context: bool = True
+    capture_content: bool | None = None
+
+
+def _failure_outcome(meta: Mapping[str, Any]) -> str:
+    """A final ERROR's outcome: "aborted" when the consumer aborted, else "failed"."""
+    exception = meta.get("exception")
+    aborted = isinstance(exception, Error) and exception.code is ErrorCode.STREAM_ABORTED
+    return "aborted" if aborted else "failed"
 
 
 def _ns(ts_ms: float) -> int:
@@ -120,6 +134,8 @@ class OpenTelemetry:
         )
         self._tracer = provider.get_tracer("l0", __version__)
         self._runs: dict[str, _Run] = {}
+        capture = self.config.capture_content
+        self.capture_content = capture_content_from_env() if capture is None else capture
 
     def __call__(self, event: ObservabilityEvent) -> None:
         self.on_event(event)
@@ -136,22 +152,29 @@ class OpenTelemetry:
             self._start_run(event)
             return
         run = self._runs.get(event.stream_id)
-        if run is None:
-            return  # a run that started before this handler was attached
+        if run is None or event.meta.get("recording"):
+            return  # a run that started before this handler was attached; or the recorder's
+        if not self.capture_content:
+            event = dataclasses.replace(event, meta=without_content(event.meta))
         meta = event.meta
         if kind is Obs.STREAM_INIT:
             self._start_attempt(run, event)
         elif kind is Obs.ERROR:
             if meta.get("final"):
-                self._finish_run(run, event, failed=True)
+                self._finish_run(run, event, _failure_outcome(meta))
             else:
                 self._end_attempt(run, event, failed=True)
         elif kind is Obs.COMPLETE:
-            self._finish_run(run, event, failed=False)
+            self._finish_run(run, event, "completed")
+        elif kind is Obs.SESSION_END and meta.get("outcome"):
+            # A run that stopped short (cancelled, closed, a BaseException): no COMPLETE or
+            # final ERROR follows, so its span ends here.
+            self._finish_run(run, event, str(meta["outcome"]))
         elif kind is Obs.CHECKPOINT_SAVED:
             run.checkpoints += 1
         elif kind is Obs.GUARDRAIL_RULE_RESULT and not meta.get("passed", True):
-            run.violations += len(meta.get("violations") or ()) or 1
+            found = meta.get("violations")
+            run.violations += (len(found) if found else meta.get("violation_count")) or 1
             run.root.add_event("l0.guardrail.violation", _attributes(meta), timestamp=_ns(event.ts))
         elif kind is Obs.DRIFT_CHECK_RESULT and meta.get("detected"):
             run.root.add_event("l0.drift", _attributes(meta), timestamp=_ns(event.ts))
@@ -227,21 +250,21 @@ class OpenTelemetry:
 
     def _record_failure(self, span: Any, event: ObservabilityEvent) -> None:
         meta = event.meta
-        status = self._trace.Status(self._trace.StatusCode.ERROR, attribute_value(meta["error"]))
+        message = meta.get("error") or f"the run stopped: {meta.get('error_type')}"
+        status = self._trace.Status(self._trace.StatusCode.ERROR, attribute_value(message))
         span.set_status(status)
         span.set_attribute(A.ERROR_TYPE, str(meta.get("error_type") or "error"))
         if meta.get("category"):
             span.set_attribute(A.ERROR_CATEGORY, str(meta["category"]))
         span.add_event(
             "exception",
-            _attributes(
-                {"exception.type": meta.get("error_type"), "exception.message": meta["error"]}
-            ),
+            _attributes({"exception.type": meta.get("error_type"), "exception.message": message}),
             timestamp=_ns(event.ts),
         )
 
-    def _finish_run(self, run: _Run, event: ObservabilityEvent, *, failed: bool) -> None:
+    def _finish_run(self, run: _Run, event: ObservabilityEvent, outcome: str) -> None:
         del self._runs[event.stream_id]
+        failed = outcome == "failed" or outcome == "aborted"
         meta = event.meta
         totals: dict[str, Any] = {
             A.RETRY_COUNT: run.model_retries + run.network_retries,
@@ -250,8 +273,9 @@ class OpenTelemetry:
             A.CHECKPOINTS: run.checkpoints,
             A.VIOLATIONS: run.violations,
             A.FALLBACK_INDEX: meta.get("fallback_index"),
+            A.OUTCOME: outcome,
         }
-        if not failed:
+        if outcome == "completed":
             usage = meta.get("usage") or {}
             finish = meta.get("finish_reason")
             totals.update(
@@ -278,8 +302,9 @@ class OpenTelemetry:
         run.root.set_attributes(attributes)
         if failed:
             self._record_failure(run.root, event)
-        else:
+        elif outcome == "completed":
             run.root.set_status(self._trace.Status(self._trace.StatusCode.OK))
+        # a cancelled run is neither OK nor an error: its status stays unset
         run.root.end(end_time=_ns(event.ts))
 
 

@@ -7,8 +7,12 @@ numbers, booleans and None. On the way:
 - the value of any key that names a credential (`api_key`, `Authorization`, `x-api-key`,
   `*_secret`, cookies, ...; matched case-insensitively, `-` and `_` alike) becomes
   `"[REDACTED]"`, at any depth;
-- strings are scrubbed of bearer/basic credentials and of API-key-shaped tokens
-  (`sk-...`), and of `api_key=...`-style assignments inside messages and URLs;
+- strings are scrubbed of the exact API keys l0 was handed (`remember_secret`: a wrapped
+  client's key, the key of the SDK client behind a stream given to `run()`), of
+  bearer/basic credentials, of API-key-shaped tokens of any length (OpenAI and Anthropic
+  `sk-...`, Google `AIza...`, Azure's 32 hex digits, Groq, Hugging Face), and of
+  `api_key=...`-style assignments inside messages and URLs (the records of the "l0"
+  logger are scrubbed the same way, tracebacks included);
 - exceptions become `SerializedError` dicts, dataclasses dicts of their fields, enums their
   values; anything else its (scrubbed) `repr`.
 
@@ -19,7 +23,9 @@ it exactly, and it is not a credential l0 handled.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import threading
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -56,7 +62,7 @@ _SECRET_SUFFIXES = ("_api_key", "_apikey", "_secret", "_password", "_secret_key"
 
 _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization header values: "Bearer abc.def", "Basic dXNlcjpwYXNz"
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE), r"\1 " + REDACTED),
+    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE), r"\1 " + REDACTED),
     # key=value / key: value / "key": "value" for credential-named keys inside text
     (
         re.compile(
@@ -68,9 +74,22 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1\2" + REDACTED,
     ),
-    # Provider API keys by shape: sk-..., sk-proj-..., sk-ant-..., rk-...
-    (re.compile(r"\b(sk|rk)-[A-Za-z0-9_\-]{16,}"), r"\1-" + REDACTED),
+    # Provider API keys by shape, any length (a provider may echo one part-masked with *):
+    # OpenAI sk-..., sk-proj-..., rk-...; Anthropic sk-ant-...; Groq gsk_...; Hugging Face hf_...
+    (re.compile(r"\b(sk|rk)-[A-Za-z0-9_\-*]{3,}"), r"\1-" + REDACTED),
+    (re.compile(r"\b(gsk|hf|xai)[_-][A-Za-z0-9_\-*]{8,}"), r"\1_" + REDACTED),
+    # Google API keys (AIza...), and Azure's 32-hex-digit keys standing alone
+    (re.compile(r"\bAIza[A-Za-z0-9_\-*]{8,}"), REDACTED),
+    (re.compile(r"(?<![\w-])[0-9a-fA-F]{32}(?![\w-])"), REDACTED),
 )
+
+# Exact values l0 was given as credentials (a wrapped client's API key, the key of an SDK
+# client behind a stream): scrubbed wherever they appear, whatever their shape.
+MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+_MAX_KNOWN = 4096  # per process; the oldest is forgotten past this
+_known: dict[str, None] = {}
+_known_pattern: re.Pattern[str] | None = None
+_known_lock = threading.Lock()
 
 _MAX_DEPTH = 32
 
@@ -83,11 +102,73 @@ def is_secret_key(key: object) -> bool:
     return name in _SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)
 
 
+def remember_secret(value: object) -> None:
+    """Scrub this exact value (an API key l0 was handed) from everything redacted from now
+    on. Values that are not strings, or shorter than `MIN_SECRET_LENGTH`, are ignored."""
+    global _known_pattern
+    if not isinstance(value, str):
+        return
+    value = value.strip()
+    if len(value) < MIN_SECRET_LENGTH or value in _known:
+        return
+    with _known_lock:
+        _known[value] = None
+        while len(_known) > _MAX_KNOWN:
+            del _known[next(iter(_known))]
+        # longest first, so a key that contains another is replaced whole
+        ordered = sorted(_known, key=len, reverse=True)
+        _known_pattern = re.compile("|".join(re.escape(known) for known in ordered))
+
+
+def remember_sdk_key(owner: object) -> None:
+    """Remember the API key of an SDK client, or of the client behind an SDK stream, when it
+    can be seen: openai's clients and streams (`api_key`, `_client.api_key`), litellm's
+    streams (the call's `api_key`)."""
+    for candidate in (owner, getattr(owner, "_client", None)):
+        remember_secret(getattr(candidate, "api_key", None))
+    logging_obj = getattr(owner, "logging_obj", None)
+    details = getattr(logging_obj, "model_call_details", None)
+    if isinstance(details, Mapping):
+        remember_secret(details.get("api_key"))
+        params = details.get("litellm_params")
+        if isinstance(params, Mapping):
+            remember_secret(params.get("api_key"))
+
+
 def scrub(text: str) -> str:
-    """`text` with credential-shaped substrings replaced by `[REDACTED]`."""
+    """`text` with known secrets and credential-shaped substrings replaced by `[REDACTED]`."""
+    known = _known_pattern
+    if known is not None:
+        text = known.sub(REDACTED, text)
     for pattern, replacement in _SCRUBBERS:
         text = pattern.sub(replacement, text)
     return text
+
+
+class ScrubLogRecords(logging.Filter):
+    """Scrubs the records of the "l0" logger (attached when this module is imported): the
+    message, and the traceback, formatted here and scrubbed (the exception object itself is
+    dropped from the record, so no handler can format it unscrubbed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to logging to report
+            return True
+        record.msg, record.args = scrub(message), None
+        if record.exc_info:
+            if not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return True
+
+
+_LOG_SCRUBBER = ScrubLogRecords()
+logging.getLogger("l0").addFilter(_LOG_SCRUBBER)
 
 
 def redact(value: Any, *, _depth: int = 0) -> Any:
@@ -124,4 +205,12 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
     return scrub(repr(value))
 
 
-__all__ = ["REDACTED", "is_secret_key", "redact", "scrub"]
+__all__ = [
+    "REDACTED",
+    "ScrubLogRecords",
+    "is_secret_key",
+    "redact",
+    "remember_sdk_key",
+    "remember_secret",
+    "scrub",
+]

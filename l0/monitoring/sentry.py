@@ -9,7 +9,10 @@
 reported later in the same scope shows how the stream got there. When a run fails for good
 (the final `ERROR`), its exception is captured in a scope of its own that carries the run's
 context (`contexts.l0`: stream id, redacted context and meta) and an `l0.stream_id` tag.
-Events sent this way pass through `redact` before they leave, frames and all.
+Events sent this way pass through `redact` before they leave, frames and all; unless the
+application set Sentry's `send_default_pii`, they also lose the local variables of every
+stack frame (an SDK frame's locals hold the prompt) and any prompt or completion text
+(`l0.monitoring.content`), breadcrumbs included.
 
 `sentry-sdk` is imported when a `Sentry` is created, never by `import l0`; it reports
 through whatever client the application initialized (`sentry_sdk.init(...)`).
@@ -17,12 +20,14 @@ through whatever client the application initialized (`sentry_sdk.init(...)`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from l0.errors import Error, ErrorCode
+from l0.monitoring.content import hide, strip_frame_variables, violation_texts, without_content
 from l0.monitoring.redact import redact
 from l0.observability import ObservabilityEvent, ObservabilityEventType as Obs
 
@@ -64,8 +69,17 @@ def _import_sentry() -> Any:
     return sentry_sdk
 
 
-def _redact_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def _redact_event(
+    event: dict[str, Any], hint: dict[str, Any], *, content: bool, texts: list[str]
+) -> dict[str, Any]:
     redacted: dict[str, Any] = redact(event)
+    if not content:
+        strip_frame_variables(redacted)
+        for value in (redacted.get("exception") or {}).get("values") or ():
+            if isinstance(value, dict) and isinstance(value.get("value"), str):
+                value["value"] = hide(value["value"], texts)
+        if isinstance(redacted.get("message"), str):
+            redacted["message"] = hide(redacted["message"], texts)
     return redacted
 
 
@@ -82,7 +96,8 @@ class Sentry:
     def on_event(self, event: ObservabilityEvent) -> None:
         """The `on_event` handler: pass it to `l0.run`/`l0.wrap`."""
         config = self.config
-        meta = {k: v for k, v in event.meta.items() if k != "exception"}
+        shown = event.meta if self._send_pii() else without_content(event.meta)
+        meta = {k: v for k, v in shown.items() if k != "exception"}
         if config.breadcrumbs and (
             config.breadcrumb_types is None or event.type in config.breadcrumb_types
         ):
@@ -99,6 +114,18 @@ class Sentry:
         ):
             self._capture(event, meta)
 
+    def _send_pii(self) -> bool:
+        """Sentry's own opt-in: `send_default_pii`, or (newer SDKs) `data_collection` that
+        lets generative-AI inputs and outputs through. With it, content may leave too."""
+        client = self._sdk.get_client()
+        if client.should_send_default_pii():
+            return True
+        collection = client.options.get("data_collection") or {}
+        if not (isinstance(collection, Mapping) and collection.get("provided_by_user")):
+            return False
+        gen_ai = collection.get("gen_ai") or {}
+        return bool(gen_ai.get("inputs") and gen_ai.get("outputs"))
+
     def _capture(self, event: ObservabilityEvent, meta: dict[str, Any]) -> None:
         sdk = self._sdk
         with sdk.new_scope() as scope:
@@ -109,8 +136,12 @@ class Sentry:
                 "l0",
                 redact({"stream_id": event.stream_id, "context": event.context, "meta": meta}),
             )
-            scope.add_event_processor(_redact_event)
             exception = event.meta.get("exception")
+            scope.add_event_processor(
+                functools.partial(
+                    _redact_event, content=self._send_pii(), texts=violation_texts(exception)
+                )
+            )
             if isinstance(exception, BaseException):
                 sdk.capture_exception(exception)
             else:

@@ -13,10 +13,12 @@ from typing import Any
 
 from l0.adapters import Adapters
 from l0.errors import Error, ErrorCode
+from l0.monitoring.redact import remember_sdk_key
 
 
 def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
     """The async iterator of chunks for `stream` (see the module docstring)."""
+    remember_sdk_key(stream)  # the key of an SDK client behind the stream, when visible
     chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
     if chosen is None:
         chosen = Adapters.find(stream)

@@ -132,6 +132,7 @@ class RunCore(MachineModel):
     _hedge: Open | None = None  # the route racing the current one (hedging)
     _hedges = 0  # hedges started, and won by the racing route
     _hedge_wins = 0
+    left_as: str | None = None  # how a run that stopped short ended (see `left`)
 
     def __init__(
         self,
@@ -436,6 +437,21 @@ class RunCore(MachineModel):
         self.attention = True
         if self.phase not in ("complete", "error"):
             self.state.aborted = True
+
+    def left(self, outcome: str, now: float, error: BaseException | None = None) -> None:
+        """The run stopped before an ending of its own: its task was cancelled, its consumer
+        closed it, or `error` (a BaseException) went through (`outcome` "cancelled" or
+        "failed"). It still ends once: SESSION_END (with `outcome`), counted in the metrics."""
+        if self.phase == "complete" or self.phase == "error" or self.left_as is not None:
+            return
+        self.left_as = outcome
+        self.state.duration = now - self._started
+        if self.bus.active:
+            kind = type(error).__name__ if error is not None else None
+            self.bus.emit(
+                Obs.SESSION_END, ts=self._ts(now), completed=False, outcome=outcome, error_type=kind
+            )
+        self._record_metrics(completed=False)
 
     def checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
         """An off-loop check finished. Returns a decision if the run must act on it."""

@@ -67,6 +67,14 @@ def _still_open(*opened: Any) -> list[Any]:
     return targets
 
 
+def _outcome(exc: BaseException) -> str:
+    """How a run that stopped short ended: "cancelled" (its task was cancelled, or its
+    consumer closed it) or "failed" (anything else that went through)."""
+    if isinstance(exc, (GeneratorExit, anyio.get_cancelled_exc_class())):
+        return "cancelled"
+    return "failed"
+
+
 class _Interrupted(Exception):
     """A wait was cut short: by a deadline (`timeout_type`) or by abort()."""
 
@@ -170,137 +178,145 @@ class Driver:
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
-        while True:
-            if core.outbox:
-                pending_events, core.outbox = core.outbox, []
-                for item in pending_events:
-                    yield item
-            if type(decision) is Open:
-                gate = self._gate
-                if gate is not None:
-                    skipped = await gate.admit(decision.factory_index, core)
-                    if skipped is not None:
-                        decision = core.failed(skipped, clock())
-                        continue
-                iterator: Any = None
-                raw: Any = None
-                chunks: Any = None
-                try:
-                    first_deadline = clock() + self._initial
-                    if self._hedged(decision):
-                        raw, iterator = await race(self, decision, first_deadline)
-                    else:
-                        raw, iterator = await self._open(decision, first_deadline)
-                    core.opened(clock())
-                    # The first read waits for the first token; later ones for the next.
-                    deadline = min(first_deadline, self._total_deadline)
-                    inter = self._inter
-                    total_deadline = self._total_deadline
-                    self._first_read = True
-                    # While `reading` is set the watchdog may cancel this task; it is cleared
-                    # whenever the consumer holds an event (the consumer may even be another
-                    # task next time, hence the task is taken again when it asks).
-                    watchdog = self._watchdog
-                    if watchdog is None:
-                        self._read_deadline = deadline
-                        chunks = self._scoped_reads(iterator)
-                    else:
-                        chunks = iterator
-                        watchdog.task = watchdog.current_task()
-                        watchdog.inter = inter
-                        watchdog.total = total_deadline
-                        watchdog.first = True
-                        watchdog.deadline = deadline
-                        watchdog.reading = True
-                        watchdog.watch()
-                    outcome: Decision | None = None
+        try:
+            while True:
+                if core.outbox:
+                    pending_events, core.outbox = core.outbox, []
+                    for item in pending_events:
+                        yield item
+                if type(decision) is Open:
+                    gate = self._gate
+                    if gate is not None:
+                        skipped = await gate.admit(decision.factory_index, core)
+                        if skipped is not None:
+                            decision = core.failed(skipped, clock())
+                            continue
+                    iterator: Any = None
+                    raw: Any = None
+                    chunks: Any = None
                     try:
-                        async for chunk in chunks:
-                            if watchdog is None:
-                                self._first_read = False
-                                now = clock()
-                            else:
-                                if watchdog.tripped:
-                                    self._raise_if_ours(watchdog)  # a provider ate the cancel
-                                # One clock reading per event-loop turn (see watchdog.py).
-                                now = watchdog.refresh() if watchdog.turned else watchdog.now
-                                watchdog.first = False
-                            if type(chunk) is str:
-                                event = token(chunk, now)
-                            else:
-                                event = chunk_event(chunk, now)
-                                if core.outbox and not core.attention:
-                                    # events this chunk released ahead of its own (rare)
-                                    released, core.outbox = core.outbox, []
+                        first_deadline = clock() + self._initial
+                        if self._hedged(decision):
+                            raw, iterator = await race(self, decision, first_deadline)
+                        else:
+                            raw, iterator = await self._open(decision, first_deadline)
+                        core.opened(clock())
+                        # The first read waits for the first token; later ones for the next.
+                        deadline = min(first_deadline, self._total_deadline)
+                        inter = self._inter
+                        total_deadline = self._total_deadline
+                        self._first_read = True
+                        # While `reading` is set the watchdog may cancel this task; it is cleared
+                        # whenever the consumer holds an event (the consumer may even be another
+                        # task next time, hence the task is taken again when it asks).
+                        watchdog = self._watchdog
+                        if watchdog is None:
+                            self._read_deadline = deadline
+                            chunks = self._scoped_reads(iterator)
+                        else:
+                            chunks = iterator
+                            watchdog.task = watchdog.current_task()
+                            watchdog.inter = inter
+                            watchdog.total = total_deadline
+                            watchdog.first = True
+                            watchdog.deadline = deadline
+                            watchdog.reading = True
+                            watchdog.watch()
+                        outcome: Decision | None = None
+                        try:
+                            async for chunk in chunks:
+                                if watchdog is None:
+                                    self._first_read = False
+                                    now = clock()
+                                else:
+                                    if watchdog.tripped:
+                                        self._raise_if_ours(watchdog)  # a provider ate the cancel
+                                    # One clock reading per event-loop turn (see watchdog.py).
+                                    now = watchdog.refresh() if watchdog.turned else watchdog.now
+                                    watchdog.first = False
+                                if type(chunk) is str:
+                                    event = token(chunk, now)
+                                else:
+                                    event = chunk_event(chunk, now)
+                                    if core.outbox and not core.attention:
+                                        # events this chunk released ahead of its own (rare)
+                                        released, core.outbox = core.outbox, []
+                                        if watchdog is not None:
+                                            watchdog.reading = False
+                                        for item in released:
+                                            yield item
+                                        if watchdog is not None:
+                                            watchdog.task = watchdog.current_task()
+                                            watchdog.reading = True
+                                if event is not None:
                                     if watchdog is not None:
                                         watchdog.reading = False
-                                    for item in released:
-                                        yield item
+                                    yield event
                                     if watchdog is not None:
                                         watchdog.task = watchdog.current_task()
                                         watchdog.reading = True
-                            if event is not None:
-                                if watchdog is not None:
-                                    watchdog.reading = False
-                                yield event
-                                if watchdog is not None:
-                                    watchdog.task = watchdog.current_task()
-                                    watchdog.reading = True
-                                    if watchdog.turned:  # the consumer's time does not count
+                                        if watchdog.turned:  # the consumer's time does not count
+                                            watchdog.wait_from(watchdog.refresh())
+                                    else:
+                                        now = clock()
+                                if core.attention:
+                                    check = core.decision
+                                    if type(check) is not RunCheck:
+                                        break
+                                    if await self._check_off_loop(check) is not None:
+                                        break
+                                    if watchdog is not None:  # nor does the check's
                                         watchdog.wait_from(watchdog.refresh())
-                                else:
-                                    now = clock()
-                            if core.attention:
-                                check = core.decision
-                                if type(check) is not RunCheck:
-                                    break
-                                if await self._check_off_loop(check) is not None:
-                                    break
-                                if watchdog is not None:  # nor does the check's
-                                    watchdog.wait_from(watchdog.refresh())
-                                else:
-                                    now = clock()
+                                    else:
+                                        now = clock()
+                                if watchdog is None:
+                                    deadline = now + inter
+                                    self._read_deadline = min(deadline, total_deadline)
+                            else:
+                                outcome = core.ended(clock())
+                        except asyncio.CancelledError:
                             if watchdog is None:
-                                deadline = now + inter
-                                self._read_deadline = min(deadline, total_deadline)
-                        else:
-                            outcome = core.ended(clock())
-                    except asyncio.CancelledError:
-                        if watchdog is None:
+                                raise
+                            self._raise_if_ours(watchdog)
                             raise
-                        self._raise_if_ours(watchdog)
-                        raise
-                    decision = outcome if outcome is not None else core.interrupted(clock())
-                except _Interrupted as why:
-                    decision = self._on_interrupt(why)
-                except Exception as exc:
-                    decision = core.failed(exc, clock())
-                finally:
-                    if self._watchdog is not None:
-                        self._watchdog.close()
-                    targets = _still_open(chunks, iterator, raw)
-                    if targets:
-                        await self._close(targets)
-                    if gate is not None:
-                        await gate.settle(core)
-                if type(decision) is RunCheck:
+                        decision = outcome if outcome is not None else core.interrupted(clock())
+                    except _Interrupted as why:
+                        decision = self._on_interrupt(why)
+                    except Exception as exc:
+                        decision = core.failed(exc, clock())
+                    finally:
+                        if self._watchdog is not None:
+                            self._watchdog.close()
+                        targets = _still_open(chunks, iterator, raw)
+                        if targets:
+                            await self._close(targets)
+                        if gate is not None:
+                            await gate.settle(core)
+                    if type(decision) is RunCheck:
+                        decision = await self._final_check(decision)
+                elif type(decision) is Sleep:
+                    decision = await self._sleep(decision.seconds)
+                elif type(decision) is Consult:
+                    decision = await self._consult(decision)
+                elif type(decision) is RunCheck:
                     decision = await self._final_check(decision)
-            elif type(decision) is Sleep:
-                decision = await self._sleep(decision.seconds)
-            elif type(decision) is Consult:
-                decision = await self._consult(decision)
-            elif type(decision) is RunCheck:
-                decision = await self._final_check(decision)
-            elif type(decision) is Finish:
-                if core.outbox:
-                    continue
-                return
-            elif type(decision) is Fail:
-                if core.outbox:
-                    continue
-                raise decision.error
-            else:  # pragma: no cover - a new decision type without a branch here
-                raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
+                elif type(decision) is Finish:
+                    if core.outbox:
+                        continue
+                    return
+                elif type(decision) is Fail:
+                    if core.outbox:
+                        continue
+                    raise decision.error
+                else:  # pragma: no cover - a new decision type without a branch here
+                    raise Error(f"Unknown decision {decision!r}", code=ErrorCode.INTERNAL_ERROR)
+        except BaseException as exc:
+            # Cancelled, closed by a consumer that left, or a BaseException going through:
+            # the run still ends once, for its span, its metrics and its recording.
+            if core.phase != "complete" and core.phase != "error":
+                ending = _outcome(exc)
+                core.left(ending, self._clock(), exc if ending == "failed" else None)
+            raise
 
     def _hedged(self, decision: Open) -> bool:
         """Whether this attempt races the next route (run(hedge_after=...), see hedge.py)."""

@@ -131,6 +131,11 @@ class Watchdog:
     def abort(self) -> None:
         """Cut a pending read short for abort()."""
         if self.reading and self.task is not None and not self.aborting:
+            if self.task is asyncio.current_task():
+                # Called from the reading task itself (an on_event handler while a chunk is
+                # handled): it is not waiting on a read, and it looks at the abort request
+                # next. A cancel here would stay pending and hit the consumer's next await.
+                return
             self.aborting = self.tripped = True
             self.task.cancel()
 

@@ -19,9 +19,11 @@ from l0.eventsourcing import (
     RecordedEvent,
     RecordedEventType,
     ReplayedState,
+    Snapshot,
     StreamMetadata,
 )
 from l0.eventsourcing.codec import event_to_dict, lifecycle_to_dict
+from l0.eventsourcing.facade import EventSourcing
 from l0.eventsourcing.recorder import RecordingCore
 from l0.runtime.core import RunCore
 from l0.runtime.plan import make_plan
@@ -78,7 +80,7 @@ async def test_a_recorded_run_is_listed_and_replays_to_the_same_state() -> None:
     assert factory.calls == 2  # replaying called no factory
     metadata = await store.get_metadata(outcome["stream_id"])
     assert isinstance(metadata, StreamMetadata)
-    assert (metadata.status, metadata.retries, metadata.content_length) == ("complete", 1, 11)
+    assert (metadata.status, metadata.retries, metadata.content_length) == ("completed", 1, 11)
     assert metadata.event_count == len(await store.read(outcome["stream_id"]))
     assert (await store.get_snapshot(outcome["stream_id"])) == replay.snapshot
     assert replay.snapshot is not None and replay.snapshot.state == replay.replayed_state
@@ -228,7 +230,7 @@ async def test_a_stream_closed_early_is_recorded_up_to_where_it_stopped() -> Non
     assert replay.state.content == "abc" == stream.state.content
     assert replay.phase == "streaming"
     metadata = await store.get_metadata(stream_id)
-    assert metadata is not None and metadata.status == "incomplete"
+    assert metadata is not None and metadata.status == "cancelled"
 
 
 async def test_an_unreadable_chunk_replays_with_the_same_message() -> None:
@@ -268,16 +270,34 @@ async def test_a_callers_random_generator_is_recorded_by_its_state() -> None:
 async def test_a_store_that_fails_is_logged_and_the_stream_still_works(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Recording never breaks the stream it observes."""
+    """Recording never breaks the stream it observes; the writer retries, then reports the
+    failure through logging and the run's EventBus."""
 
     class BrokenStore(InMemoryEventStore):
-        async def append(self, stream_id: str, events: Sequence[EventEnvelope]) -> None:
+        async def append(
+            self,
+            stream_id: str,
+            events: Sequence[EventEnvelope],
+            metadata: StreamMetadata | None = None,
+            *,
+            snapshot: Snapshot | None = None,
+        ) -> None:
+            self.attempts = getattr(self, "attempts", 0) + 1
             raise OSError("disk full")
 
-    stream = await l0.run(stream=ScriptedFactory(Script.tokens("fine")), event_store=BrokenStore())
+    store = BrokenStore()
+    seen: list[l0.ObservabilityEvent] = []
+    stream = await l0.run(
+        stream=ScriptedFactory(Script.tokens("fine")), event_store=store, on_event=seen.append
+    )
     with caplog.at_level(logging.ERROR, logger="l0"):
         assert await stream.read() == "fine"
+        await EventSourcing.drain()
     assert "could not write the recording" in caplog.text
+    assert store.attempts > 2  # retried before giving up
+    (report,) = [e for e in seen if e.meta.get("recording")]
+    assert report.type is l0.ObservabilityEventType.ERROR and "disk full" in report.meta["error"]
+    assert report.meta["final"] is False
 
 
 async def test_replaying_leaves_the_global_metrics_alone() -> None:

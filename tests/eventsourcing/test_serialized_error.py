@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import ssl
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 
 import l0
 from l0.errors import ErrorCode, NetworkErrorType
@@ -154,3 +156,102 @@ def test_credentials_in_messages_are_scrubbed() -> None:
     text = json.dumps(SerializedError.from_exception(error).to_dict())
     assert "abc123secret" not in text and "abcdefghijklmnop" not in text
     assert "[REDACTED]" in text
+
+
+# -- every exception the real SDKs raise ----------------------------------------------------------
+
+
+def _sdk_exceptions() -> list[BaseException]:
+    """An instance of every exception class openai and litellm define, built through its
+    own constructor with a real httpx request/response (429 with Retry-After)."""
+    import inspect
+
+    import httpx
+    import litellm.exceptions
+    import openai
+
+    request = httpx.Request("POST", "https://api.example.invalid/v1/chat/completions")
+    values: dict[str, Any] = {
+        "message": "upstream said no (key sk-test-abc)",
+        "model": "gpt-x",
+        "llm_provider": "openai",
+        "status_code": 429,
+        "request": request,
+        "response": httpx.Response(429, headers={"retry-after": "3"}, request=request),
+        "body": {"error": {"message": "slow down", "type": "rate_limit", "code": None}},
+        "original_exception": ConnectionResetError("reset"),
+        "entity_type": "email",
+        "current_cost": 2.0,
+        "max_budget": 1.0,
+        "raw_response": "{}",
+        "schema": "{}",
+        "request_data": {"model": "gpt-x"},
+        "route_to_model": "gpt-y",
+        "session_id": "s1",
+        "failures": [],
+    }
+    made: list[BaseException] = []
+    for module in (openai, litellm.exceptions):
+        for name in dir(module):
+            kind = getattr(module, name)
+            if not (inspect.isclass(kind) and issubclass(kind, BaseException)):
+                continue
+            if not kind.__module__.startswith(("openai", "litellm")):
+                continue
+            parameters = inspect.signature(kind.__init__).parameters
+            arguments = {
+                key: values[key]
+                for key, parameter in parameters.items()
+                if key in values and parameter.kind is not parameter.VAR_KEYWORD
+            }
+            try:
+                made.append(kind(**arguments))
+            except (TypeError, AttributeError):
+                continue  # a constructor asking for something this table has not
+    return made
+
+
+SDK_EXCEPTIONS = _sdk_exceptions()
+SDK_IDS = [f"{type(e).__module__}.{type(e).__name__}" for e in SDK_EXCEPTIONS]
+
+
+def test_the_sdk_exception_table_is_broad() -> None:
+    """Most of both SDKs' exception classes were built (a guard on the table above)."""
+    assert len(SDK_EXCEPTIONS) >= 40, [type(e).__name__ for e in SDK_EXCEPTIONS]
+
+
+@pytest.mark.parametrize(
+    "error",
+    SDK_EXCEPTIONS,
+    ids=[f"{type(e).__module__}.{type(e).__name__}" for e in SDK_EXCEPTIONS],
+)
+def test_every_sdk_exception_replays_identically(error: BaseException) -> None:
+    """Serialized, rebuilt and serialized again: the same record (so a replay emits the
+    same lifecycle events), classified the same, printed the same, no key in it."""
+    first = SerializedError.from_exception(error)
+    rebuilt = first.rebuild()
+    again = SerializedError.from_exception(rebuilt)
+    assert again.to_dict() == first.to_dict()
+    assert json.loads(json.dumps(first.to_dict())) == first.to_dict()
+    replayed, live = policy.classify(rebuilt), policy.classify(error)
+    assert dataclasses.replace(replayed, error=None) == dataclasses.replace(live, error=None)
+    assert str(rebuilt) == first.message
+    assert "sk-test-abc" not in json.dumps(first.to_dict())
+
+
+_plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+_argument = _plain | st.builds(ValueError, st.text()) | st.builds(object) | st.binary()
+
+
+@given(st.lists(_argument, max_size=4), st.sampled_from([OSError, ValueError, RuntimeError]))
+def test_any_arguments_serialize_to_a_fixed_point(args: list[Any], base: type) -> None:
+    """Whatever an exception's arguments are (objects, exceptions, bytes, nested data),
+    its record survives a rebuild unchanged."""
+    kind = type("ProviderError", (base,), {"__module__": "someprovider"})
+    error = kind(*args)
+    first = SerializedError.from_exception(error)
+    assert SerializedError.from_exception(first.rebuild()).to_dict() == first.to_dict()

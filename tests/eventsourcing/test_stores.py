@@ -77,7 +77,7 @@ async def test_a_store_refuses_gaps_and_foreign_envelopes(store: EventStore) -> 
 async def test_metadata_and_snapshots_round_trip(store: EventStore) -> None:
     """Metadata and the latest snapshot come back as they were saved."""
     assert isinstance(store, EventStoreWithSnapshots)
-    metadata = StreamMetadata(stream_id="a", created_at=1.5, status="complete", token_count=3)
+    metadata = StreamMetadata(stream_id="a", created_at=1.5, status="completed", token_count=3)
     await store.save_metadata(metadata)
     assert await store.get_metadata("a") == metadata
     assert await store.get_metadata("b") is None
@@ -112,7 +112,7 @@ async def test_sqlite_recordings_survive_a_new_store_object(tmp_path: Path) -> N
     (stream_id,) = await reader.list_streams()
     replay = await EventReplayer(reader).replay(stream_id)
     assert replay.state.content == "durable"
-    assert replay.metadata is not None and replay.metadata.status == "complete"
+    assert replay.metadata is not None and replay.metadata.status == "completed"
     assert replay.faithful
 
 
@@ -185,10 +185,11 @@ async def test_jsonl_of_chosen_streams_and_into_an_existing_store() -> None:
     ['{"kind": "mystery"}', "not json", '{"kind": "event", "seq": 0}'],
 )
 async def test_a_line_that_is_not_a_recording_is_reported_with_its_number(line: str) -> None:
-    """A broken file names the line that is wrong."""
+    """A broken line inside a file (not the last one, which a crash may cut off) names the
+    line that is wrong."""
     good = '{"kind":"event","stream_id":"a","seq":0,"type":"token","now":1.0,"data":{"text":"x"}}'
     with pytest.raises(l0.Error) as caught:
-        await loads(good + "\n" + line + "\n")
+        await loads(good + "\n" + line + "\n" + good.replace('"a"', '"b"') + "\n")
     assert "Line 2" in str(caught.value)
 
 
