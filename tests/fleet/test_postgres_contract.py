@@ -1,9 +1,5 @@
-"""The shared EventStore contract (tests/eventsourcing/store_contract.py, from issue 14)
-against PostgresEventStore on a real PostgreSQL.
-
-Until issue 14's branch is merged the contract module does not exist here and this module
-skips; the contract was run against this store on a checkout of that branch.
-"""
+"""The shared EventStore contract (tests/eventsourcing/store_contract.py) against
+PostgresEventStore on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,13 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from l0.eventsourcing.postgres import PostgresEventStore
-
-contract = pytest.importorskip(
-    "tests.eventsourcing.store_contract", reason="the store contract comes with issue 14"
-)
+from tests.eventsourcing.store_contract import EventStoreContract
 
 
-class TestPostgresEventStore(contract.EventStoreContract):  # type: ignore[misc,name-defined]
+class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
     async def store(self, postgres_url: str) -> AsyncIterator[PostgresEventStore]:
         opened = PostgresEventStore(postgres_url)

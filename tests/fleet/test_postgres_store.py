@@ -256,8 +256,7 @@ async def test_runs_record_into_postgres_and_replay_from_it(postgres_url: str) -
     assert len(ids) == len(texts)
     replays = [await EventReplayer(store).replay(i) for i in ids]
     assert sorted(r.state.content for r in replays) == sorted(texts)
-    # "completed" since recordings are written progressively (issue 14), "complete" before
-    assert all(r.faithful and r.metadata.status.startswith("complete") for r in replays)  # type: ignore[union-attr]
+    assert all(r.faithful and r.metadata and r.metadata.status == "completed" for r in replays)
     await store.aclose()
 
 
