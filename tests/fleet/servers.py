@@ -179,7 +179,10 @@ class PostgresServer:
             if self._user is not None:
                 os.chown(log, pwd.getpwnam(self._user).pw_uid, -1)
             self.process = subprocess.Popen(
-                command, user=self._user, stdout=output, stderr=subprocess.STDOUT
+                command,
+                user=self._user,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         try:
             _wait_for_port(self.port, self.process, log)
@@ -204,11 +207,37 @@ class PostgresServer:
             time.sleep(0.05)
         raise StartFailed(f"not ready in {_START_TIMEOUT}s: {_tail(log)}")
 
+    def _children(self) -> list[int]:
+        """The postmaster's children (backends, checkpointer, ...): each in its own session,
+        so a signal to the postmaster's group does not reach them."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rpartition(")")[2].split()[1]) == self.process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def pause(self) -> None:
+        """Freeze the postmaster and every backend (SIGSTOP): connections stay open, nothing
+        answers."""
+        self.process.send_signal(signal.SIGSTOP)  # first: it starts no one new
+        for pid in self._children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self._children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.process.send_signal(signal.SIGCONT)
+
     def database_url(self, name: str) -> str:
         return f"postgresql://l0@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            self.resume()
             self.process.send_signal(signal.SIGINT)  # "fast" shutdown
             try:
                 self.process.wait(30)

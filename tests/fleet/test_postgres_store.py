@@ -215,6 +215,34 @@ async def test_a_database_that_goes_away_fails_writes_at_once_after_the_first(
     await store.aclose()
 
 
+async def test_a_recording_made_while_the_database_is_frozen_is_written_once_it_answers(
+    private_postgres: PostgresServer,
+) -> None:
+    """A frozen database makes writes fail as transient (PostgresUnavailable, within the
+    bound); the recorder retries them, so once the database answers again the recording is
+    complete and replays."""
+    store = PostgresEventStore(private_postgres.url, timeout=1, retry_interval=0.2)
+    await store.list_streams()  # the pool is open and the schema made
+    private_postgres.pause()
+    try:
+        with anyio.fail_after(60):
+            stream = await l0.run(
+                stream=ScriptedFactory(Script.tokens("written later")), event_store=store
+            )
+            assert await stream.read() == "written later"  # the answer did not wait
+            with pytest.raises(PostgresUnavailable):
+                await store.list_streams()
+    finally:
+        private_postgres.resume()
+    with anyio.fail_after(60):
+        await EventSourcing.drain()
+    saved = await store.get_metadata(stream.stream_id)
+    assert saved is not None and saved.status == "completed"
+    replay = await EventReplayer(store).replay(stream.stream_id)
+    assert replay.faithful and replay.state.content == "written later"
+    await store.aclose()
+
+
 @pytest.mark.parametrize("bad", ["mysql://x/y", 42])
 def test_bad_locations_are_refused(bad: object) -> None:
     with pytest.raises(l0.Error) as caught:
