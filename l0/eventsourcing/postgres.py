@@ -95,7 +95,7 @@ class PostgresUnavailable(ConnectionError):
     worth retrying later, unlike the `l0.Error`s a store raises for a batch it refuses."""
 
 
-def _missing_driver(exc: ImportError) -> Error:
+def _missing_driver() -> Error:
     return Error(
         "PostgresEventStore needs psycopg 3 and psycopg_pool: pip install 'l0[postgres]'",
         code=ErrorCode.INVALID_ARGUMENT,
@@ -106,7 +106,8 @@ class PostgresEventStore:
     """Recordings in PostgreSQL (see the module docstring).
 
     `url_or_pool`: a `postgresql://` URL (the pool is made and closed by the store) or an
-    `AsyncConnectionPool` (left to its owner). `min_size`/`max_size`: the pool's bounds.
+    open `AsyncConnectionPool` (left to its owner; its connections must not be in
+    autocommit-off transactions of their own). `min_size`/`max_size`: the pool's bounds.
     `timeout`: seconds each operation may take. `retry_interval`: seconds during which, after
     the database could not be reached, operations fail at once instead of waiting again.
     """
@@ -124,13 +125,24 @@ class PostgresEventStore:
             from psycopg import OperationalError
             from psycopg_pool import AsyncConnectionPool, PoolTimeout
         except ImportError as exc:
-            raise _missing_driver(exc) from exc
+            raise _missing_driver() from exc
         for label, value in (("timeout", timeout), ("retry_interval", retry_interval)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise Error(
                     f"PostgresEventStore({label}=...) must be seconds > 0, got {value!r}",
                     code=ErrorCode.INVALID_ARGUMENT,
                 )
+        sizes_ok = (
+            all(isinstance(n, int) and not isinstance(n, bool) for n in (min_size, max_size))
+            and 0 <= min_size <= max_size
+            and max_size >= 1
+        )
+        if not sizes_ok:
+            raise Error(
+                "PostgresEventStore(min_size=..., max_size=...) must be ints with "
+                f"0 <= min_size <= max_size and max_size >= 1, got {min_size!r}, {max_size!r}",
+                code=ErrorCode.INVALID_ARGUMENT,
+            )
         self.timeout = float(timeout)
         self.retry_interval = float(retry_interval)
         # What "the database cannot be reached" looks like (a timeout of ours included).

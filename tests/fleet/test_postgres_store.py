@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
@@ -243,11 +244,36 @@ async def test_a_recording_made_while_the_database_is_frozen_is_written_once_it_
     await store.aclose()
 
 
-@pytest.mark.parametrize("bad", ["mysql://x/y", 42])
-def test_bad_locations_are_refused(bad: object) -> None:
+@pytest.mark.parametrize(
+    ("location", "options"),
+    [
+        ("mysql://x/y", {}),
+        (42, {}),
+        ("postgresql://h/d", {"timeout": 0}),
+        ("postgresql://h/d", {"retry_interval": True}),
+        ("postgresql://h/d", {"min_size": 5, "max_size": 2}),
+        ("postgresql://h/d", {"max_size": 0}),
+    ],
+)
+def test_bad_arguments_are_refused(location: object, options: dict[str, object]) -> None:
     with pytest.raises(l0.Error) as caught:
-        PostgresEventStore(bad)  # type: ignore[arg-type]
+        PostgresEventStore(location, **options)  # type: ignore[arg-type]
     assert caught.value.code is ErrorCode.INVALID_ARGUMENT
+
+
+async def test_a_pool_of_the_callers_is_used_and_left_open(postgres_url: str) -> None:
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        postgres_url, open=False, kwargs={"autocommit": True}
+    )
+    await pool.open(wait=True)
+    store = PostgresEventStore(pool)
+    await store.append("a", envelopes("a", 2))
+    await store.aclose()
+    assert not pool.closed
+    assert await PostgresEventStore(pool).read("a") == envelopes("a", 2)
+    await pool.close()
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
