@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_fleet_benchmark_measures_and_rewrites_only_its_section(
     redis_url: str, postgres_url: str, tmp_path: Path
 ) -> None:

@@ -347,6 +347,7 @@ async def test_event_sourcing_open_and_the_replay_cli_take_a_postgres_url(
     assert result["state"]["content"] == "from the fleet"
 
 
+@pytest.mark.slow
 def test_four_processes_record_into_one_database_and_every_run_replays(
     postgres_url: str,
 ) -> None:

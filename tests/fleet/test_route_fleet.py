@@ -26,6 +26,8 @@ import pytest
 
 from l0.testing import ErrorReply, FaultServer, Reply
 
+pytestmark = pytest.mark.slow  # worker processes, real time
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
 COOL_DOWN = 5.0  # the workers' policy (threshold 3 in route_worker, 2 in run_worker)
