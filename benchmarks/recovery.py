@@ -304,6 +304,9 @@ def markdown(report: dict[str, Any]) -> str:
         "the call right after, with what the first one learned (route health for l0). All",
         "clients use a 2 s inter-token (read) timeout; l0's first-token timeout is its default",
         "5 s; the SDK retries by itself (`max_retries=2`), then the code tries the fallback.",
+        "A stall or a silent start is one route failure per call (the call leaves the route at",
+        "once), so route health skips such a route from the third call on (two failures in a",
+        "row open it); 503, 429 and dropped streams open it within the first call.",
         "",
         "| the primary keeps… | client | time to the answer | requests "
         "| next call | next requests |",

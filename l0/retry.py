@@ -7,6 +7,9 @@ delays are seconds.
 Counting rules: network failures, timeouts, 429/5xx and empty output are retried without
 counting toward `attempts`; guardrail violations, drift and model errors count toward
 `attempts`. Every retry counts toward `max_retries`, the absolute cap.
+
+`Failover` (the `failover` field) says when a run with somewhere else to go leaves its route
+at once instead of spending that budget on it; moving to the next route is not a retry.
 """
 
 from __future__ import annotations

@@ -178,6 +178,8 @@ class Driver:
         decision: Decision = core.start(now)
         token = core.token
         chunk_event = core.event
+        gate = self._gate  # route health, asked at attempt boundaries (routing.py)
+        hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
         try:
             while True:
                 if core.outbox:
@@ -185,7 +187,6 @@ class Driver:
                     for item in pending_events:
                         yield item
                 if type(decision) is Open:
-                    gate = self._gate
                     if gate is not None:
                         skipped = await gate.admit(decision.factory_index, core)
                         if skipped is not None:
@@ -196,7 +197,7 @@ class Driver:
                     chunks: Any = None
                     try:
                         first_deadline = clock() + self._initial
-                        if self._hedged(decision):
+                        if hedging and decision.factory_index < core.plan.fallback_count:
                             raw, iterator = await race(self, decision, first_deadline)
                         else:
                             raw, iterator = await self._open(decision, first_deadline)
@@ -317,11 +318,6 @@ class Driver:
                 ending = _outcome(exc)
                 core.left(ending, self._clock(), exc if ending == "failed" else None)
             raise
-
-    def _hedged(self, decision: Open) -> bool:
-        """Whether this attempt races the next route (run(hedge_after=...), see hedge.py)."""
-        plan = self.core.plan
-        return plan.hedge_after is not None and decision.factory_index < plan.fallback_count
 
     def _on_interrupt(self, why: _Interrupted) -> Decision:
         now = self._clock()

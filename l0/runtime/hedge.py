@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from l0.runtime.driver import Driver
 
 _END = object()  # a racer's stream ended before any chunk
+_TAKEN = object()  # the winner's first chunk has been handed over
 
 Message = tuple[int, str, Any]  # (slot, "first" | "failed" | "timeout", chunk or exception)
 
@@ -49,9 +50,9 @@ class _Prepended:
 
     async def __anext__(self) -> Any:
         first = self._first
-        if first is None:
+        if first is _TAKEN:
             return await self._rest.__anext__()
-        self._first = None
+        self._first = _TAKEN
         if first is _END:
             raise StopAsyncIteration
         return first

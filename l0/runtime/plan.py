@@ -130,7 +130,10 @@ def make_plan(
         # The primary goes behind the breaker, which learns its outcomes from the run's events.
         stream, on_event = breaker.protect(stream, on_event)
     factories = (stream, *fallback_list)
-    store, routes = _route_health(route_health, factories)
+    store: Any = None
+    routes: tuple[str | None, ...] = ()
+    if route_health is not None or fallback_list:  # a lone route keeps no health by default
+        store, routes = _route_health(route_health, factories)
     return RunPlan(
         factories=factories,
         retry=retry if retry is not None else _DEFAULT_RETRY,
@@ -146,7 +149,7 @@ def make_plan(
         breaker=breaker,
         route_health=store,
         routes=routes,
-        hedge_after=_hedge_seconds(hedge_after, len(factories)),
+        hedge_after=None if hedge_after is None else _hedge_seconds(hedge_after, len(factories)),
     )
 
 
@@ -155,12 +158,12 @@ def _route_health(
 ) -> tuple[Any, tuple[str | None, ...]]:
     """The store a run reports to and its routes' keys. None (the default) means on when
     there are fallbacks (the process's store), True on, False off, or a store of your own."""
-    from l0.routes import RouteHealthStore, default_route_health, route_of
-
     if option is None:
         option = len(factories) > 1
     if option is False:
-        return None, ()
+        return None, ()  # the common case of a lone route: nothing imported, nothing kept
+    from l0.routes import RouteHealthStore, default_route_health, route_of
+
     if option is True:
         store: Any = default_route_health()
     elif isinstance(option, RouteHealthStore):
@@ -177,9 +180,7 @@ def _route_health(
     return store, routes
 
 
-def _hedge_seconds(hedge_after: Any, routes: int) -> float | None:
-    if hedge_after is None:
-        return None
+def _hedge_seconds(hedge_after: Any, routes: int) -> float:
     if isinstance(hedge_after, bool) or not isinstance(hedge_after, (int, float)):
         raise _problem(f"hedge_after must be milliseconds > 0 or None, got {hedge_after!r}")
     if not hedge_after > 0 or hedge_after == float("inf"):

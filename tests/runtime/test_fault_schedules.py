@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import l0
 from l0.machines import load_spec
+from l0.routes import InMemoryRouteHealth, with_route
 from l0.testing.scripted import Script, ScriptedFactory
 
 
@@ -91,11 +92,17 @@ BACKENDS = {
 DECLARED = {(e.source, e.trigger, e.dest) for e in load_spec("runtime").edges}
 
 
-async def play(schedule: list[list[Attempt]], retry: l0.Retry) -> dict[str, Any]:
+async def play(schedule: list[list[Attempt]], retry: l0.Retry, routed: bool) -> dict[str, Any]:
     factories = [ScriptedFactory(*(a.script() for a in plan)) for plan in schedule]
+    # Routed: the factories name their routes and share a fresh route health store, which
+    # may skip a route that failed twice in a row (never the last one).
+    streams: list[Any] = (
+        [with_route(f, f"route-{i}") for i, f in enumerate(factories)] if routed else factories
+    )
     result = await l0.run(
-        stream=factories[0],
-        fallbacks=factories[1:],
+        stream=streams[0],
+        fallbacks=streams[1:],
+        route_health=InMemoryRouteHealth() if routed else False,
         retry=retry,
         guardrails=[l0.GuardrailRule(name="no_bad", check=reject_bad)],
         check_interval=1,
@@ -121,13 +128,19 @@ async def play(schedule: list[list[Attempt]], retry: l0.Retry) -> dict[str, Any]
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(schedule=schedules, retry=retries, backend=st.sampled_from(sorted(BACKENDS)))
+@given(
+    schedule=schedules,
+    retry=retries,
+    backend=st.sampled_from(sorted(BACKENDS)),
+    routed=st.booleans(),
+)
 def test_any_fault_schedule_keeps_the_runtime_invariants(
-    schedule: list[list[Attempt]], retry: l0.Retry, backend: str
+    schedule: list[list[Attempt]], retry: l0.Retry, backend: str, routed: bool
 ) -> None:
-    """The runtime's invariants hold for any schedule of faults, on both loops."""
+    """The runtime's invariants hold for any schedule of faults, on both loops, with and
+    without route health."""
     name, options = BACKENDS[backend]()
-    outcome = anyio.run(play, schedule, retry, backend=name, backend_options=options)
+    outcome = anyio.run(play, schedule, retry, routed, backend=name, backend_options=options)
     result: l0.Stream = outcome["result"]
     factories: list[ScriptedFactory] = outcome["factories"]
     core = result._core

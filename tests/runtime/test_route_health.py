@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.routes import Admission, InMemoryRouteHealth, RouteHealthPolicy, with_route
@@ -225,3 +226,78 @@ async def test_the_runs_own_retry_after_does_not_turn_its_retry_away() -> None:
     main, spare = with_route(primary, "held"), with_route(backup, "held-spare")
     text, took = await answer(main, spare, route_health=store)
     assert (text, took, primary.calls, backup.calls) == ("main", 1.0, 2, 0)
+
+
+# -- many runs against a reference model --------------------------------------------------------
+
+
+def reference_runs(
+    outcomes: list[bool], gaps: list[float], threshold: int, cool_down: float
+) -> list[str]:
+    """Which route answers each run: the primary's calls play `outcomes` in order (True: it
+    answers), a failed or skipped primary hands the run to the fallback; the primary's
+    breaker opens after `threshold` failures in a row, is skipped for `cool_down`, then
+    one run probes it."""
+    state, failures, open_until, now, played, served = "closed", 0, 0.0, 0.0, 0, []
+    for gap in gaps:
+        now += gap
+        probe = False
+        if state == "open":
+            if now < open_until:
+                served.append("spare")
+                continue
+            state, probe = "half_open", True
+        ok = outcomes[min(played, len(outcomes) - 1)]
+        played += 1
+        if ok:
+            state, failures = "closed", 0
+            served.append("main")
+        else:
+            failures += 1
+            if probe or failures >= threshold:
+                state, open_until = "open", now + cool_down
+            served.append("spare")
+    return served
+
+
+@settings(max_examples=60)
+@given(
+    outcomes=st.lists(st.booleans(), min_size=1, max_size=8),
+    gaps=st.lists(st.sampled_from([0.0, 1.0, 4.0, 11.0]), min_size=1, max_size=10),
+    threshold=st.integers(1, 3),
+    backend=st.sampled_from(["asyncio", "trio"]),
+)
+def test_many_runs_agree_with_the_reference_model(
+    outcomes: list[bool], gaps: list[float], threshold: int, backend: str
+) -> None:
+    """Generated primaries (answer or 503, call by call) over a sequence of runs sharing one
+    store: the route each run is served by matches the model; the fallback is never skipped."""
+    import looptime
+    import trio.testing
+
+    options: dict[str, Any] = (
+        {"loop_factory": looptime.new_event_loop}
+        if backend == "asyncio"
+        else {"clock": trio.testing.MockClock(autojump_threshold=0)}
+    )
+    clock = Clock()
+    store = InMemoryRouteHealth(
+        RouteHealthPolicy(failure_threshold=threshold, cool_down=10.0), clock=clock
+    )
+    primary = ScriptedFactory(*(Script.tokens("main") if ok else down() for ok in outcomes))
+    backup = ScriptedFactory(Script.tokens("spare"))
+    main, spare = routes(primary, backup)
+
+    async def play() -> list[str]:
+        served = []
+        for gap in gaps:
+            clock.now += gap
+            result = await l0.run(
+                stream=main, fallbacks=[spare], route_health=store, retry=l0.Retry(max_retries=0)
+            )
+            served.append(await result.read())
+        return served
+
+    served = anyio.run(play, backend=backend, backend_options=options)
+    assert served == reference_runs(outcomes, gaps, threshold, 10.0)
+    assert backup.calls == served.count("spare") and primary.all_closed
