@@ -57,6 +57,15 @@ def _spawn(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     task.add_done_callback(_tasks.discard)
 
 
+class _Failed(Exception):
+    """A request the writer gave up on, and why."""
+
+    def __init__(self, request: int, error: BaseException) -> None:
+        super().__init__(request, error)
+        self.request = request
+        self.error = error
+
+
 class RecordingWriter:
     """Writes one recording's batches (see the module docstring)."""
 
@@ -99,7 +108,13 @@ class RecordingWriter:
 
     @property
     def idle(self) -> bool:
+        """Nothing is being written or retried."""
         return not self._running
+
+    @property
+    def settled(self) -> bool:
+        """The latest request was written, or its first attempt failed."""
+        return self._attempted_request >= self._request or not self._running
 
     async def wait_settled(self) -> None:
         """Until the latest request is written, or its first attempt failed."""
@@ -127,21 +142,12 @@ class RecordingWriter:
     async def _work(self) -> None:
         try:
             while self._done_request < self._request:
-                request, upto = self._request, self._upto
-                metadata, snapshot = self._metadata, self._snapshot
-                assert metadata is not None
                 try:
-                    await self._append_retrying(request, upto, metadata, snapshot)
-                except Exception as exc:
-                    self._report(exc)
-                    self._attempted_request = self._done_request = request
+                    await self._write_latest()
+                except _Failed as failed:
+                    self._report(failed.error)
+                    self._attempted_request = self._done_request = failed.request
                     self._notify()
-                    continue
-                self.written = upto
-                if snapshot is self._snapshot:
-                    self._snapshot = None
-                self._attempted_request = self._done_request = request
-                self._notify()
         except BaseException:
             # the event loop is shutting down with a batch not written: say so
             if self._done_request < self._request:
@@ -157,27 +163,35 @@ class RecordingWriter:
             _active.discard(self)
             self._notify()
 
-    async def _append_retrying(
-        self, request: int, upto: int, metadata: StreamMetadata, snapshot: Snapshot | None
-    ) -> None:
-        envelopes = self._envelopes(self.written, upto)
-        metadata = _with_count(metadata, upto)
+    async def _write_latest(self) -> None:
+        """Append everything asked for so far; each attempt takes the latest request (so a
+        run's last batch joins a batch being retried), with backoff, up to `RETRY_FOR`."""
         deadline = anyio.current_time() + RETRY_FOR
         delay = _FIRST_DELAY
         while True:
+            request, upto = self._request, self._upto
+            metadata, snapshot = self._metadata, self._snapshot
+            assert metadata is not None
+            envelopes = self._envelopes(self.written, upto)
             try:
-                await self._append(envelopes, metadata, snapshot)
-                return
-            except Error:
-                raise  # refused (a sequence that does not continue): retrying cannot help
-            except Exception:
+                await self._append(envelopes, _with_count(metadata, upto), snapshot)
+            except Error as exc:
+                raise _Failed(request, exc) from exc  # refused: retrying cannot help
+            except Exception as exc:
                 self._attempted_request = max(self._attempted_request, request)
                 self._notify()
                 if anyio.current_time() + delay > deadline:
-                    raise
+                    raise _Failed(request, exc) from exc
                 logger.debug("l0: writing the recording of %s failed; retrying", self.stream_id)
-            await anyio.sleep(delay)
-            delay = min(delay * 2, _MAX_DELAY)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, _MAX_DELAY)
+                continue
+            self.written = upto
+            if snapshot is self._snapshot:
+                self._snapshot = None
+            self._attempted_request = self._done_request = request
+            self._notify()
+            return
 
     async def _append(
         self,

@@ -12,15 +12,38 @@ is created. See docs/monitoring.md.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from l0.monitoring.attributes import SemanticAttributes
-from l0.monitoring.otel import OpenTelemetry, OpenTelemetryConfig
-from l0.monitoring.sentry import Sentry, SentryConfig
 from l0.observability import EventHandler, ObservabilityEvent
 
+if TYPE_CHECKING:
+    from l0.monitoring.attributes import SemanticAttributes
+    from l0.monitoring.otel import OpenTelemetry, OpenTelemetryConfig
+    from l0.monitoring.sentry import Sentry, SentryConfig
+
 logger = logging.getLogger("l0")
+
+# Imported when first used: every run imports `l0.monitoring.redact` (this package), and
+# most never trace.
+_LAZY = {
+    "SemanticAttributes": "l0.monitoring.attributes",
+    "OpenTelemetry": "l0.monitoring.otel",
+    "OpenTelemetryConfig": "l0.monitoring.otel",
+    "Sentry": "l0.monitoring.sentry",
+    "SentryConfig": "l0.monitoring.sentry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'l0.monitoring' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 class Monitoring:
@@ -30,10 +53,14 @@ class Monitoring:
     def opentelemetry(
         config: OpenTelemetryConfig | None = None, *, tracer_provider: object = None
     ) -> OpenTelemetry:
+        from l0.monitoring.otel import OpenTelemetry
+
         return OpenTelemetry(config, tracer_provider=tracer_provider)
 
     @staticmethod
     def sentry(config: SentryConfig | None = None) -> Sentry:
+        from l0.monitoring.sentry import Sentry
+
         return Sentry(config)
 
     @staticmethod

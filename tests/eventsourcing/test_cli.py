@@ -84,3 +84,23 @@ def test_replay_of_a_missing_recording_fails_clearly(tmp_path: Path) -> None:
     done = replay(str(tmp_path / "nothing.jsonl"), "--no-diagram")
     assert done.returncode == 2
     assert "No recording at" in done.stderr
+
+
+async def test_replay_of_a_file_cut_by_a_crash_shows_the_intact_runs_and_exits_3(
+    tmp_path: Path,
+) -> None:
+    """The last line cut in half: the intact run replays and matches, the cut one is
+    reported and shown as incomplete, and the exit status says so (3)."""
+    store = InMemoryEventStore()
+    first = await recorded_run(store)
+    second = await recorded_run(store)
+    path = tmp_path / "crashed.jsonl"
+    await export_jsonl(store, path)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 40])  # the last line loses its end
+    done = replay(str(path), "--no-diagram")
+    assert done.returncode == 3, done.stderr
+    assert "was cut off" in done.stderr and second in done.stderr
+    intact, cut = done.stdout.split(f"Stream {second}")
+    assert f"Stream {first}" in intact and "replay matches the recording" in intact
+    assert "INCOMPLETE RECORDING" in cut

@@ -3,6 +3,7 @@ takes (off-loop checks, user code that raises, aborts from handlers, early exits
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from collections.abc import Sequence
@@ -333,3 +334,31 @@ async def test_a_recording_the_core_cannot_follow_is_reported_as_divergent() -> 
         EventReplayer.replay_envelopes(edited)
     assert "cannot be replayed" in str(caught.value)
     assert f"record {len(envelopes)}" in str(caught.value)
+
+
+async def test_a_divergence_names_the_first_field_that_differs() -> None:
+    """One field of one recorded lifecycle event edited: the message names its path and
+    both values, briefly; a final state that differs is named the same way."""
+    store = InMemoryEventStore()
+    factory = ScriptedFactory(Script.tokens("Hello wor", fail_at=5), Script.tokens("Hello"))
+    stream = await l0.run(stream=factory, retry=FIXED, event_store=store)
+    await stream.read()
+    envelopes = await store.read(stream.stream_id)
+    edited = []
+    for envelope in envelopes:
+        data = copy.deepcopy(envelope.to_dict())
+        event = data["data"].get("event")
+        if event is not None and event["type"] == "RETRY_ATTEMPT":
+            event["meta"]["attempt"] = 7
+        edited.append(EventEnvelope.from_dict(data))
+    replay = EventReplayer.replay_envelopes(edited)
+    message = replay.divergence()
+    assert message is not None
+    assert "(RETRY_ATTEMPT): meta.attempt was recorded as 7 but replays as 1" in message
+    assert len(message) < 200
+    state = ReplayedState(phase="complete", values={**replay.replayed_state.values, "content": "?"})
+    snapshot = Snapshot(stream.stream_id, len(envelopes) - 1, state)
+    again = EventReplayer.replay_envelopes(envelopes, snapshot=snapshot)
+    assert (
+        again.divergence() == "the final state: content was recorded as '?' but replays as 'Hello'"
+    )

@@ -274,3 +274,31 @@ def test_a_remembered_secret_of_any_shape_is_scrubbed_wherever_it_appears(
         text = f"{before}{key}{after}"
         assert key not in scrub(text)
         assert key not in json.dumps(redact.redact({"message": text, "list": [text]}))
+
+
+async def test_the_key_behind_a_litellm_stream_given_to_run_is_remembered(
+    server: FaultServer, new_model: Callable[[str], str], anyio_backend: Any
+) -> None:
+    """litellm's stream carries its call's key: run() remembers it, scrub() removes it."""
+    if "trio" in str(anyio_backend):
+        pytest.skip("litellm streams on asyncio only")
+    import litellm
+
+    secret = "zz-litellm-key-9"
+    model = new_model("litellm-key")
+    server.script(model, [Reply(["a", "b"])])
+
+    async def factory() -> Any:
+        return await litellm.acompletion(
+            model=f"openai/{model}",
+            api_base=server.base_url,
+            api_key=secret,
+            messages=[{"role": "user", "content": PROMPT}],
+            stream=True,
+        )
+
+    with _own_secrets():
+        assert scrub(f"echo {secret}") == f"echo {secret}"
+        stream = await l0.run(stream=factory)
+        assert await stream.read() == "ab"
+        assert scrub(f"echo {secret}") == "echo [REDACTED]"

@@ -6,6 +6,7 @@ span processor that counts `on_end` per span (the SDK itself ignores a second `e
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -153,5 +154,23 @@ async def test_a_run_closed_twice_still_ends_once() -> None:
     await _cancelled(stream)
     await stream.aclose()
     await stream.aclose()
+    assert traced.only_root().attributes[OUTCOME] == "cancelled"  # type: ignore[index]
+    assert Metrics.get_global().requests == 1
+
+
+# trio closes a dropped generator too, with a warning that it was not closed
+@pytest.mark.filterwarnings("ignore:Async generator .* was garbage collected:ResourceWarning")
+async def test_a_run_left_without_closing_ends_when_its_stream_is_dropped() -> None:
+    """A consumer that breaks out of the loop and drops the stream without closing it: the
+    span ends (cancelled) when Python finalizes the run's generator."""
+    traced = Traced()
+    stream = await l0.run(stream=ScriptedFactory(Script.tokens("abcd")), on_event=traced.otel)
+    async for _event in stream:
+        break
+    assert traced.otel.active_runs == 1
+    del stream, _event
+    gc.collect()
+    for _ in range(5):  # the event loop closes finalized generators in a task of its own
+        await anyio.sleep(0)
     assert traced.only_root().attributes[OUTCOME] == "cancelled"  # type: ignore[index]
     assert Metrics.get_global().requests == 1
