@@ -33,6 +33,13 @@ from collections.abc import Callable
 from typing import Any
 
 
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # called outside the event loop
+        return None
+
+
 class Watchdog:
     """One per run; see the module docstring."""
 
@@ -131,7 +138,7 @@ class Watchdog:
     def abort(self) -> None:
         """Cut a pending read short for abort()."""
         if self.reading and self.task is not None and not self.aborting:
-            if self.task is asyncio.current_task():
+            if self.task is _current_task():
                 # Called from the reading task itself (an on_event handler while a chunk is
                 # handled): it is not waiting on a read, and it looks at the abort request
                 # next. A cancel here would stay pending and hit the consumer's next await.

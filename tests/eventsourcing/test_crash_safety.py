@@ -25,7 +25,7 @@ from l0.eventsourcing import (
 )
 from l0.eventsourcing.facade import EventSourcing
 from l0.eventsourcing.jsonl import Damage, dumps, loads
-from l0.eventsourcing.recorder import RecordingCore
+from l0.eventsourcing.recorder import BATCH_RECORDS, RecordingCore
 from l0.eventsourcing.sqlite import SQLiteEventStore
 from l0.eventsourcing.store import incomplete_streams
 from l0.testing.scripted import Script, ScriptedFactory
@@ -99,7 +99,8 @@ def test_a_recording_child_killed_mid_run_leaves_whole_batches_listed_as_incompl
         replay = await EventReplayer(store).replay(stream_id)
         assert replay.incomplete and not replay.faithful
         assert replay.state.content == "x" * len(replay.state.content)
-        assert len(replay.state.content) >= tokens - 1  # batches kept up with the run
+        # batches kept up with the run: at most one batch behind what the child had read
+        assert len(replay.state.content) >= tokens - BATCH_RECORDS
 
     anyio.run(inspect)
     cli = subprocess.run(
@@ -170,8 +171,10 @@ async def test_cancellation_is_prompt_while_another_process_holds_the_write_lock
         stream=ScriptedFactory(Script.tokens("abcdef", stall_at=3, stall_for=60.0)),
         event_store=store,
     )
-    with anyio.move_on_after(0.3):
-        await stream.read()
+    with anyio.CancelScope() as scope:
+        async for event in stream:
+            if event.text == "c":
+                scope.cancel()  # lands in the run, waiting on the silent provider
     assert stream.state.content == "abc"
     assert locker.holding
     core = stream._core
