@@ -22,6 +22,7 @@ fields stored with one dict update (a frozen dataclass with slots would set them
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -103,9 +104,10 @@ class RunOptions:
     breaker: Any  # an l0.CircuitBreaker guarding the primary stream
     route_health: Any  # None: on when a run has fallbacks; True, False or a RouteHealthStore
     hedge_after: float | None  # milliseconds without a first token before the next route races
-    # Derived once, not options: the continuation config (None: off), and the names given.
+    # Derived once, not options: the continuation config (None: off), and which of the
+    # options whose value is normalised (so that a field no longer shows None) were given.
     continuation: ContinuationConfig | None = field(init=False, repr=False, compare=False)
-    given: frozenset[str] = field(init=False, repr=False)
+    _given_normalised: frozenset[str] = field(init=False, repr=False)
 
     def __init__(
         self,
@@ -126,9 +128,12 @@ class RunOptions:
         route_health: Any = None,
         hedge_after: float | None = None,
     ) -> None:
-        values = dict(locals())  # the arguments by name; checked, normalised, then stored
-        del values["self"]
-        given = frozenset([name for name, value in values.items() if value is not None])
+        given_normalised = _GIVEN_NORMALISED[
+            fallbacks is not None,
+            guardrails is not None,
+            continue_from_last_good_token is not None,
+            check_interval is not None,
+        ]
         if fallbacks is None:
             fallback_tuple: tuple[StreamFactory, ...] = ()
         else:
@@ -139,7 +144,6 @@ class RunOptions:
                         f"fallbacks[{index}] must be a factory (a callable returning a stream), "
                         f"got {type(fallback).__name__}"
                     )
-        values["fallbacks"] = fallback_tuple
         if guardrails is None:
             rules: tuple[GuardrailRule, ...] = ()
         else:
@@ -150,7 +154,6 @@ class RunOptions:
                         f"guardrails[{index}] must be an l0.GuardrailRule, got "
                         f"{type(rule).__name__}"
                     )
-        values["guardrails"] = rules
         if drift_detector is not None and not callable(getattr(drift_detector, "as_rule", None)):
             raise _problem(
                 f"drift_detector must be an l0.DriftDetector, got {type(drift_detector).__name__}"
@@ -170,8 +173,11 @@ class RunOptions:
             raise _problem(f"context must be a dict, got {type(context).__name__}")
         if continue_from_last_good_token is None:
             continue_from_last_good_token = False
-        values["continuation"] = ContinuationConfig.from_option(continue_from_last_good_token)
-        values["continue_from_last_good_token"] = continue_from_last_good_token
+        continuation = (
+            None
+            if continue_from_last_good_token is False
+            else ContinuationConfig.from_option(continue_from_last_good_token)
+        )
         if build_continuation_prompt is not None and not callable(build_continuation_prompt):
             raise _problem("build_continuation_prompt must be callable")
         if check_interval is None:
@@ -182,7 +188,6 @@ class RunOptions:
             or check_interval < 1
         ):
             raise _problem(f"check_interval must be an int >= 1, got {check_interval!r}")
-        values["check_interval"] = check_interval
         if event_store is not None and not all(
             callable(getattr(event_store, name, None)) for name in EVENT_STORE_METHODS
         ):
@@ -208,10 +213,27 @@ class RunOptions:
             or not 0 < hedge_after < math.inf
         ):
             raise _problem(f"hedge_after must be milliseconds > 0 or None, got {hedge_after!r}")
-        values["given"] = given
         # The dataclass is frozen: its fields are stored once, here, in one step (cheaper
         # than a slot at a time: this runs for every `l0.run`).
-        self.__dict__.update(values)
+        self.__dict__.update(
+            fallbacks=fallback_tuple,
+            guardrails=rules,
+            retry=retry,
+            timeout=timeout,
+            adapter=adapter,
+            on_event=on_event,
+            context=context,
+            continue_from_last_good_token=continue_from_last_good_token,
+            build_continuation_prompt=build_continuation_prompt,
+            check_interval=check_interval,
+            event_store=event_store,
+            drift_detector=drift_detector,
+            breaker=breaker,
+            route_health=route_health,
+            hedge_after=hedge_after,
+            continuation=continuation,
+            _given_normalised=given_normalised,
+        )
 
     @classmethod
     def parse(cls, value: RunOptions | Mapping[str, Any] | None, *, where: str) -> RunOptions:
@@ -240,17 +262,26 @@ class RunOptions:
     def merge(self, other: RunOptions) -> RunOptions:
         """These options with the options given in `other` replacing theirs (None in `other`
         keeps what is here). Both are checked already, so nothing is checked again."""
-        if not other.given:
+        given = other.given
+        if not given:
             return self
         if not self.given:
             return other
         merged = object.__new__(RunOptions)
-        values = {**self.__dict__, **{name: other.__dict__[name] for name in other.given}}
-        if "continue_from_last_good_token" in other.given:
+        values = {**self.__dict__, **{name: other.__dict__[name] for name in given}}
+        if "continue_from_last_good_token" in given:
             values["continuation"] = other.continuation
-        values["given"] = self.given | other.given
+        values["_given_normalised"] = self._given_normalised | other._given_normalised
         merged.__dict__.update(values)
         return merged
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The names of the options that were given (passed, and not None)."""
+        values = self.__dict__
+        return self._given_normalised.union(
+            [name for name in _KEPT_AS_GIVEN if values[name] is not None]
+        )
 
     def as_kwargs(self) -> dict[str, Any]:
         """The given options as keyword arguments (`RunOptions(**o.as_kwargs()) == o`)."""
@@ -259,6 +290,14 @@ class RunOptions:
 
 OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in fields(RunOptions) if option.init)
 """The option names, in order: what every entry point accepts."""
+# The options stored as given (None when not given), and those normalised, whose given-ness
+# is kept apart: for each combination of (fallbacks, guardrails, continuation, interval).
+_NORMALISED = ("fallbacks", "guardrails", "continue_from_last_good_token", "check_interval")
+_KEPT_AS_GIVEN = tuple(name for name in OPTION_NAMES if name not in _NORMALISED)
+_GIVEN_NORMALISED = {
+    flags: frozenset(name for name, flag in zip(_NORMALISED, flags, strict=True) if flag)
+    for flags in itertools.product((False, True), repeat=len(_NORMALISED))
+}
 NO_OPTIONS = RunOptions()
 
 __all__ = ["DEFAULT_CHECK_INTERVAL", "NO_OPTIONS", "OPTION_NAMES", "RunOptions", "StreamFactory"]
