@@ -61,7 +61,7 @@ def _problem(message: str) -> Error:
 def _callables(value: Any, name: str, what: str) -> tuple[Any, ...]:
     if type(value) is tuple or type(value) is list:  # the usual case, without ABC checks
         return tuple(value)
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, set)):
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise _problem(f"{name} must be a list of {what}, got {type(value).__name__}")
     return tuple(value)
 
@@ -147,7 +147,7 @@ class RunOptions:
         if guardrails is None:
             rules: tuple[GuardrailRule, ...] = ()
         else:
-            rules = _callables(guardrails, "guardrails", "l0.GuardrailRule")
+            rules = _callables(guardrails, "guardrails", "l0.GuardrailRule objects")
             for index, rule in enumerate(rules):
                 if not isinstance(rule, GuardrailRule):
                     raise _problem(

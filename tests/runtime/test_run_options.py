@@ -53,7 +53,7 @@ SAMPLES: dict[str, Callable[[], Any]] = {
 
 # Values each option must refuse (an l0.Error with INVALID_ARGUMENT, naming the option).
 HOSTILE: dict[str, list[Any]] = {
-    "fallbacks": ["lambda", lambda: None, [1], [None], {"a": lambda: None}],
+    "fallbacks": ["lambda", lambda: None, [1], [None], {"a": lambda: None}, {print}],
     "guardrails": ["rule", [1], [lambda text: True], 3],
     "retry": [3, "fast", {"attempts": 1}, l0.Timeout()],
     "timeout": [5, 5.0, "5s", l0.Retry()],
