@@ -27,6 +27,7 @@ from l0.runtime.options import OPTION_NAMES, RunOptions
 from l0.runtime.plan import make_plan
 from l0.structured_output.api import StructuredOptions
 from l0.testing import Script, ScriptedFactory, ScriptedStream
+from l0.window import ChunkProcessConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -186,6 +187,18 @@ async def test_pools_take_every_option(name: str) -> None:
         await operation.wait()
 
 
+@pytest.mark.parametrize("name", OPTION_NAMES)
+def test_window_chunks_take_every_option(name: str) -> None:
+    """ChunkProcessConfig names four options as fields (the reference's); `run_options`
+    carries every option, and the named fields win over it."""
+    sent = options_of(name)
+    config = ChunkProcessConfig(stream=lambda: None, run_options=sent)
+    reached(config.options, sent)
+    if name in {"fallbacks", "guardrails", "retry", "timeout"}:
+        named = ChunkProcessConfig(stream=lambda: None, run_options={name: None}, **sent)
+        reached(named.options, sent)
+
+
 class Pet(BaseModel):
     name: str
 
@@ -221,6 +234,7 @@ def test_a_hostile_value_is_refused_when_the_options_are_built(name: str, value:
         lambda: RunOptions(**{name: value}),
         lambda: l0.wrap(lambda **kwargs: None, **{name: value}),
         lambda: PipelineStep(name="s", fn=lambda v, ctx: v, run_options={name: value}),
+        lambda: ChunkProcessConfig(stream=lambda: None, run_options={name: value}),
     ):
         with pytest.raises(l0.Error) as caught:
             build()
