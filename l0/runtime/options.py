@@ -87,6 +87,8 @@ class RunOptions:
     Every argument is keyword-only and defaults to None, meaning "not given" (the run's
     default applies). Fields hold the normalised values: `fallbacks` and `guardrails` are
     tuples, `continue_from_last_good_token` is False when not given, `check_interval` 15.
+    `given` names the options that were passed (not None); `merge` layers two option sets;
+    `parse` takes a dict of `l0.run` keywords too.
     """
 
     fallbacks: tuple[StreamFactory, ...]
@@ -285,7 +287,8 @@ class RunOptions:
 
     def as_kwargs(self) -> dict[str, Any]:
         """The given options as keyword arguments (`RunOptions(**o.as_kwargs()) == o`)."""
-        return {name: getattr(self, name) for name in OPTION_NAMES if name in self.given}
+        given = self.given
+        return {name: getattr(self, name) for name in OPTION_NAMES if name in given}
 
 
 OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in fields(RunOptions) if option.init)
