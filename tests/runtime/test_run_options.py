@@ -253,6 +253,34 @@ async def test_run_refuses_a_hostile_value_before_returning(name: str, value: An
     assert factory.calls == 0
 
 
+ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=5),
+    st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.builds(object),
+    st.sampled_from([print, len, l0.Retry(), l0.Timeout(), l0.ContinuationConfig()]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(OPTION_NAMES), ANYTHING)
+def test_any_value_is_taken_or_refused_clearly(name: str, value: Any) -> None:
+    """Whatever an option is given, building the options either works, and so does the plan
+    of a run with them, or raises INVALID_ARGUMENT: never a TypeError, never later."""
+    try:
+        options = RunOptions(**{name: value})
+    except l0.Error as error:
+        assert error.code is l0.ErrorCode.INVALID_ARGUMENT
+        return
+    backup = RunOptions(fallbacks=[ScriptedFactory(Script.tokens("b"))])
+    plan = make_plan(ScriptedFactory(Script.tokens("x")), backup.merge(options))
+    assert (name in plan.options.given) is (value is not None) or name == "fallbacks"
+
+
 async def test_a_wrapped_client_checks_its_options_once_not_per_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
