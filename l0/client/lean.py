@@ -135,6 +135,8 @@ class LeanChatStream:
                         if reader.tool_calls_ready:
                             for call in reader.take_tool_calls():
                                 yield Event(type=_TOOL_CALL, data=call)
+                    if decoder.error is not None and not ended:
+                        raise decoder.error
             except Exception as exc:  # what the SDK would have raised, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
                 return

@@ -7,8 +7,9 @@ must behave exactly as the SDK path on any bytes a server sends:
 
 - lines end at CR, LF or CRLF (a CRLF split across two reads is one line end);
 - each line is decoded as UTF-8 on its own, strictly, so a multi-byte character split
-  across two reads is whole again before it is decoded, and invalid UTF-8 raises
-  `UnicodeDecodeError` as it does in the SDK;
+  across two reads is whole again before it is decoded; at a line that is not UTF-8 the
+  events before it are returned and `error` holds the `UnicodeDecodeError` the SDK raises
+  there (the reader raises it once it has used those events);
 - `data:` lines are joined with "\\n", `event:` names the event, `id:` is remembered (and,
   as in the SDK, never cleared: every later blank line then dispatches an event), `retry:`
   is parsed, `:` comments and unknown fields are ignored;
@@ -31,7 +32,7 @@ SSEEvent = tuple[str | None, str]
 class SSEDecoder:
     """Incremental SSE parser (see the module docstring)."""
 
-    __slots__ = ("_data", "_event", "_last_event_id", "_partial", "_retry", "_skip_lf")
+    __slots__ = ("_data", "_event", "_last_event_id", "_partial", "_retry", "_skip_lf", "error")
 
     def __init__(self) -> None:
         self._partial = b""  # the start of a line whose end has not arrived yet
@@ -40,6 +41,9 @@ class SSEDecoder:
         self._data: list[str] = []
         self._last_event_id: str | None = None
         self._retry: int | None = None
+        # Set when a line is not UTF-8: the events before it were returned, and the
+        # reader raises this next, as the SDK does at that line.
+        self.error: UnicodeDecodeError | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events that `chunk` completes, in order."""
@@ -81,7 +85,13 @@ class SSEDecoder:
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
         for raw in lines:
-            line = raw.decode("utf-8")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # The SDK raises at this line, after handing over the events before it.
+                self.error = exc
+                self._partial = b""
+                return events
             if line.startswith("data: "):
                 self._data.append(line[6:])
                 continue
