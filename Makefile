@@ -32,6 +32,7 @@ lint: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
+	$(BIN)/python benchmarks/lean.py --write-results benchmarks/RESULTS.md
 
 PEER := .bench/peer-venv
 $(PEER)/.ready:

@@ -1,0 +1,439 @@
+"""CPU per streamed chunk through the real `openai` SDK: bare, l0's SDK path, l0's lean path.
+
+A small HTTP/1.1 server in ANOTHER process (started by this script: `--serve`) streams
+OpenAI-shaped chat completion chunks, so the client process's CPU time is the client's
+alone. The client measures, for one stream of `--chunks` chunks at a time (interleaved,
+after a warm-up, median of `--reps`):
+
+- `bare SDK`: `async for chunk in await client.chat.completions.create(stream=True)`;
+- `l0 SDK path`: `l0.wrap(client, adapter="openai", ...)`, everything on (timeouts,
+  `Guardrails.recommended()`, a drift detector, continuation), the SDK's chunk objects;
+- `l0 lean path`: `l0.wrap(client, ...)` with the same options, l0 reading the body itself;
+- `l0 lean, core`: the lean path with no options.
+
+`time.process_time()` of the client process divided by the chunks gives CPU per chunk, and
+its inverse chunks per second per core. Every run's text is checked.
+
+Then the concurrency row: streams that each send 50 chunks per second (the server writes one
+chunk to every open stream every 20 ms), N at a time in the one-threaded client; a token's
+latency is how late it arrives against its stream's own 20 ms schedule from its first
+token. N doubles (then bisects) until the p99 latency exceeds 20 ms; the last N that kept it
+is what one core sustains.
+
+    python benchmarks/lean.py [--quick] [--json OUT] [--write-results benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workload import text_tokens
+
+INTERVAL = 0.02  # 50 tokens per second
+LATENCY_LIMIT = 0.020
+USER = [{"role": "user", "content": "Tell me about reliable streams."}]
+
+# -- the server (its own process) ----------------------------------------------------------------
+
+
+def _chunk(
+    token: str | None, finish: str | None = None, *, usage: bool = False, role: bool = False
+) -> bytes:
+    """One SSE event shaped like OpenAI's, as an HTTP/1.1 chunk."""
+    payload: dict[str, Any] = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1733480000,
+        "model": "gpt-4o-mini-2024-07-18",
+        "system_fingerprint": "fp_bench",
+        "choices": []
+        if usage
+        else [
+            {
+                "index": 0,
+                "delta": {} if token is None else {"content": token},
+                **({"delta": {"role": "assistant", "content": ""}} if role else {}),
+                "logprobs": None,
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 2000, "total_tokens": 2012}
+        if usage
+        else None,
+    }
+    data = b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
+_TAIL = _chunk(None, "stop") + _chunk(None, usage=True) + b"%x\r\n%s\r\n" % (
+    len(b"data: [DONE]\n\n"),
+    b"data: [DONE]\n\n",
+) + b"0\r\n\r\n"
+
+
+class _Paced:
+    """Open paced streams; one ticker writes the next chunk of each every INTERVAL."""
+
+    def __init__(self) -> None:
+        self.streams: dict[asyncio.StreamWriter, list[bytes]] = {}
+        self.done: dict[asyncio.StreamWriter, asyncio.Event] = {}
+
+    async def tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += INTERVAL
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            for writer, chunks in list(self.streams.items()):
+                writer.write(chunks.pop())
+                if not chunks:
+                    writer.write(_TAIL)
+                    del self.streams[writer]
+                    self.done.pop(writer).set()
+
+
+async def _serve(port_file: str) -> None:
+    tokens: dict[int, list[bytes]] = {}
+    paced = _Paced()
+
+    def encoded(count: int) -> list[bytes]:
+        if count not in tokens:
+            tokens[count] = [_chunk(token) for token in text_tokens(count)]
+        return tokens[count]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = json.loads(await reader.readexactly(length))
+                mode, count = body["model"].split("-")
+                chunks = encoded(int(count))
+                writer.write(_HEAD + _chunk("", role=True))
+                if mode == "paced":
+                    done = asyncio.Event()
+                    paced.done[writer] = done
+                    paced.streams[writer] = list(reversed(chunks))
+                    await done.wait()
+                else:
+                    for chunk in chunks:
+                        writer.write(chunk)
+                        await writer.drain()
+                    writer.write(_TAIL)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    ticker = asyncio.create_task(paced.tick())
+    port = server.sockets[0].getsockname()[1]
+    Path(port_file).write_text(str(port))
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    ticker.cancel()
+    os._exit(0)  # the client closed our stdin: it is done; open connections just go
+
+
+# -- the client ----------------------------------------------------------------------------------
+
+
+def everything() -> dict[str, Any]:
+    import l0
+
+    return {
+        "timeout": l0.Timeout(initial_token=5000, inter_token=10000),
+        "guardrails": l0.Guardrails.recommended(),
+        "drift_detector": l0.DriftDetector(),
+        "continue_from_last_good_token": True,
+    }
+
+
+def clients(base_url: str) -> dict[str, Callable[[str], Awaitable[list[str]]]]:
+    """Each scenario: model name in, the streamed tokens out (one per arrival)."""
+    import openai
+
+    import l0
+
+    raw = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    sdk_path = l0.wrap(raw, adapter="openai", **everything())
+    lean_path = l0.wrap(raw, **everything())
+    lean_core = l0.wrap(raw)
+
+    async def bare(model: str) -> list[str]:
+        parts = []
+        stream = await raw.chat.completions.create(
+            model=model, messages=USER, stream=True, stream_options={"include_usage": True}
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                parts.append(chunk.choices[0].delta.content)
+        return parts
+
+    def through(client: Any) -> Callable[[str], Awaitable[list[str]]]:
+        async def run(model: str) -> list[str]:
+            parts = []
+            stream = await client.chat.completions.create(model=model, messages=USER, stream=True)
+            async for event in stream:
+                if event.is_token:
+                    parts.append(event.text)
+            return parts
+
+        return run
+
+    return {
+        "bare SDK": bare,
+        "l0 SDK path, everything": through(sdk_path),
+        "l0 lean path, everything": through(lean_path),
+        "l0 lean path, core": through(lean_core),
+    }
+
+
+async def cpu_per_chunk(base_url: str, chunks: int, reps: int) -> dict[str, dict[str, float]]:
+    runs = clients(base_url)
+    expected = text_tokens(chunks)
+    model = f"fast-{chunks}"
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():  # warm-up: connections, imports, caches
+        assert await run(model) == [t for t in expected if t]
+    for _ in range(reps):
+        for name, run in runs.items():
+            gc.collect()
+            started = time.process_time()
+            got = await run(model)
+            samples[name].append((time.process_time() - started) / chunks)
+            if got != [t for t in expected if t]:
+                raise AssertionError(f"{name}: wrong text")
+    table = {}
+    for name, values in samples.items():
+        per_chunk = statistics.median(values)
+        table[name] = {"cpu_us_per_chunk": per_chunk * 1e6, "chunks_per_second": 1 / per_chunk}
+    return table
+
+
+async def paced_trial(
+    run: Callable[..., Awaitable[Any]], streams: int, tokens: int
+) -> dict[str, float]:
+    """`streams` paced streams at once: p99 lateness of a token, and CPU per chunk."""
+    lateness: list[float] = []
+
+    async def one(delay: float) -> None:
+        await asyncio.sleep(delay)  # spread the starts over one interval
+        arrivals = await run(f"paced-{tokens}", clock=time.perf_counter)
+        first = arrivals[0]
+        lateness.extend(at - (first + i * INTERVAL) for i, at in enumerate(arrivals))
+
+    gc.collect()
+    started = time.process_time()
+    await asyncio.gather(*(one(INTERVAL * i / streams) for i in range(streams)))
+    cpu = time.process_time() - started
+    lateness.sort()
+    return {
+        "p99_ms": lateness[int(len(lateness) * 0.99)] * 1000,
+        "cpu_us_per_chunk": cpu / (streams * tokens) * 1e6,
+    }
+
+
+def timed_clients(base_url: str) -> dict[str, Callable[..., Awaitable[list[float]]]]:
+    """The scenarios again, returning each token's arrival time instead of its text."""
+    import openai
+
+    import l0
+
+    raw = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    sdk_path = l0.wrap(raw, adapter="openai", **everything())
+    lean_path = l0.wrap(raw, **everything())
+
+    async def bare(model: str, clock: Callable[[], float]) -> list[float]:
+        arrivals = []
+        stream = await raw.chat.completions.create(
+            model=model, messages=USER, stream=True, stream_options={"include_usage": True}
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append(clock())
+        return arrivals
+
+    def through(client: Any) -> Callable[..., Awaitable[list[float]]]:
+        async def run(model: str, clock: Callable[[], float]) -> list[float]:
+            arrivals = []
+            stream = await client.chat.completions.create(model=model, messages=USER, stream=True)
+            async for event in stream:
+                if event.is_token:
+                    arrivals.append(clock())
+            return arrivals
+
+        return run
+
+    return {
+        "bare SDK": bare,
+        "l0 SDK path, everything": through(sdk_path),
+        "l0 lean path, everything": through(lean_path),
+    }
+
+
+async def sustained(base_url: str, tokens: int, start: int, limit: int) -> dict[str, Any]:
+    """Per scenario: the most paced streams whose p99 token latency stays within 20 ms."""
+    result: dict[str, Any] = {}
+    for name, run in timed_clients(base_url).items():
+        await paced_trial(run, 4, 10)  # warm-up
+        good, bad = 0, None
+        trials: dict[int, dict[str, float]] = {}
+        streams = start
+        while streams <= limit:
+            trial = trials[streams] = await paced_trial(run, streams, tokens)
+            if trial["p99_ms"] > LATENCY_LIMIT * 1000:
+                bad = streams
+                break
+            good = streams
+            streams *= 2
+        while bad is not None and bad - good > max(4, good // 8):
+            streams = (good + bad) // 2
+            trial = trials[streams] = await paced_trial(run, streams, tokens)
+            if trial["p99_ms"] > LATENCY_LIMIT * 1000:
+                bad = streams
+            else:
+                good = streams
+        result[name] = {
+            "streams": good,
+            "capped": bad is None,
+            "trials": {str(n): t for n, t in sorted(trials.items())},
+        }
+    return result
+
+
+async def measure(base_url: str, quick: bool, reps: int) -> dict[str, Any]:
+    chunks = 200 if quick else 2000
+    report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "chunks": chunks,
+    }
+    report["cpu"] = await cpu_per_chunk(base_url, chunks, 1 if quick else reps)
+    report["sustained"] = await sustained(
+        base_url, 20 if quick else 100, 4 if quick else 25, 8 if quick else 3200
+    )
+    return report
+
+
+def with_server(action: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    port_file = Path(f"/tmp/l0-lean-bench-{os.getpid()}.port")
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port_file)], stdin=subprocess.PIPE
+    )
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            if server.poll() is not None:
+                raise RuntimeError("the benchmark server did not start")
+            time.sleep(0.02)
+        base_url = f"http://127.0.0.1:{port_file.read_text()}/v1"
+        return asyncio.run(action(base_url))
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
+        port_file.unlink(missing_ok=True)
+
+
+def table(report: dict[str, Any]) -> str:
+    cpu = report["cpu"]
+    bare = cpu["bare SDK"]["cpu_us_per_chunk"]
+    lines = [
+        f"{report['chunks']} chunks per stream, server in another process, "
+        f"load average {report['load_average'][0]:.1f} on {report['cpus']} CPUs",
+        f"{'':<28}{'CPU/chunk':>12}{'chunks/s/core':>15}{'x bare SDK':>12}",
+    ]
+    for name, row in cpu.items():
+        lines.append(
+            f"{name:<28}{row['cpu_us_per_chunk']:>9.1f} us{row['chunks_per_second']:>15,.0f}"
+            f"{row['cpu_us_per_chunk'] / bare:>12.2f}"
+        )
+    lines.append("")
+    lines.append("50-token/s streams one core sustains (p99 token latency <= 20 ms):")
+    for name, row in report["sustained"].items():
+        more = "+" if row["capped"] else ""
+        at = row["trials"].get(str(row["streams"]))
+        cost = f", {at['cpu_us_per_chunk']:.1f} us CPU/chunk there" if at else ""
+        lines.append(f"{name:<28}{row['streams']:>6}{more} streams{cost}")
+    return "\n".join(lines)
+
+
+SECTION_START = "<!-- lean stream path: benchmarks/lean.py writes this section -->"
+SECTION_END = "<!-- end of the lean stream path section -->"
+
+
+def write_results(path: Path, report: dict[str, Any]) -> None:
+    """Replace (or append) this benchmark's own section of RESULTS.md."""
+    cpu = report["cpu"]
+    bare = cpu["bare SDK"]["cpu_us_per_chunk"]
+    lean = cpu["l0 lean path, everything"]["cpu_us_per_chunk"]
+    section = "\n".join(
+        [
+            SECTION_START,
+            "## The lean stream path (the real openai SDK over HTTP)",
+            "",
+            f"Generated by `make bench` (benchmarks/lean.py) on {report['date']}, "
+            f"{report['cpus']} CPUs, load average {report['load_average'][0]:.1f} (a shared "
+            "machine: absolute numbers are noisy; the ratios are measured in the same run).",
+            "",
+            "| target | measured | met |",
+            "|---|---|---|",
+            f"| lean path, everything on, <= 1/5 of the bare SDK's CPU per chunk | "
+            f"{lean / bare:.2f}x | {'yes' if lean <= bare / 5 else 'no'} |",
+            "",
+            "```",
+            table(report),
+            "```",
+            SECTION_END,
+        ]
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if SECTION_START in text and SECTION_END in text:
+        before = text[: text.index(SECTION_START)]
+        after = text[text.index(SECTION_END) + len(SECTION_END) :]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: prove it works")
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--json", help="write the report here")
+    parser.add_argument("--write-results", help="update this RESULTS.md's lean section")
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_serve(args.serve))
+        return
+    report = with_server(lambda url: measure(url, args.quick, args.reps))
+    print(table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if args.write_results:
+        write_results(Path(args.write_results), report)
+
+
+if __name__ == "__main__":
+    main()
