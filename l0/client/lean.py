@@ -43,6 +43,24 @@ _OPTIONS = OpenAIAdapterOptions()
 _DRAIN_SECONDS = 0.1  # as long as the SDK waits for the rest of a body after [DONE]
 
 
+# The fields of the SDK's `CompletionUsage`, in its order: its `model_dump()` lists them
+# first, then any other keys in the order they came.
+_USAGE_FIELDS = (
+    "completion_tokens",
+    "prompt_tokens",
+    "total_tokens",
+    "completion_tokens_details",
+    "prompt_tokens_details",
+)
+
+
+def _in_sdk_order(usage: dict[str, Any]) -> dict[str, Any]:
+    """The usage dict with its keys in the order the SDK path reports them."""
+    ordered = {name: usage[name] for name in _USAGE_FIELDS if name in usage}
+    ordered.update(usage)
+    return ordered
+
+
 def _parse(data: str) -> Any:
     """`json.loads(data)`, computed by jiter (the same value, or the same exception)."""
     try:
@@ -145,6 +163,8 @@ class LeanChatStream:
                 return
             for call in reader.take_tool_calls():
                 yield Event(type=_TOOL_CALL, data=call)
+            if type(reader.usage) is dict:
+                reader.usage = _in_sdk_order(reader.usage)
             yield reader.complete(include_usage=_OPTIONS.include_usage)
         finally:
             await _close_iterator(body)

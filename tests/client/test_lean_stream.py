@@ -245,7 +245,7 @@ def describe_state(state: l0.State) -> dict[str, Any]:
         "network_retry_count": state.network_retry_count,
         "fallback_index": state.fallback_index,
         "tool_calls": describe_data(state.tool_calls),
-        "usage": state.usage,
+        "usage": None if state.usage is None else list(state.usage.items()),
         "violations": [repr(violation) for violation in state.violations],
         "network_errors": describe_data(list(state.network_errors)),
     }
@@ -262,7 +262,7 @@ async def play(client: l0.WrappedClient, model: str) -> dict[str, Any]:
                     event.type,
                     event.text,
                     describe_data(event.data),
-                    event.usage,
+                    None if event.usage is None else list(event.usage.items()),  # in order
                     describe_error(event.error),
                 )
             )
