@@ -75,22 +75,39 @@ class PatternSet(NamedTuple):
 
 
 def _without_word_boundaries(pattern: str) -> str:
-    """`pattern` with its `\\b` assertions removed (outside character classes, where `\\b` means
-    a backspace): a pattern that matches at least everything the original matches."""
+    """`pattern` with its `\\b` assertions removed: a pattern that matches at least everything
+    the original matches, at the same positions. A `\\b` stays where removing it would make
+    the pattern match less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner
+    pattern must stay as strict as it was, and inside character classes (where it means a
+    backspace)."""
     out: list[str] = []
+    groups: list[bool] = []  # for each open group: is it (inside) a negative lookaround?
     index, in_class = 0, False
     while index < len(pattern):
         char = pattern[index]
         if char == "\\" and index + 1 < len(pattern):
             pair = pattern[index : index + 2]
-            if not (pair == "\\b" and not in_class):
+            negative = bool(groups) and groups[-1]
+            if not (pair == "\\b" and not in_class and not negative):
                 out.append(pair)
             index += 2
             continue
-        if char == "[" and not in_class:
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
             in_class = True
-        elif char == "]" and in_class:
-            in_class = False
+            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
+                # a leading "]" is a literal member of the class
+                skip = 2 if pattern[index + 1] == "]" else 3
+                out.append(pattern[index : index + skip])
+                index += skip
+                continue
+        elif char == "(":
+            outer = bool(groups) and groups[-1]
+            groups.append(outer or pattern.startswith(("(?!", "(?<!"), index))
+        elif char == ")" and groups:
+            groups.pop()
         out.append(char)
         index += 1
     return "".join(out)
@@ -164,12 +181,18 @@ class PhraseScanner:
         haystack = pattern_set.lowered(window)
         start = LOOKAROUND if self._tail_start else 0
         prefilter = pattern_set.prefilter
-        if prefilter is not None and prefilter.search(haystack, start) is None:
-            return []
+        firsts: dict[int, re.Match[str] | None]
+        if prefilter is None:
+            patterns = pattern_set.patterns
+            firsts = {i: patterns[i].search(haystack, start) for i in self._remaining}
+        else:
+            firsts = _first_matches(pattern_set, self._remaining, haystack, start)
+            if not firsts:
+                return []
         limit = len(window) if final else len(window) - LOOKAROUND
         found: list[PhraseMatch] = []
         for index in list(self._remaining):
-            match = pattern_set.patterns[index].search(haystack, start)
+            match = firsts.get(index)
             if match is not None and match.end() <= limit and match.end() > match.start():
                 self._remaining.remove(index)
                 found.append(
@@ -178,6 +201,50 @@ class PhraseScanner:
                 )
         found.sort(key=lambda m: (m.position, m.pattern))
         return found
+
+
+# Candidate positions tried one by one before the remaining patterns search on their own.
+MAX_CANDIDATES = 8
+
+
+def _first_matches(
+    pattern_set: PatternSet, remaining: list[int], haystack: str, start: int
+) -> dict[int, re.Match[str] | None]:
+    """Each remaining pattern's first match in `haystack` from `start` (the patterns without
+    one are left out), found from the pre-filter's matches.
+
+    Every match of a pattern is also a match of the pre-filter at the same position (the
+    pre-filter is the alternation of the patterns, relaxed), so a pattern's first match
+    starts at one of the positions where the pre-filter matches: trying the patterns there,
+    anchored, finds exactly what `search` from `start` finds, without each pattern reading the
+    whole window. Text with many candidates (a pattern that matches almost anywhere) goes
+    back to searching after MAX_CANDIDATES of them."""
+    prefilter = pattern_set.prefilter
+    assert prefilter is not None
+    patterns = pattern_set.patterns
+    firsts: dict[int, re.Match[str] | None] = {}
+    pending = list(remaining)
+    position = start
+    for _ in range(MAX_CANDIDATES):
+        candidate = prefilter.search(haystack, position)
+        if candidate is None:
+            return firsts
+        at = candidate.start()
+        for index in list(pending):
+            match = patterns[index].match(haystack, at)
+            if match is not None:
+                firsts[index] = match
+                pending.remove(index)
+        if not pending:
+            return firsts
+        position = at + 1
+        if position > len(haystack):
+            return firsts
+    for index in pending:  # no pattern matches before `position`
+        match = patterns[index].search(haystack, position)
+        if match is not None:
+            firsts[index] = match
+    return firsts
 
 
 def scan_all(pattern_set: PatternSet, text: str, *, complete: bool) -> list[PhraseMatch]:
