@@ -37,9 +37,14 @@ BATCH = 256
 
 class PatternSet(NamedTuple):
     patterns: tuple[re.Pattern[str], ...]
-    prefilter: re.Pattern[str] | None  # all patterns as one alternation, when flags agree
+    # All patterns, relaxed, as one alternation, when their flags agree and they have no
+    # groups of their own.
+    prefilter: re.Pattern[str] | None
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
+    # The relaxed patterns after pattern i as one alternation of capturing groups, to match
+    # at a position the pre-filter found (tails[-1]: all of them); compiled when first needed.
+    tails: dict[int, re.Pattern[str] | None]
 
     @classmethod
     def build(
@@ -61,7 +66,17 @@ class PatternSet(NamedTuple):
                 prefilter = re.compile(joined, compiled[0].flags)
             except re.error:  # e.g. a global flag like "(?i)" inside the alternation
                 prefilter = None
-        return cls(compiled, prefilter, lowercase, max_match)
+        return cls(compiled, prefilter, lowercase, max_match, {})
+
+    def tail(self, index: int) -> re.Pattern[str] | None:
+        """The relaxed patterns after `index` as one alternation whose group i + 1 is the
+        i-th of them (None after the last). Only for anchored matches: capturing groups
+        would take away the literal-prefix skipping that makes the pre-filter's search
+        fast."""
+        if index not in self.tails:
+            rest = self.patterns[index + 1 :]
+            self.tails[index] = _alternation(rest) if rest else None
+        return self.tails[index]
 
     def lowered(self, text: str) -> str:
         """`text` prepared for matching: lower-cased character by character when the set
@@ -72,6 +87,12 @@ class PatternSet(NamedTuple):
         if len(lower) == len(text):
             return lower
         return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+
+
+def _alternation(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:
+    """The relaxed `patterns` as one alternation of capturing groups."""
+    joined = "|".join(f"({_without_word_boundaries(p.pattern)})" for p in patterns)
+    return re.compile(joined, patterns[0].flags)
 
 
 def _without_word_boundaries(pattern: str) -> str:
@@ -204,7 +225,7 @@ class PhraseScanner:
 
 
 # Candidate positions tried one by one before the remaining patterns search on their own.
-MAX_CANDIDATES = 8
+MAX_CANDIDATES = 16
 
 
 def _first_matches(
@@ -215,32 +236,43 @@ def _first_matches(
 
     Every match of a pattern is also a match of the pre-filter at the same position (the
     pre-filter is the alternation of the patterns, relaxed), so a pattern's first match
-    starts at one of the positions where the pre-filter matches: trying the patterns there,
-    anchored, finds exactly what `search` from `start` finds, without each pattern reading the
-    whole window. Text with many candidates (a pattern that matches almost anywhere) goes
-    back to searching after MAX_CANDIDATES of them."""
+    starts at one of the positions where the pre-filter matches. At such a position an
+    anchored alternation of capturing groups tells which relaxed pattern matches first: the
+    ones before it do not (so neither do they, strictly); that one is tried, anchored, and
+    the alternation of the ones after it (`tail`) finds the next one there. This finds
+    exactly what `search` from `start` finds, without each pattern reading the window.
+    Text with many candidates (a pattern that matches almost anywhere) goes back to
+    searching after MAX_CANDIDATES of them."""
     prefilter = pattern_set.prefilter
     assert prefilter is not None
     patterns = pattern_set.patterns
     firsts: dict[int, re.Match[str] | None] = {}
-    pending = list(remaining)
+    pending = set(remaining)
     position = start
+    end = len(haystack)
     for _ in range(MAX_CANDIDATES):
         candidate = prefilter.search(haystack, position)
         if candidate is None:
             return firsts
         at = candidate.start()
-        for index in list(pending):
-            match = patterns[index].match(haystack, at)
-            if match is not None:
-                firsts[index] = match
-                pending.remove(index)
-        if not pending:
-            return firsts
+        index = -1  # which patterns match here: those the tails find, from the first on
+        while True:
+            tail = pattern_set.tail(index)
+            after = None if tail is None else tail.match(haystack, at)
+            if after is None:
+                break
+            index += after.lastindex or 1
+            if index in pending:
+                match = patterns[index].match(haystack, at)
+                if match is not None:
+                    firsts[index] = match
+                    pending.discard(index)
+                    if not pending:
+                        return firsts
         position = at + 1
-        if position > len(haystack):
+        if position > end:
             return firsts
-    for index in pending:  # no pattern matches before `position`
+    for index in sorted(pending):  # no pattern matches before `position`
         match = patterns[index].search(haystack, position)
         if match is not None:
             firsts[index] = match
