@@ -42,8 +42,9 @@ class PatternSet(NamedTuple):
     prefilter: re.Pattern[str] | None
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
-    # The relaxed patterns after pattern i as one alternation of capturing groups, to match
-    # at a position the pre-filter found (tails[-1]: all of them); compiled when first needed.
+    # To match at a position the pre-filter found, compiled when first needed: tails[i] is
+    # the patterns after pattern i as one alternation of capturing groups (tails[-1]: all of
+    # them), tails[-2] all of them as they are, in one alternation.
     tails: dict[int, re.Pattern[str] | None]
 
     @classmethod
@@ -77,6 +78,15 @@ class PatternSet(NamedTuple):
             rest = self.patterns[index + 1 :]
             self.tails[index] = _alternation(rest) if rest else None
         return self.tails[index]
+
+    def any_at(self) -> re.Pattern[str]:
+        """All the patterns (not relaxed) as one alternation: `.match(text, at)` says whether
+        any of them matches at `at`."""
+        strict = self.tails.get(-2)
+        if strict is None:
+            joined = "|".join(f"(?:{p.pattern})" for p in self.patterns)
+            strict = self.tails[-2] = re.compile(joined, self.patterns[0].flags)
+        return strict
 
     def lowered(self, text: str) -> str:
         """`text` prepared for matching: lower-cased character by character when the set
@@ -236,8 +246,10 @@ def _first_matches(
 
     Every match of a pattern is also a match of the pre-filter at the same position (the
     pre-filter is the alternation of the patterns, relaxed), so a pattern's first match
-    starts at one of the positions where the pre-filter matches. At such a position an
-    anchored alternation of capturing groups tells which relaxed pattern matches first: the
+    starts at one of the positions where the pre-filter matches. At such a position one
+    anchored alternation of all the patterns says whether any matches there at all (most
+    often none: a near miss); if one does, an anchored alternation of the relaxed patterns,
+    in capturing groups, tells which relaxed pattern matches first: the
     ones before it do not (so neither do they, strictly); that one is tried, anchored, and
     the alternation of the ones after it (`tail`) finds the next one there. This finds
     exactly what `search` from `start` finds, without each pattern reading the window.
@@ -250,11 +262,17 @@ def _first_matches(
     pending = set(remaining)
     position = start
     end = len(haystack)
+    any_at = pattern_set.any_at().match
     for _ in range(MAX_CANDIDATES):
         candidate = prefilter.search(haystack, position)
         if candidate is None:
             return firsts
         at = candidate.start()
+        position = at + 1
+        if any_at(haystack, at) is None:  # a near miss: the usual case
+            if position > end:
+                return firsts
+            continue
         index = -1  # which patterns match here: those the tails find, from the first on
         while True:
             tail = pattern_set.tail(index)
@@ -269,7 +287,6 @@ def _first_matches(
                     pending.discard(index)
                     if not pending:
                         return firsts
-        position = at + 1
         if position > end:
             return firsts
     for index in sorted(pending):  # no pattern matches before `position`
