@@ -217,7 +217,10 @@ class PhraseScanner:
             patterns = pattern_set.patterns
             firsts = {i: patterns[i].search(haystack, start) for i in self._remaining}
         else:
-            firsts = _first_matches(pattern_set, self._remaining, haystack, start)
+            candidate = prefilter.search(haystack, start)
+            if candidate is None:
+                return []  # the common case: no pattern can match in this window
+            firsts = _first_matches(pattern_set, self._remaining, haystack, candidate)
             if not firsts:
                 return []
         limit = len(window) if final else len(window) - LOOKAROUND
@@ -239,10 +242,10 @@ MAX_CANDIDATES = 16
 
 
 def _first_matches(
-    pattern_set: PatternSet, remaining: list[int], haystack: str, start: int
+    pattern_set: PatternSet, remaining: list[int], haystack: str, candidate: re.Match[str]
 ) -> dict[int, re.Match[str] | None]:
-    """Each remaining pattern's first match in `haystack` from `start` (the patterns without
-    one are left out), found from the pre-filter's matches.
+    """Each remaining pattern's first match in `haystack` from where the pre-filter's first
+    match (`candidate`) starts (the patterns without one are left out).
 
     Every match of a pattern is also a match of the pre-filter at the same position (the
     pre-filter is the alternation of the patterns, relaxed), so a pattern's first match
@@ -260,14 +263,17 @@ def _first_matches(
     patterns = pattern_set.patterns
     firsts: dict[int, re.Match[str] | None] = {}
     pending = set(remaining)
-    position = start
     end = len(haystack)
     any_at = pattern_set.any_at().match
+    found: re.Match[str] | None = candidate
+    position = candidate.start()
     for _ in range(MAX_CANDIDATES):
-        candidate = prefilter.search(haystack, position)
-        if candidate is None:
-            return firsts
-        at = candidate.start()
+        if found is None:
+            found = prefilter.search(haystack, position)
+            if found is None:
+                return firsts
+        at = found.start()
+        found = None
         position = at + 1
         if any_at(haystack, at) is None:  # a near miss: the usual case
             if position > end:
