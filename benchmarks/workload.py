@@ -122,19 +122,21 @@ _COMMON_ENGLISH = (
 )
 COMMON_ENGLISH = tuple(_COMMON_ENGLISH.split())
 
-# Phrases that pass the pattern guardrail's pre-filter (it leaves out word boundaries) but
-# are not what the patterns look for: every one makes the scanner try each pattern in turn.
+# Phrases that pass the pattern guardrails' pre-filter (it leaves out the phrases' leading
+# word boundaries) but are not what the patterns look for: each one makes the scanner check
+# the patterns where it matched. Then some that only the word boundary at their end keeps
+# out of the pre-filter (near misses all the same, for the full patterns).
 NEAR_MISSES = (
+    " hi hope this helps",
+    " redelve into it",
+    " alias an ai",
+    " canvas a language model",
+    " enemy training data",
+    " refeel free to ask",
     " has an aim",
     " was an aide",
-    " as an aim",
-    " hi hope this helps",
     " my knowledge cutoffs",
-    " my training datasets",
-    " redelve into",
     " i'm just an aide",
-    " it's important to notes",
-    " feel free to asking",
 )
 
 

@@ -18,9 +18,10 @@ With those rules a pattern whose matches are at most ``max_match`` characters lo
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
 the text arrives whole or in pieces. One combined alternation (built when the patterns share
 their flags and have no groups) is tried first: when it finds nothing, no pattern can match
-and the per-pattern searches are skipped (the common case). It leaves out the patterns' word
-boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the letters
-a phrase can start with, about twice as fast.
+and the per-pattern searches are skipped (the common case). It leaves out the patterns' leading
+word boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the
+letters a phrase can start with, about twice as fast. Where it does match, the patterns are
+tried only at the positions it matched (see `_first_matches`).
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -106,11 +107,13 @@ def _alternation(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:
 
 
 def _without_word_boundaries(pattern: str) -> str:
-    """`pattern` with its `\\b` assertions removed: a pattern that matches at least everything
-    the original matches, at the same positions. A `\\b` stays where removing it would make
-    the pattern match less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner
-    pattern must stay as strict as it was, and inside character classes (where it means a
-    backspace)."""
+    """`pattern` with its leading `\\b` assertions removed (at its start, or at the start of a
+    group or an alternative): a pattern that matches at least everything the original
+    matches, at the same positions. Without them `re` can skip ahead to the letters a match
+    can start with; the other `\\b`s cost nothing to keep and keep near misses ("has an aim"
+    for "as an ai") out. A `\\b` also stays where removing it would make the pattern match
+    less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner pattern must stay
+    as strict as it was; and inside character classes (where it means a backspace)."""
     out: list[str] = []
     groups: list[bool] = []  # for each open group: is it (inside) a negative lookaround?
     index, in_class = 0, False
@@ -119,7 +122,8 @@ def _without_word_boundaries(pattern: str) -> str:
         if char == "\\" and index + 1 < len(pattern):
             pair = pattern[index : index + 2]
             negative = bool(groups) and groups[-1]
-            if not (pair == "\\b" and not in_class and not negative):
+            leading = index == 0 or pattern.endswith(("(", "(?:", "|"), 0, index)
+            if not (pair == "\\b" and leading and not in_class and not negative):
                 out.append(pair)
             index += 2
             continue

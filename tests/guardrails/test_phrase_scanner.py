@@ -87,7 +87,7 @@ def test_any_patterns_are_found_as_without_the_prefilter(
 def test_a_word_boundary_inside_a_negative_lookahead_is_kept() -> None:
     """Relaxing `\\b` inside `(?!...)` would make the pre-filter stricter than the pattern:
     it used to skip "As an AI researcherz", which the pattern matches."""
-    assert _without_word_boundaries(r"\bai(?! x\b)\b") == r"ai(?! x\b)"
+    assert _without_word_boundaries(r"\bai(?! x\b)") == r"ai(?! x\b)"
     violations = l0.Guardrails.pattern().check(
         State(content="As an AI researcherz, I think so.", completed=True)
     )
