@@ -31,7 +31,7 @@ lint: $(READY)
 	$(BIN)/python -m mypy tests/typing
 
 bench: $(READY)
-	$(BIN)/python benchmarks/workload.py $(ARGS)
+	$(BIN)/python benchmarks/workload.py --write-results benchmarks/RESULTS.md $(ARGS)
 	$(BIN)/python benchmarks/lean.py --write-results benchmarks/RESULTS.md
 
 PEER := .bench/peer-venv

@@ -22,7 +22,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from workload import SCENARIOS, table  # noqa: E402
+from workload import SCENARIOS, sections, table  # noqa: E402
 
 
 def run_workload(python: str, reps: int) -> dict[str, Any]:
@@ -187,7 +187,10 @@ def main() -> None:
     for name, value, met in bounds(ours, peer):
         print(f"{'met    ' if met else 'NOT MET'}  {name}: {value}")
     if args.write:
-        Path(args.write).write_text(results_markdown(ours, peer, args.rounds), encoding="utf-8")
+        path = Path(args.write)
+        kept = sections(path.read_text(encoding="utf-8")) if path.exists() else []
+        text = "\n\n".join([results_markdown(ours, peer, args.rounds).rstrip("\n"), *kept])
+        path.write_text(text + "\n", encoding="utf-8")
         print(f"\nwrote {args.write} ({platform.python_version()})")
 
 
