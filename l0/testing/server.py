@@ -1,6 +1,7 @@
 """A local OpenAI-compatible streaming server that misbehaves on purpose.
 
-`FaultServer` serves `POST /v1/chat/completions` on 127.0.0.1 (a free port) from a
+`FaultServer` serves `POST /v1/chat/completions` (and Azure's
+`/v1/deployments/{deployment}/chat/completions`) on 127.0.0.1 (a free port) from a
 background thread with its own asyncio loop, so it works the same from sync tests, asyncio
 and trio. Each request takes the next step of the script registered for its model
 (`server.script(model, [...])`) and the server records what it received, so tests can
@@ -286,6 +287,9 @@ class FaultServer:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
+        # Azure OpenAI's path (AsyncAzureOpenAI(base_url=server.base_url, ...)): the body
+        # names the model as OpenAI's does, so the same scripts answer it.
+        app.router.add_post("/v1/deployments/{deployment}/chat/completions", self._handle)
         runner = web.AppRunner(
             app,
             access_log=None,

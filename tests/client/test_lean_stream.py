@@ -409,3 +409,40 @@ async def test_abort_closes_the_response_at_once(
         assert caught.value.code is l0.ErrorCode.STREAM_ABORTED
         assert stream.state.aborted
     assert request.opened[0].http_response.is_closed
+
+
+@pytest.mark.anyio
+async def test_an_inter_token_timeout_closes_the_response(
+    server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    model = new_model("silent")
+    server.script(model, [RawReply([SLOW_CHUNK] * 3, gap=5)])
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+        client = l0.wrap(
+            raw, timeout=l0.Timeout(inter_token=100), retry=l0.Retry(attempts=0, max_retries=0)
+        )
+        request = Recording(client.chat.completions.factory(model=model, messages=USER))
+        stream = await l0.run(stream=request, **client.options.run_arguments())
+        with anyio.fail_after(4), pytest.raises(l0.Error) as caught:
+            async for event in stream:
+                assert event.text == "a" or event.is_error
+    assert caught.value.code is l0.ErrorCode.INTER_TOKEN_TIMEOUT
+    assert request.opened[0].http_response.is_closed
+
+
+@pytest.mark.anyio
+async def test_an_azure_client_takes_the_lean_path_with_its_own_request(
+    server: FaultServer, new_model: Callable[[str], str]
+) -> None:
+    """The SDK still builds the request: Azure's api-key header and api-version query."""
+    model = new_model("azure")
+    server.script(model, [Reply(["Bon", "jour"])])
+    async with openai.AsyncAzureOpenAI(
+        base_url=server.base_url, api_key="azure-key", api_version="2024-10-21"
+    ) as raw:
+        request = Recording(l0.wrap(raw).chat.completions.factory(model=model, messages=USER))
+        assert await (await l0.run(stream=request)).read() == "Bonjour"
+    assert isinstance(request.opened[0], LeanChatStream)
+    assert "api-version=2024-10-21" in str(request.opened[0].http_response.url)
+    (recorded,) = server.requests_for(model)
+    assert recorded.headers.get("api-key") == "azure-key"
