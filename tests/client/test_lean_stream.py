@@ -132,8 +132,29 @@ def choices(draw: st.DrawFn) -> dict[str, Any]:
     choice["finish_reason"] = draw(
         st.one_of(st.none(), st.none(), st.sampled_from(["stop", "length", "tool_calls"]))
     )
-    choice["logprobs"] = None
+    choice["logprobs"] = draw(st.one_of(st.none(), logprobs()))
     return choice
+
+
+@st.composite
+def logprobs(draw: st.DrawFn) -> dict[str, Any]:
+    """`choices[].logprobs` as OpenAI sends it when the request set `logprobs=True`."""
+
+    def entry(top: bool) -> dict[str, Any]:
+        token = draw(st.sampled_from(["a", " b", "é", "🙂"]))
+        item: dict[str, Any] = {
+            "token": token,
+            "logprob": draw(st.sampled_from([0, -1, -0.25, -9.5e-05])),
+            "bytes": list(token.encode()),
+        }
+        if top:
+            item["top_logprobs"] = [entry(False) for _ in range(draw(st.integers(0, 2)))]
+        return item
+
+    content = None
+    if draw(st.booleans()):
+        content = [entry(True) for _ in range(draw(st.integers(0, 2)))]
+    return {"content": content, "refusal": None}
 
 
 @st.composite
@@ -446,3 +467,51 @@ async def test_an_azure_client_takes_the_lean_path_with_its_own_request(
     assert "api-version=2024-10-21" in str(request.opened[0].http_response.url)
     (recorded,) = server.requests_for(model)
     assert recorded.headers.get("api-key") == "azure-key"
+
+
+async def adapter_events(server: FaultServer, model: str, body: RawReply) -> tuple[Any, Any]:
+    """What each path's reader yields for `body`, before the runtime (which keeps only the
+    finish reason, model and usage of COMPLETE): the lean stream's events, and
+    `OpenAIAdapter.wrap` over the SDK's stream."""
+    server.script(model, [body, body])
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+        client = l0.wrap(raw)
+        lean_stream = await client.chat.completions.factory(model=model, messages=USER)()
+        sdk_stream = await client.with_options(adapter="openai").chat.completions.factory(
+            model=model, messages=USER
+        )()
+        described = []
+        for events in (aiter(lean_stream), l0.OpenAIAdapter().wrap(sdk_stream)):
+            async with contextlib.aclosing(events):
+                described.append(
+                    [
+                        (e.type, e.text, describe_data(e.data), e.usage, describe_error(e.error))
+                        async for e in events
+                    ]
+                )
+        return described[0], described[1]
+
+
+@settings(max_examples=30)
+@given(body=bodies(), backend=st.sampled_from(BACKENDS))
+def test_the_lean_reader_yields_what_the_sdk_adapter_yields(
+    server: FaultServer, body: RawReply, backend: str
+) -> None:
+    """Including what the runtime does not pass on: the refusal and the logprobs on COMPLETE."""
+    model = f"reader-{next(_examples)}"
+    lean, sdk = anyio.run(adapter_events, server, model, body, backend=backend)
+    assert lean == sdk
+
+
+def test_logprobs_are_read_alike(server: FaultServer) -> None:
+    """A request that asked for logprobs gets the tokens' logprobs on the reader's COMPLETE,
+    the same on both paths (the SDK makes floats of the numbers; so does the lean path)."""
+    entry = {"token": "Hi", "logprob": -1, "bytes": [72, 105], "top_logprobs": []}
+    choice = {"index": 0, "delta": {"content": "Hi"}, "logprobs": {"content": [entry]}}
+    chunk = f"data: {json.dumps({'choices': [choice]})}\n\n".encode()
+    body = RawReply([chunk, finish, b"data: [DONE]\n\n"])
+    lean, sdk = anyio.run(adapter_events, server, f"logprobs-{next(_examples)}", body)
+    assert lean == sdk
+    complete = lean[-1]
+    assert complete[0] is l0.EventType.COMPLETE
+    assert complete[2]["logprobs"] == [{"token": "Hi", "logprob": -1.0, "bytes": [72, 105]}]
