@@ -25,7 +25,7 @@ from hypothesis import given, settings, strategies as st
 from openai._streaming import SSEDecoder as SDKDecoder
 
 import l0
-from l0.client.lean import LeanChatStream
+from l0.client.lean import LeanChatStream, _parse
 from l0.client.sse import SSEDecoder
 from l0.testing import ErrorReply, FaultServer, RawReply, Reply, ResetConnection
 
@@ -96,6 +96,36 @@ def test_a_character_split_between_reads_is_decoded_whole() -> None:
     body = 'data: {"x": "🙂"}\n\n'.encode()
     cut = body.index("🙂".encode()) + 2
     assert our_events([body[:cut], body[cut:]]) == ([(None, '{"x": "🙂"}')], None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(
+    text=st.one_of(
+        json_values.map(lambda value: json.dumps(value, ensure_ascii=False)),
+        json_values.map(json.dumps).map(lambda text: text[: len(text) // 2]),
+        st.text(max_size=12),
+    )
+)
+def test_chunk_json_is_parsed_as_json_loads_parses_it(text: str) -> None:
+    """jiter's value, or json.loads's very exception (type and message)."""
+    try:
+        expected: Any = ("value", repr(json.loads(text)))
+    except ValueError as exc:
+        expected = ("error", type(exc), str(exc))
+    try:
+        got: Any = ("value", repr(_parse(text)))
+    except ValueError as exc:
+        got = ("error", type(exc), str(exc))
+    assert got == expected
 
 
 # -- bodies a server might send ---------------------------------------------------------------
