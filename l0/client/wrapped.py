@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, overload
 
 from l0.adapters import Adapters
-from l0.client.lean import lean_call
 from l0.client.options import ClientOptions
 from l0.client.request import ChatRequest, PrefillMemory
 from l0.continuation import ContinuationConfig
@@ -102,6 +101,8 @@ class _Target:
         client = self._quiet_client_()
         if lean and self.openai:
             if self._lean_call is None:
+                from l0.client.lean import lean_call  # jiter loads with the first openai call
+
                 self._lean_call = lean_call(client.chat.completions)
             return self._lean_call
         create: Callable[..., Awaitable[Any]] = client.chat.completions.create
