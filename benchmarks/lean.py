@@ -14,10 +14,13 @@ after a warm-up, median of `--reps`):
 `time.process_time()` of the client process divided by the chunks gives CPU per chunk, and
 its inverse chunks per second per core. Every run's text is checked.
 
-Then the concurrency row: streams that each send 50 chunks per second (the server writes one
-chunk to every open stream every 20 ms), N at a time in the one-threaded client; a token's
-latency is how late it arrives against its stream's own 20 ms schedule from its first
-token. N doubles (then bisects) until the p99 latency exceeds 20 ms; the last N that kept it
+Then the concurrency row: streams that each send 50 chunks per second (the server writes
+each open stream's next chunk 20 ms after its previous one, every stream on its own
+schedule), N at a time in the one-threaded client. The streams start over the first half of
+a stream's life, and only tokens written while all N are open count. A token's latency is
+the time from the server's write to the consumer's event (both processes read the
+machine's monotonic clock; the server reports its write times after the trial). N doubles
+(then bisects) until the p99 latency exceeds 20 ms; the last N that kept it
 is what one core sustains. Each N gets a second trial when the first misses (the better
 one counts): on a shared machine a neighbour's burst of CPU delays a trial for reasons that
 are not the client's.
@@ -30,7 +33,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import heapq
+import itertools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -91,29 +97,52 @@ _TAIL = _chunk(None, "stop") + _chunk(None, usage=True) + b"%x\r\n%s\r\n" % (
 
 
 class _Paced:
-    """Open paced streams; one ticker writes the next chunk of each every INTERVAL."""
+    """Open paced streams: each gets its next chunk INTERVAL after the previous one, on its
+    own schedule from when its request arrived (so the streams' chunks arrive spread out, as
+    independent streams' do, not all at the same instant). A ticker every millisecond writes
+    what is due, earliest first."""
 
     def __init__(self) -> None:
-        self.streams: dict[asyncio.StreamWriter, list[bytes]] = {}
+        self.due: list[tuple[float, int, asyncio.StreamWriter]] = []  # a heap
+        self.chunks: dict[asyncio.StreamWriter, list[bytes]] = {}
         self.done: dict[asyncio.StreamWriter, asyncio.Event] = {}
+        self.sent: dict[asyncio.StreamWriter, list[float]] = {}  # when each chunk was written
+        self.count = 0
+
+    def add(
+        self, writer: asyncio.StreamWriter, chunks: list[bytes], now: float, sent: list[float]
+    ) -> asyncio.Event:
+        self.chunks[writer] = list(reversed(chunks))
+        self.sent[writer] = sent
+        done = self.done[writer] = asyncio.Event()
+        self.count += 1
+        heapq.heappush(self.due, (now + INTERVAL, self.count, writer))
+        return done
 
     async def tick(self) -> None:
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        due = self.due
         while True:
-            next_at += INTERVAL
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            for writer, chunks in list(self.streams.items()):
+            await asyncio.sleep(0.001)
+            now = loop.time()
+            while due and due[0][0] <= now:
+                at, order, writer = heapq.heappop(due)
+                chunks = self.chunks[writer]
                 writer.write(chunks.pop())
-                if not chunks:
+                self.sent[writer].append(time.monotonic())
+                if chunks:
+                    heapq.heappush(due, (at + INTERVAL, order, writer))
+                else:
                     writer.write(_TAIL)
-                    del self.streams[writer]
+                    del self.chunks[writer]
+                    del self.sent[writer]
                     self.done.pop(writer).set()
 
 
 async def _serve(port_file: str) -> None:
     tokens: dict[int, list[bytes]] = {}
     paced = _Paced()
+    sent: dict[str, dict[str, list[float]]] = {}  # trial -> stream -> send times
 
     def encoded(count: int) -> list[bytes]:
         if count not in tokens:
@@ -129,14 +158,22 @@ async def _serve(port_file: str) -> None:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 body = json.loads(await reader.readexactly(length))
-                mode, count = body["model"].split("-")
+                mode, count, *stream = body["model"].split("-")
+                if mode == "times":  # a paced trial's send times, as JSON, once
+                    answer = json.dumps(sent.pop(count, {})).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                        b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
+                    )
+                    await writer.drain()
+                    continue
                 chunks = encoded(int(count))
                 writer.write(_HEAD + _chunk("", role=True))
                 if mode == "paced":
-                    done = asyncio.Event()
-                    paced.done[writer] = done
-                    paced.streams[writer] = list(reversed(chunks))
-                    await done.wait()
+                    trial, name = stream
+                    times = sent.setdefault(trial, {}).setdefault(name, [])
+                    now = asyncio.get_running_loop().time()
+                    await paced.add(writer, chunks, now, times).wait()
                 else:
                     for chunk in chunks:
                         writer.write(chunk)
@@ -231,38 +268,62 @@ async def cpu_per_chunk(base_url: str, chunks: int, reps: int) -> dict[str, dict
     return table
 
 
-async def paced_trial(
-    run: Callable[..., Awaitable[Any]], streams: int, tokens: int
-) -> dict[str, float]:
-    """`streams` paced streams at once: p99 lateness of a token, and CPU per chunk."""
-    lateness: list[float] = []
+_trials = itertools.count()
 
-    async def one(delay: float) -> None:
-        await asyncio.sleep(delay)  # spread the starts over one interval
-        arrivals = await run(f"paced-{tokens}", clock=time.perf_counter)
-        first = arrivals[0]
-        lateness.extend(at - (first + i * INTERVAL) for i, at in enumerate(arrivals))
+
+async def paced_trial(
+    run: Callable[..., Awaitable[Any]], streams: int, tokens: int, base_url: str
+) -> dict[str, float]:
+    """`streams` paced streams at once: p99 of a token's latency (from the moment the server
+    wrote it to the moment the consumer got it, on the machine's monotonic clock, which
+    both processes share), and CPU per chunk."""
+    import httpx2
+
+    trial = str(next(_trials))
+    arrivals: dict[str, list[float]] = {}
+
+    spread = tokens * INTERVAL / 2  # streams start over the first half of a stream's life
+
+    async def one(index: int) -> None:
+        await asyncio.sleep(spread * index / streams)
+        name = str(index)
+        arrivals[name] = await run(f"paced-{tokens}-{trial}-{name}", clock=time.monotonic)
 
     gc.collect()
     started = time.process_time()
-    await asyncio.gather(*(one(INTERVAL * i / streams) for i in range(streams)))
+    await asyncio.gather(*(one(index) for index in range(streams)))
     cpu = time.process_time() - started
-    lateness.sort()
+    async with httpx2.AsyncClient() as http:
+        answer = await http.post(f"{base_url}/chat/completions", json={"model": f"times-{trial}"})
+    sent = answer.json()
+    # Only the tokens written while all the streams were open count: N at once, and starting
+    # a stream (the SDK's request building) spread out as it is when streams come and go.
+    full_from = max(times[0] for times in sent.values())
+    full_until = min(times[-1] for times in sent.values())
+    if full_from > full_until:  # the client could not even start them all in time
+        full_from, full_until = -math.inf, math.inf
+    latency = sorted(
+        got - written
+        for name, times in arrivals.items()
+        for got, written in zip(times, sent[name], strict=True)
+        if full_from <= written <= full_until
+    )
     return {
-        "p99_ms": lateness[int(len(lateness) * 0.99)] * 1000,
+        "p99_ms": latency[int(len(latency) * 0.99)] * 1000,
+        "median_ms": latency[len(latency) // 2] * 1000,
         "cpu_us_per_chunk": cpu / (streams * tokens) * 1e6,
     }
 
 
 async def best_trial(
-    run: Callable[..., Awaitable[Any]], streams: int, tokens: int
+    run: Callable[..., Awaitable[Any]], streams: int, tokens: int, base_url: str
 ) -> dict[str, float]:
     """The better of two trials: on a shared machine, a neighbour's burst of CPU can make one
     trial late for reasons that are not the client's."""
-    first = await paced_trial(run, streams, tokens)
+    first = await paced_trial(run, streams, tokens, base_url)
     if first["p99_ms"] <= LATENCY_LIMIT * 1000:
         return first
-    second = await paced_trial(run, streams, tokens)
+    second = await paced_trial(run, streams, tokens, base_url)
     return min(first, second, key=lambda trial: trial["p99_ms"])
 
 
@@ -308,12 +369,12 @@ async def sustained(base_url: str, tokens: int, start: int, limit: int) -> dict[
     """Per scenario: the most paced streams whose p99 token latency stays within 20 ms."""
     result: dict[str, Any] = {}
     for name, run in timed_clients(base_url).items():
-        await paced_trial(run, 4, 10)  # warm-up
+        await paced_trial(run, 4, 10, base_url)  # warm-up
         good, bad = 0, None
         trials: dict[int, dict[str, float]] = {}
         streams = start
         while streams <= limit:
-            trial = trials[streams] = await best_trial(run, streams, tokens)
+            trial = trials[streams] = await best_trial(run, streams, tokens, base_url)
             if trial["p99_ms"] > LATENCY_LIMIT * 1000:
                 bad = streams
                 break
@@ -321,7 +382,7 @@ async def sustained(base_url: str, tokens: int, start: int, limit: int) -> dict[
             streams *= 2
         while bad is not None and bad - good > max(4, good // 8):
             streams = (good + bad) // 2
-            trial = trials[streams] = await best_trial(run, streams, tokens)
+            trial = trials[streams] = await best_trial(run, streams, tokens, base_url)
             if trial["p99_ms"] > LATENCY_LIMIT * 1000:
                 bad = streams
             else:
@@ -344,7 +405,7 @@ async def measure(base_url: str, quick: bool, reps: int) -> dict[str, Any]:
     }
     report["cpu"] = await cpu_per_chunk(base_url, chunks, 1 if quick else reps)
     report["sustained"] = await sustained(
-        base_url, 20 if quick else 100, 4 if quick else 25, 8 if quick else 3200
+        base_url, 20 if quick else 200, 4 if quick else 25, 8 if quick else 3200
     )
     return report
 
