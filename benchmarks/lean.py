@@ -443,11 +443,15 @@ def table(report: dict[str, Any]) -> str:
             f"{row['cpu_us_per_chunk'] / bare:>12.2f}"
         )
     lines.append("")
-    lines.append("50-token/s streams one core sustains (p99 token latency <= 20 ms):")
+    lines.append("50-token/s streams one core sustains (p99 token latency <= 20 ms), and the")
+    lines.append("streams its CPU per chunk there would allow on a whole core (1 / CPU / 50):")
     for name, row in report["sustained"].items():
         more = "+" if row["capped"] else ""
         at = row["trials"].get(str(row["streams"]))
-        cost = f", {at['cpu_us_per_chunk']:.1f} us CPU/chunk there" if at else ""
+        cost = ""
+        if at:
+            bound = 1e6 / at["cpu_us_per_chunk"] / (1 / INTERVAL)
+            cost = f", {at['cpu_us_per_chunk']:.1f} us CPU/chunk there: {bound:.0f} streams"
         lines.append(f"{name:<28}{row['streams']:>6}{more} streams{cost}")
     return "\n".join(lines)
 
