@@ -545,3 +545,30 @@ def test_logprobs_are_read_alike(server: FaultServer) -> None:
     complete = lean[-1]
     assert complete[0] is l0.EventType.COMPLETE
     assert complete[2]["logprobs"] == [{"token": "Hi", "logprob": -1.0, "bytes": [72, 105]}]
+
+
+@pytest.mark.anyio
+async def test_the_lean_path_builds_no_chunk_objects(
+    server: FaultServer, new_model: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes it lean: the SDK never turns a chunk into a model object (the probe counts
+    the SDK path's conversions, so it would see them)."""
+    model = new_model("objects")
+    server.script(model, [Reply(["Hel", "lo"])] * 2)
+    convert = openai.AsyncOpenAI._process_response_data
+    converted: list[Any] = []
+
+    def counting(self: Any, **kwargs: Any) -> Any:
+        converted.append(kwargs["data"])
+        return convert(self, **kwargs)
+
+    monkeypatch.setattr(openai.AsyncOpenAI, "_process_response_data", counting)
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+        client = l0.wrap(raw)
+        for wrapped, expected in ((client, 0), (client.with_options(adapter="openai"), 5)):
+            stream = await wrapped.chat.completions.create(
+                model=model, messages=USER, stream=True
+            )
+            assert await stream.read() == "Hello"
+            assert len(converted) == expected  # role, 2 tokens, finish, usage
+            converted.clear()
