@@ -1,6 +1,6 @@
 """CPU per streamed chunk through the real `openai` SDK: bare, l0's SDK path, l0's lean path.
 
-A small HTTP/1.1 server in ANOTHER process (started by this script: `--serve`) streams
+A small HTTP/1.1 server in ANOTHER process (benchmarks/lean_server.py, started here) streams
 OpenAI-shaped chat completion chunks, so the client process's CPU time is the client's
 alone. The client measures, for one stream of `--chunks` chunks at a time (interleaved,
 after a warm-up, median of `--reps`):
@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import heapq
 import itertools
 import json
 import math
@@ -53,144 +52,6 @@ from workload import text_tokens, write_section
 INTERVAL = 0.02  # 50 tokens per second
 LATENCY_LIMIT = 0.020
 USER = [{"role": "user", "content": "Tell me about reliable streams."}]
-
-# -- the server (its own process) ----------------------------------------------------------------
-
-
-def _chunk(
-    token: str | None, finish: str | None = None, *, usage: bool = False, role: bool = False
-) -> bytes:
-    """One SSE event shaped like OpenAI's, as an HTTP/1.1 chunk."""
-    payload: dict[str, Any] = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1733480000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "system_fingerprint": "fp_bench",
-        "choices": []
-        if usage
-        else [
-            {
-                "index": 0,
-                "delta": {} if token is None else {"content": token},
-                **({"delta": {"role": "assistant", "content": ""}} if role else {}),
-                "logprobs": None,
-                "finish_reason": finish,
-            }
-        ],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 2000, "total_tokens": 2012}
-        if usage
-        else None,
-    }
-    data = b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-_HEAD = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-    b"transfer-encoding: chunked\r\n\r\n"
-)
-_TAIL = _chunk(None, "stop") + _chunk(None, usage=True) + b"%x\r\n%s\r\n" % (
-    len(b"data: [DONE]\n\n"),
-    b"data: [DONE]\n\n",
-) + b"0\r\n\r\n"
-
-
-class _Paced:
-    """Open paced streams: each gets its next chunk INTERVAL after the previous one, on its
-    own schedule from when its request arrived (so the streams' chunks arrive spread out, as
-    independent streams' do, not all at the same instant). A ticker every millisecond writes
-    what is due, earliest first."""
-
-    def __init__(self) -> None:
-        self.due: list[tuple[float, int, asyncio.StreamWriter]] = []  # a heap
-        self.chunks: dict[asyncio.StreamWriter, list[bytes]] = {}
-        self.done: dict[asyncio.StreamWriter, asyncio.Event] = {}
-        self.sent: dict[asyncio.StreamWriter, list[float]] = {}  # when each chunk was written
-        self.count = 0
-
-    def add(
-        self, writer: asyncio.StreamWriter, chunks: list[bytes], now: float, sent: list[float]
-    ) -> asyncio.Event:
-        self.chunks[writer] = list(reversed(chunks))
-        self.sent[writer] = sent
-        done = self.done[writer] = asyncio.Event()
-        self.count += 1
-        heapq.heappush(self.due, (now + INTERVAL, self.count, writer))
-        return done
-
-    async def tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = self.due
-        while True:
-            await asyncio.sleep(0.001)
-            now = loop.time()
-            while due and due[0][0] <= now:
-                at, order, writer = heapq.heappop(due)
-                chunks = self.chunks[writer]
-                writer.write(chunks.pop())
-                self.sent[writer].append(time.monotonic())
-                if chunks:
-                    heapq.heappush(due, (at + INTERVAL, order, writer))
-                else:
-                    writer.write(_TAIL)
-                    del self.chunks[writer]
-                    del self.sent[writer]
-                    self.done.pop(writer).set()
-
-
-async def _serve(port_file: str) -> None:
-    tokens: dict[int, list[bytes]] = {}
-    paced = _Paced()
-    sent: dict[str, dict[str, list[float]]] = {}  # trial -> stream -> send times
-
-    def encoded(count: int) -> list[bytes]:
-        if count not in tokens:
-            tokens[count] = [_chunk(token) for token in text_tokens(count)]
-        return tokens[count]
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                body = json.loads(await reader.readexactly(length))
-                mode, count, *stream = body["model"].split("-")
-                if mode == "times":  # a paced trial's send times, as JSON, once
-                    answer = json.dumps(sent.pop(count, {})).encode()
-                    writer.write(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
-                    )
-                    await writer.drain()
-                    continue
-                chunks = encoded(int(count))
-                writer.write(_HEAD + _chunk("", role=True))
-                if mode == "paced":
-                    trial, name = stream
-                    times = sent.setdefault(trial, {}).setdefault(name, [])
-                    now = asyncio.get_running_loop().time()
-                    await paced.add(writer, chunks, now, times).wait()
-                else:
-                    for chunk in chunks:
-                        writer.write(chunk)
-                        await writer.drain()
-                    writer.write(_TAIL)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
-    ticker = asyncio.create_task(paced.tick())
-    port = server.sockets[0].getsockname()[1]
-    Path(port_file).write_text(str(port))
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    ticker.cancel()
-    os._exit(0)  # the client closed our stdin: it is done; open connections just go
-
 
 # -- the client ----------------------------------------------------------------------------------
 
@@ -413,7 +274,8 @@ async def measure(base_url: str, quick: bool, reps: int) -> dict[str, Any]:
 def with_server(action: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     port_file = Path(f"/tmp/l0-lean-bench-{os.getpid()}.port")
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port_file)], stdin=subprocess.PIPE
+        [sys.executable, str(Path(__file__).with_name("lean_server.py")), str(port_file)],
+        stdin=subprocess.PIPE,
     )
     try:
         while not port_file.exists() or not port_file.read_text():
@@ -484,15 +346,11 @@ def write_results(path: Path, report: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: prove it works")
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--json", help="write the report here")
     parser.add_argument("--write-results", help="update this RESULTS.md's lean section")
     args = parser.parse_args()
-    if args.serve:
-        asyncio.run(_serve(args.serve))
-        return
     report = with_server(lambda url: measure(url, args.quick, args.reps))
     print(table(report))
     if args.json:

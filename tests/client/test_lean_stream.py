@@ -6,8 +6,7 @@ server might send (text with unicode split across chunks and across TCP writes, 
 with interleaved indices, usage-only chunks, empty choices, refusals, comments,
 keep-alives, CR line ends, malformed lines, error events, an early close) and a
 `FaultServer` plays each one to both paths: the events, the final state and the errors
-must be identical, on asyncio and trio. The SSE decoder is also checked against the SDK's
-own decoder on arbitrary bytes split at arbitrary points.
+must be identical, on asyncio and trio. The decoding alone is checked in test_sse_decoder.py.
 """
 
 from __future__ import annotations
@@ -22,111 +21,14 @@ import anyio
 import openai
 import pytest
 from hypothesis import given, settings, strategies as st
-from openai._streaming import SSEDecoder as SDKDecoder
 
 import l0
-from l0.client.lean import LeanChatStream, _parse
-from l0.client.sse import SSEDecoder
+from l0.client.lean import LeanChatStream
 from l0.testing import ErrorReply, FaultServer, RawReply, Reply, ResetConnection
 
 USER = [{"role": "user", "content": "Say hello"}]
 RETRY = l0.Retry(attempts=1, max_retries=1, base_delay=0.0, strategy=l0.BackoffStrategy.FIXED)
 BACKENDS = ["asyncio", "trio"]
-
-# -- the SSE decoder against the SDK's --------------------------------------------------------
-
-sse_pieces = st.sampled_from(
-    [
-        b"data: ",
-        b"data:",
-        b'{"a": 1}',
-        b"\n",
-        b"\r",
-        b"\r\n",
-        b": comment",
-        b"event: ",
-        b"event: error",
-        b"id: 7",
-        b"id: a\0b",
-        b"retry: 10",
-        b"retry: x",
-        b"other: 1",
-        b"[DONE]",
-        "é🙂".encode(),
-        b"\xff",
-    ]
-)
-
-
-def sdk_events(writes: list[bytes]) -> tuple[list[tuple[str | None, str]], str | None]:
-    found: list[tuple[str | None, str]] = []
-    try:
-        for sse in SDKDecoder().iter_bytes(iter(writes)):
-            found.append((sse.event, sse.data))
-    except ValueError as exc:
-        return found, f"{type(exc).__name__}: {exc}"
-    return found, None
-
-
-def our_events(writes: list[bytes]) -> tuple[list[tuple[str | None, str]], str | None]:
-    found: list[tuple[str | None, str]] = []
-    decoder = SSEDecoder()
-    for write in [*writes, None]:
-        found.extend(decoder.feed(write) if write is not None else decoder.finish())
-        if decoder.error is not None:
-            return found, f"{type(decoder.error).__name__}: {decoder.error}"
-    return found, None
-
-
-@st.composite
-def split_bytes(draw: st.DrawFn, pieces: st.SearchStrategy[bytes] = sse_pieces) -> list[bytes]:
-    body = b"".join(draw(st.lists(pieces, max_size=30)))
-    cuts = sorted(draw(st.sets(st.integers(0, len(body)), max_size=8)))
-    bounds = [0, *cuts, len(body)]
-    return [body[start:end] for start, end in itertools.pairwise(bounds)]
-
-
-@settings(max_examples=400)
-@given(writes=split_bytes())
-def test_the_sse_decoder_reads_any_bytes_as_the_sdk_does(writes: list[bytes]) -> None:
-    assert our_events(writes) == sdk_events(writes)
-
-
-def test_a_character_split_between_reads_is_decoded_whole() -> None:
-    body = 'data: {"x": "🙂"}\n\n'.encode()
-    cut = body.index("🙂".encode()) + 2
-    assert our_events([body[:cut], body[cut:]]) == ([(None, '{"x": "🙂"}')], None)
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
-@settings(max_examples=300)
-@given(
-    text=st.one_of(
-        json_values.map(lambda value: json.dumps(value, ensure_ascii=False)),
-        json_values.map(json.dumps).map(lambda text: text[: len(text) // 2]),
-        st.text(max_size=12),
-    )
-)
-def test_chunk_json_is_parsed_as_json_loads_parses_it(text: str) -> None:
-    """jiter's value, or json.loads's very exception (type and message)."""
-    try:
-        expected: Any = ("value", repr(json.loads(text)))
-    except ValueError as exc:
-        expected = ("error", type(exc), str(exc))
-    try:
-        got: Any = ("value", repr(_parse(text)))
-    except ValueError as exc:
-        got = ("error", type(exc), str(exc))
-    assert got == expected
-
 
 # -- bodies a server might send ---------------------------------------------------------------
 
