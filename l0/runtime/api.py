@@ -130,9 +130,6 @@ class RunKeywords(RunKeywordsBesidesFallbacks, total=False):
     fallbacks: Sequence[StreamFactory] | None
 
 
-WrapOptions = RunKeywords  # the name it had when only `wrap` used it
-
-
 @overload
 def wrap(
     client_or_stream: AsyncIterable[Any] | Awaitable[Any], **options: Unpack[RunKeywords]
