@@ -8,6 +8,7 @@ l0 asks the provider for the next chunk, so a slow consumer never causes a timeo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from l0.errors import Error, ErrorCode
@@ -27,6 +28,12 @@ class Timeout:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise Error(
                     f"Timeout.{name} must be a positive number of milliseconds, got {value!r}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
+            if not math.isfinite(value):  # a deadline that never comes is no timeout
+                raise Error(
+                    f"Timeout.{name} must be a finite number of milliseconds, got {value!r}; "
+                    "leave total=None for no overall limit",
                     code=ErrorCode.INVALID_ARGUMENT,
                 )
 
