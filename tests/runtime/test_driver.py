@@ -230,11 +230,13 @@ async def test_cancellation_from_outside_propagates_and_closes_the_provider() ->
 
 
 async def test_consumer_scopes_nest_correctly_around_iteration() -> None:
-    """A consumer's own cancel scope around a partial iteration exits cleanly."""
+    """A consumer's own cancel scope around a partial iteration exits cleanly (the consumer
+    holds the iterator, so leaving the loop does not end the run)."""
     factory = ScriptedFactory(Script.tokens("abcdef", delay=1.0))
     result = await l0.run(stream=factory)
+    events = aiter(result)
     with anyio.move_on_after(100.0):
-        async for event in result:
+        async for event in events:
             if event.text == "c":
                 break
     async with anyio.create_task_group():
@@ -511,3 +513,35 @@ async def test_state_machine_view_and_diagram_of_a_run() -> None:
     assert "class complete current" in diagram
     with pytest.raises(l0.Error):
         machine.transition(l0.RuntimeState.INIT)
+
+
+async def test_abort_while_the_consumer_holds_an_event_closes_the_provider_at_once() -> None:
+    """abort() between two reads closes the provider from a task of its own: no next read
+    is needed (the consumer may never read again)."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    events = aiter(result)
+    while (await anext(events)).text != "b":
+        pass
+    result.abort()
+    await anyio.sleep(0.001)  # the loop runs the close
+    assert factory.all_closed
+    with pytest.raises(l0.Error) as caught:
+        await anext(events)
+    assert caught.value.code is ErrorCode.STREAM_ABORTED
+
+
+async def test_leaving_async_for_early_closes_the_provider_at_once() -> None:
+    """Breaking out without `async with`: the provider is closed as the loop is left, and the
+    stream, ended there, says so when read again."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    async for event in result:
+        if event.text == "b":
+            break
+    await anyio.sleep(0.001)  # the loop runs the close
+    assert factory.all_closed
+    with pytest.raises(l0.Error) as caught:
+        await result.read()
+    assert caught.value.code is ErrorCode.STREAM_CONSUMED
+    assert result.state.content == "ab"

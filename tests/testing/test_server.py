@@ -319,3 +319,22 @@ async def test_docs_example_rate_limit_drop_then_answer() -> None:
             await client.close()
         assert server.attempts("gpt-4o") == 3
         assert len(server.gaps("gpt-4o")) == 2
+
+
+def test_a_client_leaving_mid_reply_is_reported_as_a_disconnect(server: FaultServer) -> None:
+    """A client that closes its connection mid-body is recorded, with when it left; a reply
+    read to its end is not."""
+    server.script("leaver", [Reply(["a", "b", "c"], stall=Stall(30.0, after=1))])
+    server.script("stayer", [Reply(["a", "b"])])
+    post(server, {"model": "stayer", "stream": True, "messages": USER}).read()
+    response = post(server, {"model": "leaver", "stream": True, "messages": USER})
+    received = b""
+    while b'"content": "a"' not in received:  # the first token arrived; the server stalls
+        received += response.read1()
+    left_at = time.monotonic()
+    response.close()
+    assert server.wait_for_disconnect("leaver", timeout=10.0)
+    (seen_at,) = server.disconnects("leaver")
+    assert seen_at >= left_at
+    assert server.disconnects("stayer") == []
+    assert not server.wait_for_disconnect("stayer", timeout=0.05)
