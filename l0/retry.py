@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from l0.callbacks import is_async_callable
 from l0.errors import Error, ErrorCode, NetworkErrorType
 
 if TYPE_CHECKING:
@@ -171,6 +172,11 @@ class Retry:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 problems.append(f"{name} must be callable, got {type(value).__name__}")
+        if is_async_callable(self.calculate_delay):  # should_retry may be async; this not
+            problems.append(
+                "calculate_delay must be a plain (sync) function returning seconds; l0 calls "
+                "it while deciding and would never await it"
+            )
         if problems:
             raise Error("Invalid Retry: " + "; ".join(problems), code=ErrorCode.INVALID_ARGUMENT)
 

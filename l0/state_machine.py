@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from l0.callbacks import refuse_async
 from l0.errors import Error, ErrorCode
 from l0.machines import build_machine, load_spec, render_mermaid
 from l0.types import RuntimeState
@@ -123,6 +124,7 @@ class MachineModel:
         return counts
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        refuse_async(listener, "a state machine listener", "It is called at each transition.")
         self._listeners.append(listener)
 
         def unsubscribe() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from l0.callbacks import ON_EVENT_HINT, refuse_async
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
@@ -97,10 +98,16 @@ def make_plan(
         raise _problem(f"timeout must be an l0.Timeout, got {type(timeout).__name__}")
     if on_event is not None and not callable(on_event):
         raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
+    refuse_async(on_event, "on_event", ON_EVENT_HINT)
     if context is not None and not isinstance(context, dict):
         raise _problem(f"context must be a dict, got {type(context).__name__}")
     if build_continuation_prompt is not None and not callable(build_continuation_prompt):
         raise _problem("build_continuation_prompt must be callable")
+    refuse_async(
+        build_continuation_prompt,
+        "build_continuation_prompt",
+        "It returns the user message (a str) that asks the model to go on.",
+    )
     if (
         isinstance(check_interval, bool)
         or not isinstance(check_interval, int)
