@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import math
 import time
@@ -42,7 +43,9 @@ _CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left 
 
 
 def _is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
-    return hasattr(value, "__await__") or asyncio.iscoroutine(value)
+    # Not asyncio.iscoroutine: it says True for any generator (the old generator-based
+    # coroutines), and a factory returning a sync generator is a caller's mistake to report.
+    return inspect.isawaitable(value)
 
 
 def backend_clock() -> Callable[[], float]:

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
-from l0.testing.script import STEP_TYPES, ErrorReply, Reply, ResetConnection, Step
+from l0.testing.script import STEP_TYPES, ErrorReply, RawReply, Reply, ResetConnection, Step
 from l0.testing.wire import (
     MALFORMED_EVENT,
     Pause,
@@ -100,7 +100,8 @@ class _Book:
 def _check_step(step: object, where: str) -> Step:
     if not isinstance(step, STEP_TYPES):
         raise Error(
-            f"{where} must be a Reply, ErrorReply or ResetConnection from l0.testing, got {step!r}",
+            f"{where} must be a Reply, ErrorReply, ResetConnection or RawReply from l0.testing, "
+            f"got {step!r}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
     return step
@@ -396,6 +397,10 @@ class FaultServer:
         if isinstance(step, ResetConnection):
             _reset(request)
             return web.Response()  # never sent: the connection is gone
+        if isinstance(step, RawReply):
+            return web.Response(
+                body=step.data, status=step.status, headers={"Content-Type": step.content_type}
+            )
         return await self._reply(request, step, record)
 
     async def _reply(
@@ -480,6 +485,8 @@ def _outcome(step: Step | None) -> str:
         return f"error {step.status}"
     if isinstance(step, ResetConnection):
         return "reset"
+    if isinstance(step, RawReply):
+        return f"raw {step.status}"
     return "reply"
 
 
