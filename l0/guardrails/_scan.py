@@ -28,29 +28,45 @@ Patterns written in lower case can be matched against lower-cased text, which Py
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 LOOKAROUND = 16
 BATCH = 256
 
 
+class Searchable(Protocol):
+    """What the scanner needs of a compiled pattern (`re.Pattern`, or a user's
+    `TimedPattern`)."""
+
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    def search(self, string: str, pos: int = ...) -> Any: ...
+
+
 class PatternSet(NamedTuple):
-    patterns: tuple[re.Pattern[str], ...]
-    prefilter: re.Pattern[str] | None  # all patterns as one alternation, when flags agree
+    patterns: tuple[Searchable, ...]
+    prefilter: Searchable | None  # all patterns as one alternation, when flags agree
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
 
     @classmethod
     def build(
         cls,
-        patterns: Sequence[str | re.Pattern[str]],
+        patterns: Sequence[str | Searchable],
         *,
         lowercase: bool,
         max_match: int,
         flags: int = 0,
+        compile: Callable[[str, int], Searchable] = re.compile,
     ) -> PatternSet:
-        compiled = tuple(p if isinstance(p, re.Pattern) else re.compile(p, flags) for p in patterns)
+        """Compile `patterns` (strings with `compile(pattern, flags)`; compiled ones are kept)
+        and their prefilter (with `compile` too)."""
+        compiled = tuple(compile(p, flags) if isinstance(p, str) else p for p in patterns)
         prefilter = None
         # Groups would be renumbered (or clash, if named) in one alternation: no prefilter then.
         if compiled and len({p.flags for p in compiled}) == 1 and not any(
@@ -58,8 +74,8 @@ class PatternSet(NamedTuple):
         ):
             joined = "|".join(f"(?:{_without_word_boundaries(p.pattern)})" for p in compiled)
             try:
-                prefilter = re.compile(joined, compiled[0].flags)
-            except re.error:  # e.g. a global flag like "(?i)" inside the alternation
+                prefilter = compile(joined, compiled[0].flags)
+            except Exception:  # e.g. a global flag like "(?i)" inside the alternation
                 prefilter = None
         return cls(compiled, prefilter, lowercase, max_match)
 

@@ -40,11 +40,12 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
     returns anything but a list of violations is the caller's mistake (INVALID_ARGUMENT)."""
     try:
         found = check(*args)
+    except Error as exc:
+        if exc.code is not ErrorCode.INVALID_ARGUMENT:
+            raise _raised(rule, exc) from exc
+        raise  # the caller's mistake, said by the rule (e.g. a pattern out of time)
     except Exception as exc:
-        raise Error(
-            f"Guardrail rule {rule.name!r} raised {type(exc).__name__}: {exc}",
-            code=ErrorCode.INTERNAL_ERROR,
-        ) from exc
+        raise _raised(rule, exc) from exc
     if type(found) is not list:
         if not isinstance(found, (list, tuple)):
             raise _wrong_result(rule, found)
@@ -53,6 +54,13 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
         if not isinstance(item, GuardrailViolation):
             raise _wrong_result(rule, item, inside=True)
     return found
+
+
+def _raised(rule: GuardrailRule, exc: Exception) -> Error:
+    return Error(
+        f"Guardrail rule {rule.name!r} raised {type(exc).__name__}: {exc}",
+        code=ErrorCode.INTERNAL_ERROR,
+    )
 
 
 def _wrong_result(rule: GuardrailRule, value: object, *, inside: bool = False) -> Error:
