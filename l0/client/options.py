@@ -57,6 +57,8 @@ class ClientOptions:
     ) -> ClientOptions:
         """Build the options, raising `l0.Error(INVALID_ARGUMENT)` for a bad one now rather
         than at the first request."""
+        if guardrails is not None and not isinstance(guardrails, (list, tuple)):
+            make_plan(stream=_never_called, guardrails=guardrails)  # raises run()'s own error
         options = cls(
             guardrails=tuple(guardrails or ()),
             retry=retry,

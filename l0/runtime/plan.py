@@ -48,6 +48,31 @@ def _problem(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
 
 
+def _listed(values: Any, name: str, what: str) -> list[Any]:
+    """`values` (a list, a tuple... or None) as a list; anything else is refused."""
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise _problem(f"{name} must be a list of {what}, got {type(values).__name__}")
+    return list(values)
+
+
+def _check_adapter(adapter: Any) -> None:
+    """An adapter's name must be known now, and an adapter object must have `wrap`, rather
+    than the first attempt failing over it."""
+    if adapter is None:
+        return
+    if isinstance(adapter, str):
+        from l0.adapters import Adapters
+
+        Adapters.get(adapter)  # ADAPTER_NOT_FOUND names the known ones
+    elif not callable(getattr(adapter, "wrap", None)):
+        raise _problem(
+            f"adapter must be an adapter's name or an object with wrap(stream) (e.g. "
+            f"l0.OpenAIAdapter()), got {type(adapter).__name__}"
+        )
+
+
 def make_plan(
     *,
     stream: StreamFactory,
@@ -72,14 +97,14 @@ def make_plan(
             f"{type(stream).__name__}; wrap an existing stream with `lambda: stream`, or use "
             "l0.wrap(stream) for a one-off stream without retries"
         )
-    fallback_list = list(fallbacks or ())
+    fallback_list = _listed(fallbacks, "fallbacks", "stream factories")
     for index, fallback in enumerate(fallback_list):
         if not callable(fallback):
             raise _problem(
                 f"fallbacks[{index}] must be a factory (a callable returning a stream), "
                 f"got {type(fallback).__name__}"
             )
-    rules = list(guardrails or ())
+    rules = _listed(guardrails, "guardrails", "l0.GuardrailRule objects")
     for index, rule in enumerate(rules):
         if not isinstance(rule, GuardrailRule):
             raise _problem(
@@ -92,6 +117,7 @@ def make_plan(
                 f"drift_detector must be an l0.DriftDetector, got {type(drift_detector).__name__}"
             )
         rules.append(as_rule())  # drift is checked like a guardrail rule named "drift"
+    _check_adapter(adapter)
     if retry is not None and not isinstance(retry, Retry):
         raise _problem(f"retry must be an l0.Retry, got {type(retry).__name__}")
     if timeout is not None and not isinstance(timeout, Timeout):
