@@ -23,7 +23,6 @@ import inspect
 import logging
 import math
 import time
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeGuard
 
@@ -99,24 +98,22 @@ class Driver:
         self._read_deadline = math.inf  # for `_scoped_reads`
         self._attempt: tuple[Any, Any] | None = None  # the open attempt's (iterator, raw)
         self._closing: Closing | None = None  # its close, started by abort()
-        # `events()` as the consumer holds it; weak, so that dropping it is noticed
-        self.generator: weakref.ref[AsyncGenerator[Event, None]] | None = None
 
-    def abort(self) -> None:
-        """Stop the run as soon as possible (callable from any task of the same loop)."""
+    def abort(self, generator: AsyncGenerator[Event, None] | None = None) -> None:
+        """Stop the run as soon as possible (callable from any task of the same loop).
+        `generator` is `events()` as the consumer holds it (perhaps wrapped)."""
         self.core.request_abort()
         if self._scope is not None:
             self._scope.cancel()
         if self._watchdog is not None:
             self._watchdog.abort()
-        self._close_attempt_soon()
+        self._close_attempt_soon(generator)
 
-    def _close_attempt_soon(self) -> None:
+    def _close_attempt_soon(self, generator: AsyncGenerator[Event, None] | None) -> None:
         """When `events()` waits at a `yield` (the consumer holds an event) no read is there
         to cut short: close the provider now, from a task of its own, not at the next read
         (which may never come). Resumed, `events()` sees the abort before reading again."""
         attempt = self._attempt
-        generator = self.generator() if self.generator is not None else None
         if attempt is None or self._closing is not None or generator is None:
             return
         if getattr(generator, "ag_running", True):  # it awaits: the cancel above reaches it

@@ -11,6 +11,8 @@ keeps only a weak reference, and the generator's finalizer is l0's own (installe
 first step, in place of the event loop's, which would close it only later and on trio with a
 ResourceWarning). The finalizer closes the run from a task of its own (`closing.py`); an
 aborted run is read to its end there instead, so that its final ERROR event is emitted.
+This is set up by `__aiter__`, so `read()` pays nothing for it; a run already stepped by
+`anext(stream)` or `read()` keeps the event loop's finalizer and stays held by the stream.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Stream:
         # the generator handed to an `async for` (see the module docstring)
         self._iterated: weakref.ref[AsyncGenerator[Event, None]] | None = None
         self._left_early = False  # ... and dropped before its end
+        self._stepped = False  # read or stepped other than by `async for` (see __aiter__)
         self._closing: Closing | None = None  # the run's close after that
         self._early_abort = False
         self._state = State()
@@ -96,10 +99,8 @@ class Stream:
             if self._early_abort:
                 core.request_abort()
             events = self._driver.events()
-            self._driver.generator = weakref.ref(events)
             if plan.event_store is not None:
                 events = recording.recorded(events)
-            _finalize_with(events, functools.partial(_dropped, weakref.ref(self)))
             self._events = events
         return self._events
 
@@ -116,7 +117,10 @@ class Stream:
                 code=ErrorCode.STREAM_CONSUMED,
             )
         events = self._start()
-        if events is self._events:  # the loop holds it now; the stream only watches it
+        if events is self._events and not self._stepped:
+            # The loop holds it now; the stream only watches it. (Once stepped otherwise, its
+            # finalizer is the event loop's already: the stream keeps holding it.)
+            _finalize_with(events, functools.partial(_dropped, weakref.ref(self)))
             self._iterated = weakref.ref(events)
             self._events = None
         return events
@@ -152,6 +156,7 @@ class Stream:
         yield  # pragma: no cover - makes this an async generator
 
     async def __anext__(self) -> Event:
+        self._stepped = True
         return await self._start().__anext__()
 
     async def read(self) -> str:
@@ -159,6 +164,7 @@ class Stream:
         if self._finished and self._core is not None and self._core.phase == "complete":
             return self._state.content
         events = self._start()
+        self._stepped = True
         assert self._core is not None
         self._core.quiet = True  # text accumulates in the state; token events are not needed
         async for _event in events:
@@ -172,7 +178,10 @@ class Stream:
             self._early_abort = True
             self._state.aborted = True
         else:
-            self._driver.abort()
+            events = self._events
+            if events is None and self._iterated is not None:
+                events = self._iterated()
+            self._driver.abort(events)
 
     async def aclose(self) -> None:
         """Stop iterating and close the provider stream (idempotent)."""
