@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from l0.adapters import Adapters
+from l0.adapters.registry import check_adapter_name
 from l0.client.request import ChatRequest, PrefillMemory
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
@@ -264,6 +265,7 @@ class WrappedClient:
             route_health=route_health,
             hedge_after=hedge_after,
         )
+        check_adapter_name(changes.adapter)
         return WrappedClient(self._target, self.options.merge(changes))
 
     async def __call__(self, model: str | None = None, **kwargs: Any) -> Any:

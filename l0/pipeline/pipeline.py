@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 
 from l0.errors import Error, ErrorCode
 from l0.pipeline.driver import execute, settle
+from l0.pipeline.run_options import checked_run_options
 from l0.pipeline.types import (
     PipelineOptions,
     PipelineResult,
@@ -118,7 +119,7 @@ def create_step(
         on_error=on_error,
         on_complete=on_complete,
         metadata={} if metadata is None else metadata,
-        run_options=RunOptions.parse(run_options, where=f"create_step({name!r}).run_options"),
+        run_options=checked_run_options(run_options, where=f"create_step({name!r}).run_options"),
     )
 
 

@@ -9,12 +9,27 @@ options win, key by key.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from l0.errors import Error
 from l0.runtime.options import RunOptions
 
 if TYPE_CHECKING:
     from l0.runtime.plan import StreamFactory
+
+
+def checked_run_options(value: RunOptions | Mapping[str, Any] | None, *, where: str) -> RunOptions:
+    """`RunOptions.parse(value)`, and an adapter given by name must be registered now, as at
+    `l0.run` (the options module cannot ask the registry: it is part of the core)."""
+    from l0.adapters.registry import check_adapter_name
+
+    options = RunOptions.parse(value, where=where)
+    try:
+        check_adapter_name(options.adapter)
+    except Error as exc:
+        raise Error(f"{where}: {exc.message}", code=exc.code) from exc
+    return options
 
 
 def is_stream_object(value: object) -> bool:
@@ -34,4 +49,4 @@ async def read_run(factory: StreamFactory, options: RunOptions) -> str:
     return text
 
 
-__all__ = ["RunOptions", "is_stream_object", "read_run"]
+__all__ = ["RunOptions", "checked_run_options", "is_stream_object", "read_run"]

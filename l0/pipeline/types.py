@@ -22,6 +22,7 @@ import anyio
 import anyio.lowlevel
 
 from l0.errors import Error, ErrorCode
+from l0.pipeline.run_options import checked_run_options
 from l0.runtime.options import NO_OPTIONS, RunOptions
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class PipelineStep:
         for name in ("transform", "condition", "on_error", "on_complete"):
             _check_callable(owner, name, getattr(self, name))
         _check_metadata(owner, self.metadata)
-        self.run_options = RunOptions.parse(self.run_options, where=f"{owner}.run_options")
+        self.run_options = checked_run_options(self.run_options, where=f"{owner}.run_options")
 
     def copy(self) -> PipelineStep:
         """A copy whose metadata and run options can change without touching this step."""
@@ -158,7 +159,9 @@ class PipelineOptions:
         for name in ("on_start", "on_complete", "on_error", "on_progress"):
             _check_callable("PipelineOptions", name, getattr(self, name))
         _check_metadata("PipelineOptions", self.metadata)
-        self.run_options = RunOptions.parse(self.run_options, where="PipelineOptions.run_options")
+        self.run_options = checked_run_options(
+            self.run_options, where="PipelineOptions.run_options"
+        )
 
     def copy(self) -> PipelineOptions:
         """A copy whose fields, metadata and run options can change independently."""

@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from l0.errors import Error, ErrorCode
-from l0.pipeline.run_options import read_run
+from l0.pipeline.run_options import checked_run_options, read_run
 from l0.pool.operation import Operation
 from l0.pool.types import OperationStatus, PoolOptions, PoolStats
 from l0.progress import ProgressBar, ProgressCallback, Reporter, check_progress
@@ -131,9 +131,7 @@ class OperationPool:
 
     # -- submitting --------------------------------------------------------------------------
 
-    async def submit(
-        self, factory: StreamFactory, **run_options: Unpack[RunKeywords]
-    ) -> Operation:
+    async def submit(self, factory: StreamFactory, **run_options: Unpack[RunKeywords]) -> Operation:
         """Queue `factory` for an l0 run with the pool's run options, overridden by
         `run_options`; waits while the queue is full. Returns the operation's handle."""
         send = self._open_queue()
@@ -143,7 +141,7 @@ class OperationPool:
                 f"{type(factory).__name__}; pass `lambda: client.chat.completions.create(...)`",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
-        options = self.options.run_options.merge(RunOptions.parse(run_options, where="submit()"))
+        options = self.options.run_options.merge(checked_run_options(run_options, where="submit()"))
         operation = Operation(self._cancel, self._submitted, factory, options)
         self._submitted += 1
         self._counts["waiting"] += 1
@@ -309,7 +307,7 @@ def create_pool(
     options = PoolOptions(
         concurrency=concurrency,
         queue_size=queue_size,
-        run_options=RunOptions.parse(run_options, where="create_pool(run_options=...)"),
+        run_options=checked_run_options(run_options, where="create_pool(run_options=...)"),
         on_progress=on_progress,
         progress=progress,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
+from l0.adapters.registry import check_adapter_name
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
@@ -74,6 +75,7 @@ async def run(
         route_health=route_health,
         hedge_after=hedge_after,
     )
+    check_adapter_name(options.adapter)
     return Stream(make_plan(stream, options))
 
 
@@ -176,6 +178,7 @@ def wrap(
         route_health=route_health,
         hedge_after=hedge_after,
     )
+    check_adapter_name(options.adapter)
     if not _is_stream(client_or_stream):
         from l0.client import wrap_client
 

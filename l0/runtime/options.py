@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from l0.callbacks import ON_EVENT_HINT, refuse_async
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
@@ -67,8 +68,8 @@ def _callables(value: Any, name: str, what: str) -> tuple[Any, ...]:
 
 
 def _adapter_shaped(adapter: Any) -> bool:
-    """A name, or what `l0.Adapters` accepts as an adapter (whether the name is registered
-    is checked when a stream opens: adapters may be registered later)."""
+    """A name, or what `l0.Adapters` accepts as an adapter. Whether a name is registered is
+    checked by the entry points (`check_adapter_name`): this module imports no adapter."""
     if isinstance(adapter, str):
         return bool(adapter)
     name = getattr(adapter, "name", None)
@@ -169,8 +170,10 @@ class RunOptions:
                 "adapter must be an adapter's name (e.g. 'openai') or an adapter (a `name`, "
                 f"`detect(stream)` and `wrap(stream)`), got {adapter!r}"
             )
-        if on_event is not None and not callable(on_event):
-            raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
+        if on_event is not None:
+            if not callable(on_event):
+                raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
+            refuse_async(on_event, "on_event", ON_EVENT_HINT)
         if context is not None and not isinstance(context, dict):
             raise _problem(f"context must be a dict, got {type(context).__name__}")
         if continue_from_last_good_token is None:
@@ -180,8 +183,14 @@ class RunOptions:
             if continue_from_last_good_token is False
             else ContinuationConfig.from_option(continue_from_last_good_token)
         )
-        if build_continuation_prompt is not None and not callable(build_continuation_prompt):
-            raise _problem("build_continuation_prompt must be callable")
+        if build_continuation_prompt is not None:
+            if not callable(build_continuation_prompt):
+                raise _problem("build_continuation_prompt must be callable")
+            refuse_async(
+                build_continuation_prompt,
+                "build_continuation_prompt",
+                "It returns the user message (a str) that asks the model to go on.",
+            )
         if check_interval is None:
             check_interval = DEFAULT_CHECK_INTERVAL
         elif (

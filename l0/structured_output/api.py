@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from l0.errors import Error, ErrorCode
 from l0.observability import EventHandler
+from l0.pipeline.run_options import checked_run_options
 from l0.retry import Retry
 from l0.runtime.api import RunKeywordsBesidesFallbacks
 from l0.runtime.options import RunOptions
@@ -187,7 +188,7 @@ async def structured_stream(
 def _run_options(others: dict[str, Any], **named: Any) -> RunOptions:
     """The run's options: those the structured entry points name, and the others of
     `l0.run` given by keyword (an unknown name is an `l0.Error`, not a TypeError)."""
-    return RunOptions.parse({**others, **named}, where="structured()")
+    return checked_run_options({**others, **named}, where="structured()")
 
 
 def _is_json_schema(value: object) -> bool:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
+from l0.pipeline.run_options import checked_run_options
 from l0.retry import Retry
 from l0.runtime.options import RunOptions
 from l0.timeout import Timeout
@@ -132,7 +133,7 @@ class ChunkProcessConfig:
             fallbacks=self.fallbacks, guardrails=self.guardrails, retry=self.retry,
             timeout=self.timeout,
         )  # fmt: skip
-        given = RunOptions.parse(self.run_options, where="ChunkProcessConfig.run_options")
+        given = checked_run_options(self.run_options, where="ChunkProcessConfig.run_options")
         object.__setattr__(self, "options", given.merge(named))
 
 

@@ -52,6 +52,10 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "hedge_after": lambda: 250,
 }
 
+async def _async_callback(value: Any) -> None:  # l0 calls these synchronously: refused
+    return None
+
+
 # Values each option must refuse (an l0.Error with INVALID_ARGUMENT, naming the option).
 HOSTILE: dict[str, list[Any]] = {
     "fallbacks": ["lambda", lambda: None, [1], [None], {"a": lambda: None}, {print}],
@@ -59,10 +63,10 @@ HOSTILE: dict[str, list[Any]] = {
     "retry": [3, "fast", {"attempts": 1}, l0.Timeout()],
     "timeout": [5, 5.0, "5s", l0.Retry()],
     "adapter": ["", 3, object(), ["openai"]],
-    "on_event": [1, "print", [print]],
+    "on_event": [1, "print", [print], _async_callback],
     "context": [[("k", 1)], "tenant", 1],
     "continue_from_last_good_token": ["yes", 1, 0, [True]],
-    "build_continuation_prompt": ["{checkpoint}", 1],
+    "build_continuation_prompt": ["{checkpoint}", 1, _async_callback],
     "check_interval": [0, -1, True, 1.5, "15", math.inf],
     "event_store": [object(), "memory", {}],
     "drift_detector": [object(), True, "drift"],
@@ -214,6 +218,21 @@ async def test_structured_takes_every_option(name: str) -> None:
     reached(result._stream._plan.options, sent, changed=frozenset({"guardrails", "on_event"}))
     if name == "guardrails":
         assert result._stream._plan.options.guardrails[:-1] == tuple(sent["guardrails"])
+
+
+def test_an_adapter_name_is_looked_up_where_options_are_given() -> None:
+    """RunOptions (part of the core) checks an adapter's shape; the entry points also look
+    a name up in the registry, so an unknown one fails there, before any run."""
+    assert RunOptions(adapter="not-registered").adapter == "not-registered"
+    for build in (
+        lambda: l0.wrap(lambda **kwargs: None, adapter="not-registered"),
+        lambda: l0.wrap(lambda **kwargs: None).with_options(adapter="not-registered"),
+        lambda: PipelineStep(name="s", fn=lambda v, c: v, run_options={"adapter": "nope"}),
+        lambda: ChunkProcessConfig(stream=lambda: None, run_options={"adapter": "nope"}),
+    ):
+        with pytest.raises(l0.Error) as caught:
+            build()
+        assert caught.value.code is l0.ErrorCode.ADAPTER_NOT_FOUND
 
 
 async def test_structured_refuses_an_unknown_option_clearly() -> None:
