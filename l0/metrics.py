@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 _COUNTERS = (
     "requests",
@@ -20,6 +20,12 @@ _COUNTERS = (
 # Counters beyond the reference's (not in to_dict(), whose keys the reference fixes): hedged
 # first tokens (run(hedge_after=...)) and how many of them the hedge won.
 _EXTRA = ("hedges", "hedge_wins")
+
+
+class MetricsSink(Protocol):
+    """Where a run adds its totals when it ends (`Metrics`; a replay keeps its own)."""
+
+    def add(self, snapshot: MetricsSnapshot) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,7 @@ def reset_global_metrics() -> None:
 
 __all__ = [
     "Metrics",
+    "MetricsSink",
     "MetricsSnapshot",
     "create_metrics",
     "get_global_metrics",

@@ -36,7 +36,8 @@ from l0.eventsourcing.codec import (
     replay_rules,
 )
 from l0.eventsourcing.errors import SerializedError
-from l0.eventsourcing.limits import RecordingRefused, check_name
+from l0.eventsourcing.facts import record_fact
+from l0.eventsourcing.limits import RecordingRefused
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -53,7 +54,8 @@ from l0.machine.diagram import render_mermaid
 from l0.machine.models import StateTransition
 from l0.metrics import MetricsSnapshot
 from l0.observability import ObservabilityEvent
-from l0.runtime.core import Fail, RunCheck, RunCore
+from l0.runtime.core import RunCore
+from l0.runtime.facts import CheckFinished, Fail, RunCheck
 from l0.runtime.plan import RunPlan
 from l0.types import Event, RuntimeState, State
 
@@ -212,8 +214,8 @@ class ReplayCore(RunCore):
         answers: deque[RecordedEvent],
         thread_threshold: int | None,
     ) -> None:
-        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus)
-        self.metrics: MetricsSnapshot | None = None
+        self.kept = _KeptMetrics()  # never the process's counters
+        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=self.kept)
         if self.engine is not None:
             self.engine = ReplayEngine(
                 plan.guardrails,
@@ -223,8 +225,19 @@ class ReplayCore(RunCore):
                 check_interval=plan.check_interval,
             )
 
-    def _record_metrics(self, *, completed: bool) -> None:
-        self.metrics = self.run_metrics(completed=completed)  # never the global counters
+    @property
+    def metrics(self) -> MetricsSnapshot | None:
+        """The run's totals, once it ended."""
+        return self.kept.snapshot
+
+
+class _KeptMetrics:
+    """A metrics sink that keeps one run's totals."""
+
+    snapshot: MetricsSnapshot | None = None
+
+    def add(self, snapshot: MetricsSnapshot) -> None:
+        self.snapshot = snapshot
 
 
 def _rng(data: dict[str, Any]) -> random.Random:
@@ -335,33 +348,20 @@ class _Replay:
         now = 0.0 if record.now is None else record.now  # facts that carry no time
         if kind is R.TOKEN:
             self._deliver(core.token(data["text"], now))
-        elif kind is R.CHUNK:
+            return
+        if kind is R.CHUNK:
             event = core.event(chunk_from_dict(data), now)
-            if core.outbox and not core.attention:
+            if core.events_waiting and not core.stop_reading:
                 # As the driver does: text this chunk released (an overlap resolved) goes out
                 # ahead of the chunk's own event. The DRAIN recorded next then finds nothing.
                 self._drain()
             self._deliver(event)
+            return
+        fact = record_fact(kind, data)
+        if fact is not None:
+            core.handle(fact, now)
         elif kind is R.DRAIN:
             self._drain()
-        elif kind is R.START:
-            core.start(now)
-        elif kind is R.OPENED:
-            core.opened(now)
-        elif kind is R.END:
-            core.ended(now)
-        elif kind is R.FAILED:
-            core.failed(SerializedError.from_dict(data["error"]).rebuild(), now)
-        elif kind is R.CONSULTED:
-            core.consulted(bool(data["allowed"]), now)
-        elif kind is R.WOKE:
-            core.woke(now)
-        elif kind is R.TIMED_OUT:
-            core.timed_out(data["kind"], data["seconds"], now)
-        elif kind is R.ABORTED:
-            core.aborted(now)
-        elif kind is R.INTERRUPTED:
-            core.interrupted(now)
         elif kind is R.ABORT_REQUESTED:
             core.request_abort()
         elif kind is R.CHECK:
@@ -370,23 +370,9 @@ class _Replay:
             self._checked(now)
         elif kind is R.QUIET:
             core.quiet = bool(data["quiet"])
-        elif kind is R.HEDGE:
-            core.hedge_due(now)
-        elif kind is R.HEDGE_DROPPED:
-            error = SerializedError.from_dict(data["error"]).rebuild()
-            core.hedge_dropped(int(data["index"]), error, now)
-        elif kind is R.HEDGE_SETTLED:
-            core.hedge_settled(int(data["index"]), now)
-        elif kind is R.LEFT:
-            error_type = data.get("error_type")
-            stand_in = None
-            if error_type is not None:
-                stand_in = type(check_name(error_type, "an error type"), (BaseException,), {})()
-            core.left(str(data["outcome"]), now, stand_in)
 
     def _drain(self) -> None:
-        pending, self.core.outbox = self.core.outbox, []
-        for event in pending:
+        for event in self.core.take_events():
             self._deliver(event)
 
     def _check(self, data: Any) -> None:
@@ -403,7 +389,7 @@ class _Replay:
             raise _diverged("a guardrail result was handed over without a pending check")
         self._found = None
         violations = core.engine.report(decision.phase, found, core.epoch(now) * 1000.0)
-        core.checked(violations, now)
+        core.handle(CheckFinished(tuple(violations)), now)
 
 
 def replay_envelopes(

@@ -21,6 +21,11 @@ from tests._import_graph import cycles, external_imports, graph, l0_edges, modul
 # clock, awaits, opens a socket or a file, or touches a recording or an SDK.
 SANS_IO_CORE = (
     "l0.runtime.core",
+    "l0.runtime.core_base",
+    "l0.runtime.facts",
+    "l0.runtime.telemetry",
+    "l0.runtime.verdicts",
+    "l0.runtime.failures",
     "l0.runtime.policy",
     "l0.runtime.plan",
     "l0.continuation",
@@ -73,7 +78,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "l0.routes.keys",
         ),
     ),
-    ("core", ("l0.runtime.core", "l0.runtime.policy", "l0.runtime.plan")),
+    ("core", ("l0.runtime.facts", "l0.runtime.core_base", "l0.runtime.telemetry",
+              "l0.runtime.verdicts", "l0.runtime.failures", "l0.runtime.core",
+              "l0.runtime.policy", "l0.runtime.plan")),
     (
         "services",
         (
