@@ -8,7 +8,7 @@ READY  := $(VENV)/.ready
 DEMO_READY := $(VENV)/.demo-ready
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: test demo diagrams diagrams-check lint bench bench-peer clean
+.PHONY: test demo diagrams diagrams-check lint bench bench-peer bench-fleet clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/workload.py $(ARGS)
 	$(BIN)/python benchmarks/recovery.py --write benchmarks/RESULTS.md $(RECOVERY_ARGS)
+
+# Route health in Redis and recordings in PostgreSQL (starts private servers; see the script).
+bench-fleet: $(READY)
+	$(BIN)/python benchmarks/fleet.py --write benchmarks/RESULTS.md $(ARGS)
 
 PEER := .bench/peer-venv
 $(PEER)/.ready:

@@ -188,14 +188,15 @@ def main() -> None:
         print(f"{'met    ' if met else 'NOT MET'}  {name}: {value}")
     if args.write:
         target = Path(args.write)
-        report = results_markdown(ours, peer, args.rounds)
-        # benchmarks/recovery.py owns a section of the same file: keep it.
-        old = target.read_text(encoding="utf-8") if target.exists() else ""
-        start, end = "<!-- recovery:start -->", "<!-- recovery:end -->"
-        if start in old and end in old:
-            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end
-            report = report.rstrip("\n") + "\n\n" + kept + "\n"
-        target.write_text(report, encoding="utf-8")
+        text = results_markdown(ours, peer, args.rounds)
+        # benchmarks/recovery.py and fleet.py keep their own sections at the end of the file
+        # (between their markers): leave them there.
+        previous = target.read_text(encoding="utf-8") if target.exists() else ""
+        starts = [previous.find(m) for m in ("<!-- recovery:start", "<!-- fleet benchmark:")]
+        kept = min((i for i in starts if i >= 0), default=-1)
+        if kept >= 0:
+            text = text.rstrip("\n") + "\n\n" + previous[kept:]
+        target.write_text(text, encoding="utf-8")
         print(f"\nwrote {args.write} ({platform.python_version()})")
 
 

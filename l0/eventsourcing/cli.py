@@ -1,13 +1,13 @@
 """`python -m l0 replay RECORDING`: replay a recorded run and show what happened.
 
-RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`) or a SQLite store
+RECORDING is a JSON Lines file (`path.jsonl`, optionally `#stream_id`), a SQLite store
 (`sqlite:///path.db#stream_id`; as in SQLAlchemy, three slashes start a path relative to the
-current directory and four an absolute one: `sqlite:////var/runs.db`); without a stream id
-every recorded stream is replayed. For each run it prints whether the replay matches the
-recording, the lifecycle events with their time since the start, the stream events
-(consecutive tokens folded into one line), the final state, and the runtime machine as
-mermaid with the path this run took (`--no-diagram` leaves it out). `--json` prints the
-same as JSON instead.
+current directory and four an absolute one: `sqlite:////var/runs.db`) or a PostgreSQL one
+(`postgresql://host/db#stream_id`); without a stream id every recorded stream is replayed.
+For each run it prints whether the replay matches the recording, the lifecycle events with
+their time since the start, the stream events (consecutive tokens folded into one line), the
+final state, and the runtime machine as mermaid with the path this run took (`--no-diagram`
+leaves it out). `--json` prints the same as JSON instead.
 
 Exit status: 0 when every replay matches its recording, 1 when one diverges, 2 for a
 recording that cannot be read, 3 when none diverges but one is incomplete (its run never
@@ -126,11 +126,17 @@ async def _replay_all(store: EventStore, stream_id: str | None) -> list[ReplayRe
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     async def load() -> list[ReplayResult]:
         store, stream_id = await EventSourcing.open(args.recording)
-        return await _replay_all(store, args.stream or stream_id)
+        try:
+            return await _replay_all(store, args.stream or stream_id)
+        finally:
+            close = getattr(store, "aclose", None)  # a database store's connections
+            if close is not None:
+                await close()
 
     try:
         results = anyio.run(load)
-    except (Error, OSError, sqlite3.Error) as exc:  # unreadable input: one line, status 2
+    # Unreadable input, or a database store that is down (ConnectionError): one line, status 2.
+    except (Error, OSError, sqlite3.Error) as exc:
         print(f"python -m l0 replay: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -165,8 +171,8 @@ def add_parser(commands: Any) -> None:
     )
     replay.add_argument(
         "recording",
-        help="path.jsonl[#stream_id], or sqlite:///relative/path.db[#stream_id] "
-        "(four slashes for an absolute path, as in SQLAlchemy)",
+        help="path.jsonl[#stream_id], sqlite:///relative/path.db[#stream_id] "
+        "(four slashes for an absolute path, as in SQLAlchemy) or postgresql://host/db[#stream_id]",
     )
     replay.add_argument("--stream", help="the stream id to replay (default: all)")
     replay.add_argument("--json", action="store_true", help="print JSON instead of text")

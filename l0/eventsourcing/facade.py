@@ -6,6 +6,7 @@ stream = await l0.run(stream=factory, event_store=store)
 result = await l0.EventSourcing.replay(store, stream_id)
 await l0.EventSourcing.export_jsonl(store, "bug-1234.jsonl", [stream_id])
 store, stream_id = await l0.EventSourcing.open("sqlite:///runs.db#0190...")
+store, stream_id = await l0.EventSourcing.open("postgresql://l0@db/recordings#0190...")
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from l0.eventsourcing.jsonl import export_jsonl, import_jsonl
 from l0.eventsourcing.replayer import EventReplayer, ReplayCallbacks, ReplayResult
 from l0.eventsourcing.sqlite import SQLiteEventStore
 from l0.eventsourcing.store import EventStore, InMemoryEventStore, incomplete_streams
+from l0.eventsourcing.urls import store_from_url
 from l0.eventsourcing.writer import drain
 
 
@@ -80,22 +82,26 @@ class EventSourcing:
 
     @staticmethod
     async def open(location: str) -> tuple[EventStore, str | None]:
-        """A store and an optional stream id from `sqlite:///path.db[#stream_id]` or
-        `path.jsonl[#stream_id]`."""
-        sqlite = SQLiteEventStore.from_url(location) if location.startswith("sqlite:") else None
-        path = str(sqlite.path) if sqlite is not None else location.partition("#")[0]
+        """A store and an optional stream id from `sqlite:///path.db[#stream_id]`,
+        `postgresql://user@host/db[#stream_id]` or `path.jsonl[#stream_id]`."""
+        store = store_from_url(location)
+        stream_id = location.partition("#")[2] or None
+        if store is not None and not isinstance(store, SQLiteEventStore):
+            return store, stream_id  # a database server: nothing to look for on disk
+        path = str(store.path) if store is not None else location.partition("#")[0]
         if not os.path.isfile(path):
             raise Error(
-                _no_recording_message(path, sqlite is not None), code=ErrorCode.INVALID_ARGUMENT
+                _no_recording_message(path, store is not None), code=ErrorCode.INVALID_ARGUMENT
             )
-        store = sqlite if sqlite is not None else await import_jsonl(path)
-        stream_id = location.partition("#")[2] or None
-        return store, stream_id
+        return (store if store is not None else await import_jsonl(path)), stream_id
 
 
 def _no_recording_message(path: str, from_url: bool) -> str:
     if not from_url:
-        return f"No recording at {path!r}: give a JSON Lines file or sqlite:///path/to/file.db"
+        return (
+            f"No recording at {path!r}: give a JSON Lines file, "
+            "sqlite:///path/to/file.db#stream_id or postgresql://host/db#stream_id"
+        )
     # The SQLAlchemy rule, said where it bites: sqlite:///x is relative, sqlite:////x absolute.
     where = os.path.abspath(path)
     return (
