@@ -23,9 +23,11 @@ _EXTRA = ("hedges", "hedge_wins")
 
 
 class MetricsSink(Protocol):
-    """Where a run adds its totals when it ends (`Metrics`; a replay keeps its own)."""
+    """Where a run adds its totals when it ends (`Metrics`; a replay keeps its own). The
+    counts are positional, in `MetricsSnapshot`'s field order (every run calls this, and a
+    frozen snapshot costs more to build than the run spends here otherwise)."""
 
-    def add(self, snapshot: MetricsSnapshot) -> None: ...
+    def add_counts(self, *counts: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,35 @@ class Metrics:
         self.timeouts += snapshot.timeouts
         self.hedges += snapshot.hedges
         self.hedge_wins += snapshot.hedge_wins
+
+    def add_counts(self, *counts: int) -> None:
+        """`add`, the counts given in `MetricsSnapshot`'s field order (`MetricsSink`)."""
+        (
+            requests,
+            tokens,
+            retries,
+            network_retry_count,
+            errors,
+            violations,
+            drift_detections,
+            fallbacks,
+            completions,
+            timeouts,
+            hedges,
+            hedge_wins,
+        ) = counts
+        self.requests += requests
+        self.tokens += tokens
+        self.retries += retries
+        self.network_retry_count += network_retry_count
+        self.errors += errors
+        self.violations += violations
+        self.drift_detections += drift_detections
+        self.fallbacks += fallbacks
+        self.completions += completions
+        self.timeouts += timeouts
+        self.hedges += hedges
+        self.hedge_wins += hedge_wins
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.to_dict().items())

@@ -236,8 +236,8 @@ class _KeptMetrics:
 
     snapshot: MetricsSnapshot | None = None
 
-    def add(self, snapshot: MetricsSnapshot) -> None:
-        self.snapshot = snapshot
+    def add_counts(self, *counts: int) -> None:
+        self.snapshot = MetricsSnapshot(*counts)
 
 
 def _rng(data: dict[str, Any]) -> random.Random:

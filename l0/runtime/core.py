@@ -36,6 +36,7 @@ from l0.metrics import MetricsSink
 from l0.observability import EventSink
 from l0.runtime import policy
 from l0.runtime.facts import (
+    STREAM_ENDED,
     Aborted,
     CallbackAnswered,
     CheckFinished,
@@ -101,7 +102,8 @@ class RunCore(FailurePolicy):
             # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
             self._tracks_gaps = True
             self.token = self._token_and_gap  # type: ignore[method-assign]
-        self._init_intervals()
+        if self.engine is not None or plan.continuation is not None:
+            self._init_intervals()  # (without either, nothing is ever due: the class defaults)
 
     # -- the one entry for facts -----------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class RunCore(FailurePolicy):
 
     def _token_inside(self, text: str, now: float) -> Event | None:
         """A token the core hands itself (a TOKEN event, a token after a boundary): part
-        of the fact being handled, never one of its own."""
+        of the fact being handled, never one of its own (`RunCore.token`, not a subclass's)."""
         if self._tracks_gaps:
             self._note_gap(text, now)
         return RunCore.token(self, text, now)
@@ -210,20 +212,25 @@ class RunCore(FailurePolicy):
 
     # -- facts: the run and its attempts -------------------------------------------------------
 
-    def _start(self, now: float) -> Decision:
-        self._emit_session_start(now)
+    def _start(self, fact: Start, now: float) -> Decision:
+        if self.bus.active:
+            self._emit_session_start(now)
         self._fire("start", now)
         return self._take_decision()
 
-    def _reading_stopped(self, now: float) -> Decision:
+    def _opened(self, fact: Opened, now: float) -> None:
+        if self.bus.active:
+            self._emit_stream_ready(now)
+
+    def _reading_stopped(self, fact: ReadingStopped, now: float) -> Decision:
         """The driver stopped reading because `stop_reading` was raised."""
         if self.abort_requested:
             return self._aborted(now)
         if self._stream_done:
-            return self._ended(now)
+            return self._ended(STREAM_ENDED, now)
         return self._take_decision()
 
-    def _ended(self, now: float) -> Decision:
+    def _ended(self, fact: StreamEnded, now: float) -> Decision:
         """The stream is exhausted (or sent its COMPLETE event)."""
         if self.phase == "continuation_matching":
             # Text still held back for overlap matching is delivered now, before COMPLETE.
@@ -240,7 +247,7 @@ class RunCore(FailurePolicy):
             return self.decision
         return self._after_final(self._final_violations, now)
 
-    def _woke(self, now: float) -> Decision:
+    def _woke(self, fact: Woke, now: float) -> Decision:
         """The backoff is over: verify what can be kept, then open the next attempt."""
         if self.plan.continuation is not None and self.state.content_length > 0:
             self._fire("verify_checkpoint", now)
@@ -319,7 +326,9 @@ class RunCore(FailurePolicy):
             return self._token_at_boundary(text, now)
         if phase in ("waiting_for_token", "tool_call_detected", "init"):
             self._leave_waiting(now)
-            return self._token_inside(text, now)
+            if self._tracks_gaps:
+                self._note_gap(text, now)
+            return RunCore.token(self, text, now)
         raise Error(
             f"Token reported in phase {phase!r}; the driver must not read in this phase",
             code=ErrorCode.INTERNAL_ERROR,
@@ -421,7 +430,8 @@ class RunCore(FailurePolicy):
         self.stop_reading = self.abort_requested  # an abort asked before this attempt holds
         self._matcher = None
         self._stream_done = False
-        self._restart_intervals()
+        self._tokens_to_interval = self._interval or -1  # the attempt counts its own tokens
+        self._tokens_at_interval = 0
         resume = self._resume_text
         if resume:
             state = self.state
@@ -431,7 +441,8 @@ class RunCore(FailurePolicy):
             state.resume_from = len(resume)
         if self.engine is not None:
             self.engine.start_attempt(self.state)
-        self._emit_stream_init(now, self.factory_index, resume, hedge=False)
+        if self.bus.active:
+            self._emit_stream_init(now, self.factory_index, resume, hedge=False)
         self.decision = Open(self.factory_index, self.attempt, resume or None)
 
     def open_hedge(self, event_data: EventData) -> None:
@@ -440,7 +451,8 @@ class RunCore(FailurePolicy):
         self._hedges += 1
         index = self.factory_index + 1
         resume = self._resume_text or None
-        self._emit_stream_init(now, index, resume, hedge=True)
+        if self.bus.active:
+            self._emit_stream_init(now, index, resume, hedge=True)
         self._hedge = Open(index, self.attempt, resume)
 
     def settle_hedge(self, event_data: EventData) -> None:
@@ -456,17 +468,20 @@ class RunCore(FailurePolicy):
         )
 
     def mark_first_token(self, event_data: EventData) -> None:
-        self._begin_output(event_data.kwargs["now"])
+        now = event_data.kwargs["now"]
+        state = self.state
+        if state.first_token_at is None:
+            state.first_token_at = now + self._epoch_offset
+        self._output_at, state._longest_gap = now + self._epoch_offset, 0.0  # this attempt's
+        if self._network_trouble:
+            self._note_recovery(now)
         self._plain_streaming = True
 
     def begin_overlap_matching(self, event_data: EventData) -> None:
         continuation = self.plan.continuation
         assert continuation is not None and self._resume_text is not None
         self._matcher = OverlapMatcher(self._resume_text, continuation.deduplication_options)
-        self._begin_output(event_data.kwargs["now"])
-
-    def _begin_output(self, now: float) -> None:
-        """An attempt's output begins."""
+        now = event_data.kwargs["now"]
         state = self.state
         if state.first_token_at is None:
             state.first_token_at = self.epoch(now)
@@ -501,20 +516,21 @@ class RunCore(FailurePolicy):
         state.duration = now - self._started
         details = {"finish_reason": state.finish_reason, "model": state.model}
         self._put(Event(_COMPLETE, None, details, None, state.usage, self.epoch(now)))
-        self._emit_completion(now)
+        if self.bus.active:
+            self._emit_completion(now)
         self._record_metrics(completed=True)
         self.decision = Finish()
 
 
 # What each fact does (`RunCore.handle`); a new fact type is a row here.
 _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {
-    Start: lambda core, fact, now: core._start(now),
-    Opened: lambda core, fact, now: core._emit_stream_ready(now),
-    StreamEnded: lambda core, fact, now: core._ended(now),
-    ReadingStopped: lambda core, fact, now: core._reading_stopped(now),
+    Start: RunCore._start,
+    Opened: RunCore._opened,
+    StreamEnded: RunCore._ended,
+    ReadingStopped: RunCore._reading_stopped,
     Failed: lambda core, fact, now: core._failed(fact.error, now),
     DeadlinePassed: lambda core, fact, now: core._timed_out(fact.kind, fact.seconds, now),
-    Woke: lambda core, fact, now: core._woke(now),
+    Woke: RunCore._woke,
     CallbackAnswered: lambda core, fact, now: core._consulted(fact.allowed, now),
     CheckFinished: lambda core, fact, now: core._checked(list(fact.violations), now),
     Aborted: lambda core, fact, now: core._aborted(now),

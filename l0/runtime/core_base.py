@@ -86,6 +86,11 @@ class RunBase(MachineModel):
         self.state = state if state is not None else State()
         self.errors: list[BaseException] = []
         self._outbox: list[Event] = []
+        # Read per token: instance attributes (found first) rather than class defaults.
+        self.stop_reading = False
+        self.quiet = False
+        self._plain_streaming = False
+        self.events_waiting = False
         self._epoch_offset = epoch - now
         self._started = now
         self._final_violations: list[GuardrailViolation] = []

@@ -22,35 +22,35 @@ from l0.runtime.core_base import RunBase
 class LifecycleTelemetry(RunBase):
     """The lifecycle events and metrics of a run (see the module docstring)."""
 
+    # The events every run emits: their callers check `bus.active` first (a call saved per
+    # boundary of every run when nobody listens).
+
     def _emit_session_start(self, now: float) -> None:
-        if self.bus.active:
-            self.bus.emit(
-                Obs.SESSION_START,
-                ts=self._ts(now),
-                fallbacks=self.plan.fallback_count,
-                continuation=self.plan.continuation is not None,
-            )
+        self.bus.emit(
+            Obs.SESSION_START,
+            ts=self._ts(now),
+            fallbacks=self.plan.fallback_count,
+            continuation=self.plan.continuation is not None,
+        )
 
     def _emit_stream_ready(self, now: float) -> None:
-        if self.bus.active:
-            self.bus.emit(
-                Obs.STREAM_READY,
-                ts=self._ts(now),
-                attempt=self.attempt,
-                fallback_index=self.factory_index,
-            )
+        self.bus.emit(
+            Obs.STREAM_READY,
+            ts=self._ts(now),
+            attempt=self.attempt,
+            fallback_index=self.factory_index,
+        )
 
     def _emit_stream_init(self, now: float, index: int, resume: str | None, hedge: bool) -> None:
-        if self.bus.active:
-            extra = {"hedge": True} if hedge else {}
-            self.bus.emit(
-                Obs.STREAM_INIT,
-                ts=self._ts(now),
-                attempt=self.attempt,
-                fallback_index=index,
-                continuation=bool(resume),
-                **extra,
-            )
+        extra = {"hedge": True} if hedge else {}
+        self.bus.emit(
+            Obs.STREAM_INIT,
+            ts=self._ts(now),
+            attempt=self.attempt,
+            fallback_index=index,
+            continuation=bool(resume),
+            **extra,
+        )
 
     def _emit_attempt_failed(
         self, error: BaseException, failure: policy.Failure, now: float, *, network: bool
@@ -147,8 +147,6 @@ class LifecycleTelemetry(RunBase):
         )
 
     def _emit_completion(self, now: float) -> None:
-        if not self.bus.active:
-            return
         state = self.state
         ts = self._ts(now)
         if self._retried_since_success:
@@ -216,24 +214,42 @@ class LifecycleTelemetry(RunBase):
         """The run ended: its totals go to the metrics sink (once per run)."""
         sink = self.metrics_sink
         if sink is not None:
-            sink.add(self.run_metrics(completed=completed))
+            state = self.state  # spelled out rather than through _counts(): every run ends here
+            sink.add_counts(
+                1,
+                state.token_count,
+                state.model_retry_count + state.network_retry_count,
+                state.network_retry_count,
+                len(self.errors),
+                len(state.violations),
+                1 if state.drift_detected else 0,
+                self.factory_index,
+                1 if completed else 0,
+                self._timeouts,
+                self._hedges,
+                self._hedge_wins,
+            )
 
     def run_metrics(self, *, completed: bool) -> MetricsSnapshot:
         """This run's contribution to the metrics counters."""
+        return MetricsSnapshot(*self._counts(completed))
+
+    def _counts(self, completed: bool) -> tuple[int, ...]:
+        """The run's totals, in `MetricsSnapshot`'s field order."""
         state = self.state
-        return MetricsSnapshot(
-            requests=1,
-            tokens=state.token_count,
-            retries=state.model_retry_count + state.network_retry_count,
-            network_retry_count=state.network_retry_count,
-            errors=len(self.errors),
-            violations=len(state.violations),
-            drift_detections=1 if state.drift_detected else 0,
-            fallbacks=self.factory_index,
-            completions=1 if completed else 0,
-            timeouts=self._timeouts,
-            hedges=self._hedges,
-            hedge_wins=self._hedge_wins,
+        return (
+            1,
+            state.token_count,
+            state.model_retry_count + state.network_retry_count,
+            state.network_retry_count,
+            len(self.errors),
+            len(state.violations),
+            1 if state.drift_detected else 0,
+            self.factory_index,
+            1 if completed else 0,
+            self._timeouts,
+            self._hedges,
+            self._hedge_wins,
         )
 
 

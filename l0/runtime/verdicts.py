@@ -45,12 +45,7 @@ class Verdicts(LifecycleTelemetry):
         self._checkpoint_every = continuation.checkpoint_interval if continuation else 0
         every = [*(self.engine.intervals if self.engine else ()), self._checkpoint_every]
         self._interval = math.gcd(*every)
-        self._restart_intervals()
-
-    def _restart_intervals(self) -> None:
-        """A new attempt counts its own tokens."""
-        self._tokens_to_interval = self._interval or -1
-        self._tokens_at_interval = 0
+        # (each attempt restarts the count: RunCore.open_attempt)
 
     # -- violations ------------------------------------------------------------------------------
 
