@@ -384,12 +384,10 @@ class _Replay:
 
     def _checked(self, now: float) -> None:
         core, found = self.core, self._found
-        decision = core.decision
-        if core.engine is None or found is None or not isinstance(decision, RunCheck):
+        if core.engine is None or found is None or not isinstance(core.decision, RunCheck):
             raise _diverged("a guardrail result was handed over without a pending check")
         self._found = None
-        violations = core.engine.report(decision.phase, found, core.epoch(now) * 1000.0)
-        core.handle(CheckFinished(tuple(violations)), now)
+        core.handle(CheckFinished(found), now)
 
 
 def replay_envelopes(

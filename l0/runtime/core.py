@@ -267,8 +267,15 @@ class RunCore(FailurePolicy):
         self._emit_left(outcome, error, now)
         self._record_metrics(completed=False)
 
-    def _checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
+    def _checked(self, fact: CheckFinished, now: float) -> Decision | None:
         """An off-loop check finished. Returns a decision if the run must act on it."""
+        pending, engine = self.decision, self.engine
+        if not isinstance(pending, RunCheck) or engine is None:
+            raise Error(
+                f"A guardrail check finished but none was pending ({pending!r})",
+                code=ErrorCode.INTERNAL_ERROR,
+            )
+        violations = engine.report(pending.phase, fact.found, self._ts(now))
         self.stop_reading = False
         if self.phase == "finalizing":
             return self._after_final(violations, now)
@@ -532,7 +539,7 @@ _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {
     DeadlinePassed: lambda core, fact, now: core._timed_out(fact.kind, fact.seconds, now),
     Woke: RunCore._woke,
     CallbackAnswered: lambda core, fact, now: core._consulted(fact.allowed, now),
-    CheckFinished: lambda core, fact, now: core._checked(list(fact.violations), now),
+    CheckFinished: RunCore._checked,
     Aborted: lambda core, fact, now: core._aborted(now),
     HedgeDue: lambda core, fact, now: core._hedge_due(now),
     HedgeDropped: lambda core, fact, now: core._hedge_dropped(fact.index, fact.error, now),

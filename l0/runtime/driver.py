@@ -267,10 +267,12 @@ class Driver:
                                     else:
                                         now = clock()
                                 if core.stop_reading:
-                                    check = core.decision
-                                    if type(check) is not RunCheck:
+                                    stopped = core.handle(READING_STOPPED, clock())
+                                    if type(stopped) is not RunCheck:
+                                        outcome = stopped  # the attempt is over
                                         break
-                                    if await self._check_off_loop(check) is not None:
+                                    outcome = await self._check_off_loop(stopped)
+                                    if outcome is not None:
                                         break
                                     if watchdog is not None:  # nor does the check's
                                         watchdog.wait_from(watchdog.refresh())
@@ -286,8 +288,7 @@ class Driver:
                                 raise
                             self._raise_if_ours(watchdog)
                             raise
-                        if outcome is None:
-                            outcome = core.handle(READING_STOPPED, clock())
+                        assert outcome is not None  # every way out of the loop above sets it
                         decision = outcome
                     except Interrupted as why:
                         decision = self._on_interrupt(why)
@@ -423,9 +424,7 @@ class Driver:
         finally:
             if watchdog is not None:
                 watchdog.reading = reading
-        now = self._clock()
-        violations = engine.report(decision.phase, found, core.epoch(now) * 1000.0)
-        return core.handle(CheckFinished(tuple(violations)), now)
+        return core.handle(CheckFinished(found), self._clock())
 
 
 __all__ = ["Driver", "backend_clock"]

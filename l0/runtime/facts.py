@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from l0.types import ErrorCategory, GuardrailViolation
+from l0.guardrails.engine import Found
+from l0.types import ErrorCategory
 
 # -- facts (driver -> core) --------------------------------------------------------------------
 
@@ -73,9 +74,10 @@ class CallbackAnswered:
 
 @dataclass(frozen=True, slots=True)
 class CheckFinished:
-    """A guardrail check the driver ran off the event loop (`RunCheck`) found these."""
+    """The guardrail check the driver ran off the event loop (`RunCheck`) found this (the
+    core reports it and judges the violations, on the event loop's thread)."""
 
-    violations: tuple[GuardrailViolation, ...]
+    found: Found
 
 
 @dataclass(frozen=True, slots=True)
