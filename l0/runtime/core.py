@@ -14,10 +14,9 @@ Nothing here awaits or reads a clock, and randomness comes from the injected `rn
 is a pure function of its facts: tests drive it without an event loop, and a recorded run
 replays exactly.
 
-The core is built in layers, one concern per module (see core_base.py): telemetry.py
-(lifecycle events, metrics), verdicts.py (guardrail verdicts, checkpoints, rewinds),
-failures.py (what a failure leads to) and this module: the facts, the hot path and the
-handlers of an attempt's edges.
+The core is built in layers, one concern per module (listed in core_base.py): telemetry,
+verdicts (guardrails, checkpoints, rewinds), the failure policy, overlap matching, hedging,
+and this module: the facts, the hot path and the handlers of an attempt's edges.
 
 The hot path is `token()` while streaming: append, count, stamp, an interval countdown and
 the Event. Everything else happens at boundaries.
@@ -30,11 +29,9 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
-from l0.continuation import OverlapMatcher, OverlapResult
-from l0.errors import Error, ErrorCode, FailureType
+from l0.errors import Error, ErrorCode
 from l0.metrics import MetricsSink
 from l0.observability import EventSink
-from l0.runtime import policy
 from l0.runtime.facts import (
     STREAM_ENDED,
     Aborted,
@@ -61,8 +58,8 @@ from l0.runtime.facts import (
     StreamEnded,
     Woke,
 )
-from l0.runtime.failures import FailurePolicy
 from l0.runtime.plan import RunPlan
+from l0.runtime.racing import HedgeRacing
 from l0.types import Event, EventType, GuardrailViolation, State
 
 if TYPE_CHECKING:
@@ -80,10 +77,8 @@ def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
     return chunk
 
 
-class RunCore(FailurePolicy):
+class RunCore(HedgeRacing):
     """One run (see the module docstring)."""
-
-    _matcher: OverlapMatcher | None = None
 
     def __init__(
         self,
@@ -97,7 +92,6 @@ class RunCore(FailurePolicy):
         state: State | None = None,
     ) -> None:
         super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=metrics, state=state)
-        self._append = self.state._parts.append
         if any(rule.name == "stall" for rule in plan.guardrails):
             # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
             self._tracks_gaps = True
@@ -293,28 +287,6 @@ class RunCore(FailurePolicy):
         self._fire("finalized", now)
         return self._take_decision()
 
-    # -- facts: hedging (run(hedge_after=...)) ------------------------------------------------
-
-    def _hedge_due(self, now: float) -> Open | None:
-        """No first token after `hedge_after`: the next route to race the current one, or
-        None when there is no next route (or the run is past waiting)."""
-        if (
-            self.phase != "waiting_for_token"
-            or self.abort_requested
-            or self.factory_index >= self.plan.fallback_count
-        ):
-            return None
-        self._fire("hedge", now)
-        return self._hedge
-
-    def _hedge_dropped(self, index: int, error: BaseException, now: float) -> None:
-        """Racer `index` failed before any first token; the other one races on."""
-        self.errors.append(error)
-        failure = policy.classify(error)
-        if failure.failure_type is FailureType.TIMEOUT:
-            self._timeouts += 1
-        self._emit_hedge_dropped(index, error, failure, now)
-
     # -- the hot path's boundaries ----------------------------------------------------------
 
     def _token_at_boundary(self, text: str, now: float) -> Event | None:
@@ -341,45 +313,12 @@ class RunCore(FailurePolicy):
             code=ErrorCode.INTERNAL_ERROR,
         )
 
-    @property
-    def _dedup_enabled(self) -> bool:
-        continuation = self.plan.continuation
-        return continuation is not None and continuation.deduplicate
-
     def _leave_waiting(self, now: float) -> None:
         if self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
             self._plain_streaming = True
         else:
             self._fire("first_token", now)
-
-    def _require_matcher(self) -> OverlapMatcher:
-        if self._matcher is None:
-            raise Error(
-                "No overlap matcher in continuation_matching", code=ErrorCode.INTERNAL_ERROR
-            )
-        return self._matcher
-
-    def _resolve_overlap(self, verdict: OverlapResult, now: float) -> Event | None:
-        rewind_to = self._require_matcher().rewind_to
-        self._fire("overlap_resolved", now, verdict=verdict)
-        if rewind_to is not None:
-            # The provider started its answer over and it differs from the kept text after
-            # `rewind_to` characters: the restarted answer replaces the rest (RESET first).
-            checkpoint = min(rewind_to, self.state.checkpoint_length)
-            self._rewind(rewind_to, now, reason="restart", attempt=self.attempt)
-            self.state._set_checkpoint_length(checkpoint)  # the kept part stays checked
-        text = verdict.deduplicated
-        if not text:
-            return None
-        stamp = self.epoch(now)
-        self._append(text)
-        self.state.last_token_at = stamp
-        event = Event(_TOKEN, text, None, None, None, stamp)
-        if rewind_to is not None:
-            self._put(event)  # after its RESET, in order
-            return None
-        return event
 
     def _tool_call(self, chunk: Event, now: float) -> Event:
         if self.phase == "continuation_matching":
@@ -452,28 +391,6 @@ class RunCore(FailurePolicy):
             self._emit_stream_init(now, self.factory_index, resume, hedge=False)
         self.decision = Open(self.factory_index, self.attempt, resume or None)
 
-    def open_hedge(self, event_data: EventData) -> None:
-        now = event_data.kwargs["now"]
-        self.attempt += 1
-        self._hedges += 1
-        index = self.factory_index + 1
-        resume = self._resume_text or None
-        if self.bus.active:
-            self._emit_stream_init(now, index, resume, hedge=True)
-        self._hedge = Open(index, self.attempt, resume)
-
-    def settle_hedge(self, event_data: EventData) -> None:
-        index = event_data.kwargs["index"]
-        self._hedge = None
-        if index == self.factory_index:
-            return
-        previous = self.factory_index
-        self._move_to_route(index)
-        self._hedge_wins += 1
-        self._emit_fallback_start(
-            event_data.kwargs["now"], previous=previous, reason="hedge", error=""
-        )
-
     def mark_first_token(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
         state = self.state
@@ -482,25 +399,6 @@ class RunCore(FailurePolicy):
         self._output_at, state._longest_gap = now + self._epoch_offset, 0.0  # this attempt's
         if self._network_trouble:
             self._note_recovery(now)
-        self._plain_streaming = True
-
-    def begin_overlap_matching(self, event_data: EventData) -> None:
-        continuation = self.plan.continuation
-        assert continuation is not None and self._resume_text is not None
-        self._matcher = OverlapMatcher(self._resume_text, continuation.deduplication_options)
-        now = event_data.kwargs["now"]
-        state = self.state
-        if state.first_token_at is None:
-            state.first_token_at = self.epoch(now)
-        self._output_at, state._longest_gap = self.epoch(now), 0.0  # gaps of this attempt
-        self._note_recovery(now)
-
-    def deduplicate(self, event_data: EventData) -> None:
-        verdict: OverlapResult = event_data.kwargs["verdict"]
-        if verdict.has_overlap:
-            self.state.deduplication_applied = True
-            self.state.overlap_removed = verdict.overlap_text
-        self._matcher = None
         self._plain_streaming = True
 
     def run_final_checks(self, event_data: EventData) -> None:

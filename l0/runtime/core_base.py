@@ -1,11 +1,17 @@
 """What every part of the run core shares: the run's fields, its time and its outbox.
 
 `RunCore` (core.py) is built in layers, one concern each, every layer a class whose parent
-is the one below: `RunBase` (here: fields, time, the events waiting for the consumer) <-
-`LifecycleTelemetry` (telemetry.py: lifecycle events and metrics) <- `Verdicts`
-(verdicts.py: guardrail verdicts, checkpoints, rewinds) <- `FailurePolicy` (failures.py:
-what a failure leads to) <- `RunCore` (core.py: the facts, the hot path and the attempt
-handlers). A layer calls only itself and the layers below it.
+is the one below:
+
+    RunBase            core_base.py   fields, time, the events waiting for the consumer
+    LifecycleTelemetry telemetry.py   lifecycle events and the run's metrics
+    Verdicts           verdicts.py    guardrail verdicts, checkpoints, rewinds
+    FailurePolicy      failures.py    what a failure leads to (the `fail` edges)
+    OverlapMatching    overlap.py     a resumed attempt's overlap with the kept text
+    HedgeRacing        racing.py      hedged first tokens
+    RunCore            core.py        `handle(fact)`, the hot path, an attempt's edges
+
+A layer calls only itself and the layers below it.
 
 Nothing here awaits or reads a clock: the time comes with every fact as `now`.
 """
@@ -84,6 +90,7 @@ class RunBase(MachineModel):
         self.bus = bus
         self.metrics_sink = metrics
         self.state = state if state is not None else State()
+        self._append = self.state._parts.append  # the hot path's way to add text
         self.errors: list[BaseException] = []
         self._outbox: list[Event] = []
         # Read per token: instance attributes (found first) rather than class defaults.
