@@ -39,7 +39,8 @@ lint: $(READY)
 	$(BIN)/python -m mypy tests/typing
 
 bench: $(READY)
-	$(BIN)/python benchmarks/workload.py $(ARGS)
+	$(BIN)/python benchmarks/workload.py --write-results benchmarks/RESULTS.md $(ARGS)
+	$(BIN)/python benchmarks/lean.py --write-results benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/recovery.py --write benchmarks/RESULTS.md $(RECOVERY_ARGS)
 
 # Route health in Redis and recordings in PostgreSQL (starts private servers; see the script).

@@ -22,7 +22,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from workload import SCENARIOS, table  # noqa: E402
+from workload import SCENARIOS, sections, table  # noqa: E402
 
 
 def run_workload(python: str, reps: int) -> dict[str, Any]:
@@ -163,6 +163,24 @@ def results_markdown(ours: dict[str, Any], peer: dict[str, Any], rounds: int) ->
     return "\n".join(out)
 
 
+# recovery.py and fleet.py write their sections between markers of their own.
+_MARKERS = (
+    ("<!-- recovery:start -->", "<!-- recovery:end -->"),
+    ("<!-- fleet benchmark: start", "<!-- fleet benchmark: end -->"),
+)
+
+
+def marked_sections(text: str) -> list[str]:
+    """The sections recovery.py and fleet.py keep in RESULTS.md, as they stand."""
+    found = []
+    for start, end in _MARKERS:
+        first = text.find(start)
+        last = text.find(end, first)
+        if first >= 0 and last >= 0:
+            found.append(text[first : last + len(end)])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ours", default=sys.executable, help="python with this package")
@@ -187,16 +205,12 @@ def main() -> None:
     for name, value, met in bounds(ours, peer):
         print(f"{'met    ' if met else 'NOT MET'}  {name}: {value}")
     if args.write:
-        target = Path(args.write)
-        text = results_markdown(ours, peer, args.rounds)
-        # benchmarks/recovery.py and fleet.py keep their own sections at the end of the file
-        # (between their markers): leave them there.
-        previous = target.read_text(encoding="utf-8") if target.exists() else ""
-        starts = [previous.find(m) for m in ("<!-- recovery:start", "<!-- fleet benchmark:")]
-        kept = min((i for i in starts if i >= 0), default=-1)
-        if kept >= 0:
-            text = text.rstrip("\n") + "\n\n" + previous[kept:]
-        target.write_text(text, encoding="utf-8")
+        path = Path(args.write)
+        previous = path.read_text(encoding="utf-8") if path.exists() else ""
+        # Sections other benchmarks keep up to date on their own stay in the file.
+        kept = [*sections(previous), *marked_sections(previous)]
+        text = "\n\n".join([results_markdown(ours, peer, args.rounds).rstrip("\n"), *kept])
+        path.write_text(text + "\n", encoding="utf-8")
         print(f"\nwrote {args.write} ({platform.python_version()})")
 
 

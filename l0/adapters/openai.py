@@ -2,7 +2,8 @@
 
 `ChunkReader` is the pure, incremental part: `feed(chunk)` returns the chunk's text (or
 None) and notes everything else the chunk says (tool-call fragments, finish reason, usage,
-model). When `tool_calls_ready` turns true (a finish reason arrived while calls were open),
+model, refusal, and the tokens' logprobs when the request asked for them). When
+`tool_calls_ready` turns true (a finish reason arrived while calls were open),
 `take_tool_calls()` hands them over; `complete()` builds the final COMPLETE event. Chunks
 are read by attribute or by key, so SDK objects and plain dicts work alike and the `openai`
 package is never imported.
@@ -91,6 +92,7 @@ class ChunkReader:
 
     __slots__ = (
         "_choice_index",
+        "_logprobs",
         "_refusal",
         "_tool_calls",
         "finish_reason",
@@ -105,6 +107,7 @@ class ChunkReader:
         # True once a finish reason arrived while calls were pending: the caller takes them.
         self.tool_calls_ready = False
         self._refusal: list[str] = []
+        self._logprobs: list[dict[str, Any]] = []
         self.finish_reason: str | None = None
         self.model: str | None = None
         self.usage: Any = None
@@ -128,6 +131,9 @@ class ChunkReader:
             delta = _get(choice, "delta")
             if delta is not None:
                 text = self._read_delta(delta)
+            logprobs = _get(choice, "logprobs")
+            if logprobs is not None:  # only when the request asked for them
+                self._logprobs.extend(map(_logprob, _get(logprobs, "content") or ()))
             finish_reason = _get(choice, "finish_reason")
             if finish_reason is not None:
                 self.finish_reason = finish_reason
@@ -156,8 +162,24 @@ class ChunkReader:
         data: dict[str, Any] = {"finish_reason": self.finish_reason, "model": self.model}
         if self._refusal:
             data["refusal"] = "".join(self._refusal)
+        if self._logprobs:
+            data["logprobs"] = self._logprobs
         usage = usage_counts(self.usage) if include_usage else None
         return Event(type=EventType.COMPLETE, data=data, usage=usage)
+
+
+def _logprob(entry: Any) -> dict[str, Any]:
+    """One token's `logprobs.content` entry as plain data (SDK object or dict alike)."""
+    logprob = _get(entry, "logprob")
+    data: dict[str, Any] = {
+        "token": _get(entry, "token"),
+        "logprob": float(logprob) if isinstance(logprob, (int, float)) else logprob,
+        "bytes": _get(entry, "bytes"),
+    }
+    top = _get(entry, "top_logprobs")
+    if top:
+        data["top_logprobs"] = [_logprob(alternative) for alternative in top]
+    return data
 
 
 def _incomplete() -> Error:

@@ -59,6 +59,11 @@ class Adapters:
         return [*cls._registered, *_BUILTINS]
 
     @classmethod
+    def registered(cls) -> list[Adapter]:
+        """The user's adapters (no built-ins), in the order `detect` tries them."""
+        return list(cls._registered)
+
+    @classmethod
     def names(cls) -> list[str]:
         return [adapter.name for adapter in cls.all()]
 

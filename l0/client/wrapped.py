@@ -24,6 +24,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, overload
 
+from l0.adapters import Adapters
 from l0.client.options import ClientOptions
 from l0.client.request import ChatRequest, PrefillMemory
 from l0.continuation import ContinuationConfig
@@ -66,6 +67,13 @@ class _Target:
         create: Any = getattr(completions, "create", None)
         self.is_client = callable(create)
         self.litellm = not self.is_client and package == "litellm"
+        # An openai SDK client can take the lean stream path (l0/client/lean.py).
+        self.openai = (
+            self.is_client
+            and package == "openai"
+            and hasattr(completions, "with_streaming_response")
+        )
+        self._lean_call: Callable[..., Awaitable[Any]] | None = None
         if self.is_client:
             if package == "openai" and not type(raw).__name__.startswith("Async"):
                 raise _invalid(
@@ -97,12 +105,24 @@ class _Target:
             base_url = getattr(self.raw, "base_url", None)
         return route_key(model, base_url)
 
-    def streaming_call(self) -> Callable[..., Awaitable[Any]]:
-        """The SDK call l0 makes for each attempt: one that never retries by itself."""
+    def streaming_call(self, *, lean: bool = False) -> Callable[..., Awaitable[Any]]:
+        """The SDK call l0 makes for each attempt: one that never retries by itself. With
+        `lean`, an `openai` client's call reads the body itself (`LeanChatStream`)."""
         if self.litellm:
             return functools.partial(self.passthrough, num_retries=0)
         if not self.is_client:
             return self.passthrough
+        client = self._quiet_client_()
+        if lean and self.openai:
+            if self._lean_call is None:
+                from l0.client.lean import lean_call  # jiter loads with the first openai call
+
+                self._lean_call = lean_call(client.chat.completions)
+            return self._lean_call
+        create: Callable[..., Awaitable[Any]] = client.chat.completions.create
+        return create
+
+    def _quiet_client_(self) -> Any:
         client = self._quiet_client
         if client is None:
             client = self.raw
@@ -110,8 +130,7 @@ class _Target:
             if callable(with_options) and getattr(client, "max_retries", 0) != 0:
                 client = with_options(max_retries=0)
             self._quiet_client = client
-        create: Callable[..., Awaitable[Any]] = client.chat.completions.create
-        return create
+        return client
 
 
 _RETRY_ARGUMENTS = ("max_retries", "num_retries")
@@ -154,7 +173,12 @@ class WrappedCompletions:
         request = {**kwargs, "stream": True}
         request.setdefault("stream_options", {"include_usage": True})
         target = self._owner._target
-        return ChatRequest(target.streaming_call(), request, target.prefill, target.route(request))
+        # The lean path reads the body as l0 events; it stands in for the built-in OpenAI
+        # adapter only, so an adapter of the user's (given or registered) keeps the SDK path.
+        lean = self._owner.options.adapter is None and not Adapters.registered()
+        return ChatRequest(
+            target.streaming_call(lean=lean), request, target.prefill, target.route(request)
+        )
 
     def __getattr__(self, name: str) -> Any:
         target = self._owner._target

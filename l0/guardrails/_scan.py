@@ -18,9 +18,10 @@ With those rules a pattern whose matches are at most ``max_match`` characters lo
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
 the text arrives whole or in pieces. One combined alternation (built when the patterns share
 their flags and have no groups) is tried first: when it finds nothing, no pattern can match
-and the per-pattern searches are skipped (the common case). It leaves out the patterns' word
-boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the letters
-a phrase can start with, about twice as fast.
+and the per-pattern searches are skipped (the common case). It leaves out the patterns' leading
+word boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the
+letters a phrase can start with, about twice as fast. Where it does match, the patterns are
+tried only at the positions it matched (see `_first_matches`).
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -37,9 +38,15 @@ BATCH = 256
 
 class PatternSet(NamedTuple):
     patterns: tuple[re.Pattern[str], ...]
-    prefilter: re.Pattern[str] | None  # all patterns as one alternation, when flags agree
+    # All patterns, relaxed, as one alternation, when their flags agree and they have no
+    # groups of their own.
+    prefilter: re.Pattern[str] | None
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
+    # To match at a position the pre-filter found, compiled when first needed: tails[i] is
+    # the patterns after pattern i as one alternation of capturing groups (tails[-1]: all of
+    # them), tails[-2] all of them as they are, in one alternation.
+    tails: dict[int, re.Pattern[str] | None]
 
     @classmethod
     def build(
@@ -61,7 +68,26 @@ class PatternSet(NamedTuple):
                 prefilter = re.compile(joined, compiled[0].flags)
             except re.error:  # e.g. a global flag like "(?i)" inside the alternation
                 prefilter = None
-        return cls(compiled, prefilter, lowercase, max_match)
+        return cls(compiled, prefilter, lowercase, max_match, {})
+
+    def tail(self, index: int) -> re.Pattern[str] | None:
+        """The relaxed patterns after `index` as one alternation whose group i + 1 is the
+        i-th of them (None after the last). Only for anchored matches: capturing groups
+        would take away the literal-prefix skipping that makes the pre-filter's search
+        fast."""
+        if index not in self.tails:
+            rest = self.patterns[index + 1 :]
+            self.tails[index] = _alternation(rest) if rest else None
+        return self.tails[index]
+
+    def any_at(self) -> re.Pattern[str]:
+        """All the patterns (not relaxed) as one alternation: `.match(text, at)` says whether
+        any of them matches at `at`."""
+        strict = self.tails.get(-2)
+        if strict is None:
+            joined = "|".join(f"(?:{p.pattern})" for p in self.patterns)
+            strict = self.tails[-2] = re.compile(joined, self.patterns[0].flags)
+        return strict
 
     def lowered(self, text: str) -> str:
         """`text` prepared for matching: lower-cased character by character when the set
@@ -74,23 +100,49 @@ class PatternSet(NamedTuple):
         return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
 
 
+def _alternation(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:
+    """The relaxed `patterns` as one alternation of capturing groups."""
+    joined = "|".join(f"({_without_word_boundaries(p.pattern)})" for p in patterns)
+    return re.compile(joined, patterns[0].flags)
+
+
 def _without_word_boundaries(pattern: str) -> str:
-    """`pattern` with its `\\b` assertions removed (outside character classes, where `\\b` means
-    a backspace): a pattern that matches at least everything the original matches."""
+    """`pattern` with its leading `\\b` assertions removed (at its start, or at the start of a
+    group or an alternative): a pattern that matches at least everything the original
+    matches, at the same positions. Without them `re` can skip ahead to the letters a match
+    can start with; the other `\\b`s cost nothing to keep and keep near misses ("has an aim"
+    for "as an ai") out. A `\\b` also stays where removing it would make the pattern match
+    less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner pattern must stay
+    as strict as it was; and inside character classes (where it means a backspace)."""
     out: list[str] = []
+    groups: list[bool] = []  # for each open group: is it (inside) a negative lookaround?
     index, in_class = 0, False
     while index < len(pattern):
         char = pattern[index]
         if char == "\\" and index + 1 < len(pattern):
             pair = pattern[index : index + 2]
-            if not (pair == "\\b" and not in_class):
+            negative = bool(groups) and groups[-1]
+            leading = index == 0 or pattern.endswith(("(", "(?:", "|"), 0, index)
+            if not (pair == "\\b" and leading and not in_class and not negative):
                 out.append(pair)
             index += 2
             continue
-        if char == "[" and not in_class:
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
             in_class = True
-        elif char == "]" and in_class:
-            in_class = False
+            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
+                # a leading "]" is a literal member of the class
+                skip = 2 if pattern[index + 1] == "]" else 3
+                out.append(pattern[index : index + skip])
+                index += skip
+                continue
+        elif char == "(":
+            outer = bool(groups) and groups[-1]
+            groups.append(outer or pattern.startswith(("(?!", "(?<!"), index))
+        elif char == ")" and groups:
+            groups.pop()
         out.append(char)
         index += 1
     return "".join(out)
@@ -164,12 +216,21 @@ class PhraseScanner:
         haystack = pattern_set.lowered(window)
         start = LOOKAROUND if self._tail_start else 0
         prefilter = pattern_set.prefilter
-        if prefilter is not None and prefilter.search(haystack, start) is None:
-            return []
+        firsts: dict[int, re.Match[str] | None]
+        if prefilter is None:
+            patterns = pattern_set.patterns
+            firsts = {i: patterns[i].search(haystack, start) for i in self._remaining}
+        else:
+            candidate = prefilter.search(haystack, start)
+            if candidate is None:
+                return []  # the common case: no pattern can match in this window
+            firsts = _first_matches(pattern_set, self._remaining, haystack, candidate)
+            if not firsts:
+                return []
         limit = len(window) if final else len(window) - LOOKAROUND
         found: list[PhraseMatch] = []
         for index in list(self._remaining):
-            match = pattern_set.patterns[index].search(haystack, start)
+            match = firsts.get(index)
             if match is not None and match.end() <= limit and match.end() > match.start():
                 self._remaining.remove(index)
                 found.append(
@@ -178,6 +239,71 @@ class PhraseScanner:
                 )
         found.sort(key=lambda m: (m.position, m.pattern))
         return found
+
+
+# Candidate positions tried one by one before the remaining patterns search on their own.
+MAX_CANDIDATES = 16
+
+
+def _first_matches(
+    pattern_set: PatternSet, remaining: list[int], haystack: str, candidate: re.Match[str]
+) -> dict[int, re.Match[str] | None]:
+    """Each remaining pattern's first match in `haystack` from where the pre-filter's first
+    match (`candidate`) starts (the patterns without one are left out).
+
+    Every match of a pattern is also a match of the pre-filter at the same position (the
+    pre-filter is the alternation of the patterns, relaxed), so a pattern's first match
+    starts at one of the positions where the pre-filter matches. At such a position one
+    anchored alternation of all the patterns says whether any matches there at all (most
+    often none: a near miss); if one does, an anchored alternation of the relaxed patterns,
+    in capturing groups, tells which relaxed pattern matches first: the
+    ones before it do not (so neither do they, strictly); that one is tried, anchored, and
+    the alternation of the ones after it (`tail`) finds the next one there. This finds
+    exactly what `search` from `start` finds, without each pattern reading the window.
+    Text with many candidates (a pattern that matches almost anywhere) goes back to
+    searching after MAX_CANDIDATES of them."""
+    prefilter = pattern_set.prefilter
+    assert prefilter is not None
+    patterns = pattern_set.patterns
+    firsts: dict[int, re.Match[str] | None] = {}
+    pending = set(remaining)
+    end = len(haystack)
+    any_at = pattern_set.any_at().match
+    found: re.Match[str] | None = candidate
+    position = candidate.start()
+    for _ in range(MAX_CANDIDATES):
+        if found is None:
+            found = prefilter.search(haystack, position)
+            if found is None:
+                return firsts
+        at = found.start()
+        found = None
+        position = at + 1
+        if any_at(haystack, at) is None:  # a near miss: the usual case
+            if position > end:
+                return firsts
+            continue
+        index = -1  # which patterns match here: those the tails find, from the first on
+        while True:
+            tail = pattern_set.tail(index)
+            after = None if tail is None else tail.match(haystack, at)
+            if after is None:
+                break
+            index += after.lastindex or 1
+            if index in pending:
+                match = patterns[index].match(haystack, at)
+                if match is not None:
+                    firsts[index] = match
+                    pending.discard(index)
+                    if not pending:
+                        return firsts
+        if position > end:
+            return firsts
+    for index in sorted(pending):  # no pattern matches before `position`
+        match = patterns[index].search(haystack, position)
+        if match is not None:
+            firsts[index] = match
+    return firsts
 
 
 def scan_all(pattern_set: PatternSet, text: str, *, complete: bool) -> list[PhraseMatch]:

@@ -24,6 +24,12 @@ _SLANG = re.compile(
     r"\b(?:lol|lmao|rofl|omg|wtf|gonna|wanna|gotta|dude|bruh|yolo|nah|yep|yup|kinda|sorta"
     rf"|y{_A}all|ain{_A}t|ha(?:ha)+)\b"
 )
+# Every slang match contains one of these words: a window without any (most windows) is
+# not searched for slang at all. Substring tests, in C, cost half the pre-check regex.
+_SLANG_WORDS = (
+    "lol", "lmao", "rofl", "omg", "wtf", "gonna", "wanna", "gotta", "dude", "bruh", "yolo",
+    "nah", "yep", "yup", "kinda", "sorta", "y'all", "y’all", "ain't", "ain’t", "haha",
+)  # fmt: skip
 _BANGS = re.compile(r"!{2,}")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF]")
 _EMOTICON = re.compile(r"(?<=\s)[:;]-?[()](?=\s|$)")
@@ -45,8 +51,15 @@ def entropy_is_meaningful(window: str) -> bool:
     return _BLOB.search(window) is None
 
 
+def _may_have_slang(lowered: str) -> bool:
+    for word in _SLANG_WORDS:  # noqa: SIM110 (a plain loop: any() over a generator costs more)
+        if word in lowered:
+            return True
+    return False
+
+
 def informal_markers(lowered: str) -> int:
-    count = len(_SLANG.findall(lowered))
+    count = len(_SLANG.findall(lowered)) if _may_have_slang(lowered) else 0
     if "!!" in lowered:
         count += len(_BANGS.findall(lowered))
     if not lowered.isascii():

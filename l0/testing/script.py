@@ -8,6 +8,7 @@ A script is a list of steps, consumed one per request. A step is one of:
 - `ErrorReply`: an HTTP error with an OpenAI-style error body (429 with `Retry-After`,
   5xx, 401/403, 400 with a code such as `context_length_exceeded`).
 - `ResetConnection`: the connection is reset before any response byte is sent.
+- `RawReply`: a streamed body of exactly the given bytes (for SSE that `Reply` cannot say).
 
 Positions inside a stream (`Stall.after`, `drop_after`, `malformed_after`) count *content
 chunks*: each text token is one chunk, each tool call is a head chunk (id and name) followed
@@ -263,8 +264,39 @@ class ResetConnection:
     """Reset the TCP connection (RST) before sending any response byte."""
 
 
-Step: TypeAlias = Reply | ErrorReply | ResetConnection
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """A 200 `text/event-stream` response whose body is exactly `writes`, one write each.
 
-STEP_TYPES = (Reply, ErrorReply, ResetConnection)
+    For what a `Reply` cannot say: comments, keep-alives, CR line ends, error events, a
+    UTF-8 character split between two writes, broken JSON anywhere. `gap` waits that many
+    seconds (real time) between writes, so that each arrives in a read of its own; with
+    `cut=True` the connection is closed after the last write instead of ending the body.
+    """
 
-__all__ = ["STEP_TYPES", "ErrorReply", "Reply", "ResetConnection", "Stall", "Step", "ToolCall"]
+    writes: Sequence[bytes]
+    gap: float = 0.0
+    cut: bool = False
+
+    def __post_init__(self) -> None:
+        writes = tuple(self.writes)
+        if not all(isinstance(write, bytes) for write in writes):
+            raise _invalid("RawReply.writes must be a sequence of bytes")
+        _check_seconds("RawReply", "gap", self.gap)
+        object.__setattr__(self, "writes", writes)
+
+
+Step: TypeAlias = Reply | ErrorReply | ResetConnection | RawReply
+
+STEP_TYPES = (Reply, ErrorReply, ResetConnection, RawReply)
+
+__all__ = [
+    "STEP_TYPES",
+    "ErrorReply",
+    "RawReply",
+    "Reply",
+    "ResetConnection",
+    "Stall",
+    "Step",
+    "ToolCall",
+]

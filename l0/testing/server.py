@@ -1,6 +1,7 @@
 """A local OpenAI-compatible streaming server that misbehaves on purpose.
 
-`FaultServer` serves `POST /v1/chat/completions` on 127.0.0.1 (a free port) from a
+`FaultServer` serves `POST /v1/chat/completions` (and Azure's
+`/v1/deployments/{deployment}/chat/completions`) on 127.0.0.1 (a free port) from a
 background thread with its own asyncio loop, so it works the same from sync tests, asyncio
 and trio. Each request takes the next step of the script registered for its model
 (`server.script(model, [...])`) and the server records what it received, so tests can
@@ -28,7 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
-from l0.testing.script import STEP_TYPES, ErrorReply, Reply, ResetConnection, Step
+from l0.testing.script import STEP_TYPES, ErrorReply, RawReply, Reply, ResetConnection, Step
 from l0.testing.wire import (
     MALFORMED_EVENT,
     Pause,
@@ -60,7 +61,7 @@ class RecordedRequest:
 
     `received_at` is `time.monotonic()` when the request arrived. `attempt` counts requests
     for the same model (1-based); `number` counts all requests (1-based). `outcome` is
-    "reply", "error <status>", "reset", "prefill_rejected" or "unscripted".
+    "reply", "raw", "error <status>", "reset", "prefill_rejected" or "unscripted".
     """
 
     number: int
@@ -94,7 +95,8 @@ class _Book:
 def _check_step(step: object, where: str) -> Step:
     if not isinstance(step, STEP_TYPES):
         raise Error(
-            f"{where} must be a Reply, ErrorReply or ResetConnection from l0.testing, got {step!r}",
+            f"{where} must be a Reply, RawReply, ErrorReply or ResetConnection from l0.testing, "
+            f"got {step!r}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
     return step
@@ -286,6 +288,9 @@ class FaultServer:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
+        # Azure OpenAI's path (AsyncAzureOpenAI(base_url=server.base_url, ...)): the body
+        # names the model as OpenAI's does, so the same scripts answer it.
+        app.router.add_post("/v1/deployments/{deployment}/chat/completions", self._handle)
         runner = web.AppRunner(
             app,
             access_log=None,
@@ -370,6 +375,8 @@ class FaultServer:
         if isinstance(step, ResetConnection):
             _reset(request)
             return web.Response()  # never sent: the connection is gone
+        if isinstance(step, RawReply):
+            return await self._raw_reply(request, step)
         return await self._reply(request, step, record)
 
     async def _reply(
@@ -416,6 +423,30 @@ class FaultServer:
         return response
 
 
+    async def _raw_reply(self, request: web.Request, reply: RawReply) -> web.StreamResponse:
+        from aiohttp import web
+
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            for number, data in enumerate(reply.writes):
+                if number and reply.gap and not await self._pause(reply.gap):
+                    _reset(request)
+                    return response
+                if data:
+                    await response.write(data)
+            if reply.cut:
+                _cut(request)
+                return response
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away
+        return response
+
+
 def _require_aiohttp() -> None:
     try:
         import aiohttp  # noqa: F401
@@ -446,7 +477,7 @@ def _outcome(step: Step | None) -> str:
         return f"error {step.status}"
     if isinstance(step, ResetConnection):
         return "reset"
-    return "reply"
+    return "raw" if isinstance(step, RawReply) else "reply"
 
 
 def _error_response(step: ErrorReply) -> web.Response:

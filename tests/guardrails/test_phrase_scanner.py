@@ -1,0 +1,95 @@
+"""The phrase scanner's pre-filter never changes what it finds.
+
+`PhraseScanner` first searches one relaxed alternation of all the patterns (the pre-filter)
+and then tries the patterns only at the positions where it matched. The reference model is
+the same scanner with no pre-filter, where every remaining pattern searches the whole
+window: on any text, split anywhere, scanned in any batch size, both must report the same
+matches at the same moments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from hypothesis import given, settings, strategies as st
+
+import l0
+from l0.guardrails._scan import MAX_CANDIDATES, PatternSet, PhraseScanner, _without_word_boundaries
+from l0.guardrails.content_rules import _default_pattern_set
+from l0.types import State
+
+# Pieces of text that make, nearly make, or break the default phrases.
+FRAGMENTS = [
+    "as", " an", " ai", " AI", "h", "has", " aim", "-", " researcher", "s", "z", " I'm",
+    " i", " am", " just", " only", " a", " language", " model", " my", " training data",
+    " knowledge cutoff", " hope", " this", " helps", " delve into", " it's", " important",
+    " to note that", " feel free to ask", ".", ",", " ", "\n", "  ", "’", "'m", " can't",
+    " help with that", " sorry", " but", " the", " word",
+]
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=60).map("".join)
+
+
+def scan(pattern_set: PatternSet, pieces: list[str], batch: int) -> list[list[object]]:
+    scanner = PhraseScanner(pattern_set, batch=batch)
+    steps: list[list[object]] = [list(scanner.feed(piece)) for piece in pieces]
+    steps.append(list(scanner.flush()))
+    steps.append(list(scanner.finish()))
+    return steps
+
+
+@st.composite
+def split(draw: st.DrawFn) -> list[str]:
+    text = draw(texts)
+    cuts = sorted(draw(st.sets(st.integers(0, len(text)), max_size=10)))
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=300)
+@given(pieces=split(), batch=st.sampled_from([1, 7, 64, 256]))
+def test_the_default_phrases_are_found_as_without_the_prefilter(
+    pieces: list[str], batch: int
+) -> None:
+    pattern_set = _default_pattern_set()
+    assert pattern_set.prefilter is not None
+    reference = pattern_set._replace(prefilter=None)
+    assert scan(pattern_set, pieces, batch) == scan(reference, pieces, batch)
+
+
+user_patterns = st.lists(
+    st.sampled_from(
+        [r"\bcat\b", r"ca", r"a", r"\d+", r"(?!cat\b)c\w", r"\bdog(?!\bs)", r"o\b", r"x?"]
+    ),
+    min_size=1,
+    max_size=5,
+    unique=True,
+)
+letters = st.lists(st.sampled_from(["cat", "dog", "s", " ", "a", "1", "c", "o", "x"]), max_size=80)
+
+
+@settings(max_examples=300)
+@given(patterns=user_patterns, words=letters, batch=st.sampled_from([1, 16, 256]))
+def test_any_patterns_are_found_as_without_the_prefilter(
+    patterns: list[str], words: list[str], batch: int
+) -> None:
+    """Including patterns that match almost everywhere (more than MAX_CANDIDATES positions)
+    and ones that can match the empty string."""
+    pattern_set = PatternSet.build(patterns, lowercase=True, max_match=40)
+    assert pattern_set.prefilter is not None
+    reference = pattern_set._replace(prefilter=None)
+    text = "".join(words)
+    pieces = [text[i : i + 5] for i in range(0, len(text), 5)]
+    assert scan(pattern_set, pieces, batch) == scan(reference, pieces, batch)
+    assert MAX_CANDIDATES < 80  # the texts are long enough to pass it
+
+
+def test_a_word_boundary_inside_a_negative_lookahead_is_kept() -> None:
+    """Relaxing `\\b` inside `(?!...)` would make the pre-filter stricter than the pattern:
+    it used to skip "As an AI researcherz", which the pattern matches."""
+    assert _without_word_boundaries(r"\bai(?! x\b)") == r"ai(?! x\b)"
+    violations = l0.Guardrails.pattern().check(
+        State(content="As an AI researcherz, I think so.", completed=True)
+    )
+    assert [v.context["match"] for v in violations if v.context] == ["As an AI"]
+    assert re.search(_default_pattern_set().patterns[0], "as an ai researcherz")
