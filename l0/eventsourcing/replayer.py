@@ -2,12 +2,13 @@
 
 `replay_envelopes` rebuilds the run's plan (with stand-ins for stream factories and user
 callbacks), its clock origin, its random generator and its stream id, then hands the core
-every recorded fact in order, exactly as the driver did: tokens and chunks (collecting the
-events they return), failures as rebuilt exceptions, wake-ups, timeouts, aborts, off-loop
-guardrail checks (evaluate, report, `checked`), and the points where the driver delivered
-queued events. User code is not called again: guardrail outcomes and `calculate_delay`
-results come from the recording, in order. The replay is synchronous and deterministic;
-`ReplayResult` holds what it produced.
+every recorded fact in order, exactly as the driver did: each fact record becomes the fact
+again (l0.eventsourcing.facts) and goes to `core.handle`; tokens and chunks go to
+`core.token` and `core.event` (collecting the events they return); a `DRAIN` takes the
+waiting events where the driver did. User code is not called again: guardrail outcomes
+(those of off-loop checks included) and `calculate_delay` results come from the recording,
+in order. The replay is synchronous and deterministic; `ReplayResult` holds what it
+produced.
 
 A recording made by another version of l0 may not replay: when a fact cannot be applied
 (an illegal transition, a guardrail outcome missing) the replay stops with an `l0.Error`

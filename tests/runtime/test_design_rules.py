@@ -146,6 +146,32 @@ def test_the_sans_io_core_reaches_no_clock_io_event_store_or_sdk() -> None:
     assert "l0.machine.models" in reached  # the machine is part of the core
 
 
+# What reaches process-wide state: the global metrics counters, the process's route health.
+PROCESS_WIDE = frozenset({"get_global", "get_global_metrics", "default_route_health", "_global"})
+
+
+def _process_wide_names(source: str) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in PROCESS_WIDE:
+            found.add(node.attr)
+        elif isinstance(node, ast.Name) and node.id in PROCESS_WIDE:
+            found.add(node.id)
+    return found
+
+
+def test_the_run_core_touches_no_process_wide_state() -> None:
+    """The core's modules never reach for the global metrics or other process-wide state:
+    the driver injects what a run counts into (`MetricsSink`)."""
+    core_modules = [m for m in SANS_IO_CORE if m.startswith("l0.runtime.")]
+    found = {m: _process_wide_names(modules()[m].read_text()) for m in core_modules}
+    assert {m: names for m, names in found.items() if names} == {}
+    # the check can fail: the stream, which injects the global counters, is seen to
+    assert _process_wide_names(modules()["l0.runtime.stream"].read_text()) == {"get_global"}
+
+
 def test_the_reach_check_sees_through_lazy_imports() -> None:
     """The driver, which must do I/O, is seen to: anyio is reached, and the recorder through
     the stream's lazy import."""
