@@ -270,9 +270,12 @@ class RunCore(HedgeRacing):
                 code=ErrorCode.INTERNAL_ERROR,
             )
         violations = engine.report(pending.phase, fact.found, self._ts(now))
-        self.stop_reading = False
         if self.phase == "finalizing":
+            self.stop_reading = False
             return self._after_final(violations, now)
+        if self.abort_requested:
+            return self._aborted(now)  # asked while the check ran: the run reads no further
+        self.stop_reading = False
         error = self._apply_violations(violations, now)
         if error is not None:
             return self._failed(error, now)

@@ -288,7 +288,8 @@ class Driver:
                                 raise
                             self._raise_if_ours(watchdog)
                             raise
-                        assert outcome is not None  # every way out of the loop above sets it
+                        if outcome is None:  # (every way out of the loop above sets it)
+                            outcome = core.handle(READING_STOPPED, clock())
                         decision = outcome
                     except Interrupted as why:
                         decision = self._on_interrupt(why)

@@ -20,8 +20,10 @@ from l0.runtime.facts import (
     STREAM_ENDED,
     WOKE,
     CallbackAnswered,
+    CheckFinished,
     DeadlinePassed,
     Failed,
+    RunCheck,
 )
 from l0.runtime.plan import make_plan
 from l0.types import EventType
@@ -422,3 +424,35 @@ def test_every_transition_is_a_declared_edge() -> None:
     declared = {(e.source, e.trigger, e.dest) for e in load_spec("runtime").edges}
     assert set(core.visits) <= declared
     assert core.phase == "complete"
+
+
+def test_an_off_loop_check_that_passes_lets_the_attempt_read_on() -> None:
+    """A large streaming check stops the reading (RunCheck); when it finds nothing the
+    attempt reads on."""
+    core = make_core(guardrails=[_rule_rejecting("bad")], check_interval=1)
+    assert core.engine is not None
+    core.engine.thread_threshold = 0
+    core.handle(START, 100.0)
+    feed(core, "good ")
+    assert core.stop_reading
+    assert core.handle(READING_STOPPED, 101.0) == RunCheck("streaming")
+    found = core.engine.evaluate_streaming(core.state, 1)
+    assert core.handle(CheckFinished(found), 101.5) is None
+    assert not core.stop_reading and core.phase == "streaming"
+
+
+def test_an_abort_asked_while_an_off_loop_check_runs_ends_the_run() -> None:
+    """abort() while the driver runs a streaming check in a worker thread: when the check
+    comes back (even clean), the run ends as aborted instead of reading on."""
+    core = make_core(guardrails=[_rule_rejecting("bad")], check_interval=1)
+    assert core.engine is not None
+    core.engine.thread_threshold = 0
+    core.handle(START, 100.0)
+    feed(core, "good ")
+    assert core.handle(READING_STOPPED, 101.0) == RunCheck("streaming")
+    found = core.engine.evaluate_streaming(core.state, 1)
+    core.request_abort()  # from another task, while the check runs
+    decision = core.handle(CheckFinished(found), 101.5)
+    assert isinstance(decision, Fail)
+    assert decision.error.code is ErrorCode.STREAM_ABORTED  # type: ignore[attr-defined]
+    assert core.phase == "error" and core.state.aborted
