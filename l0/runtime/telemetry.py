@@ -197,16 +197,14 @@ class LifecycleTelemetry(RunBase):
                 Obs.SESSION_END, ts=self._ts(now), completed=False, outcome=outcome, error_type=kind
             )
 
-    def _emit_checkpoint(self, now: float) -> None:
-        bus = self.bus
-        if bus.active:
-            state = self.state
-            bus.emit(
-                Obs.CHECKPOINT_SAVED,
-                ts=self._ts(now),
-                token_count=state.token_count,
-                checkpoint_length=state.checkpoint_length,
-            )
+    def _emit_checkpoint(self, now: float) -> None:  # (the caller checks `bus.active`)
+        state = self.state
+        self.bus.emit(
+            Obs.CHECKPOINT_SAVED,
+            ts=self._ts(now),
+            token_count=state.token_count,
+            checkpoint_length=state.checkpoint_length,
+        )
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -91,7 +91,8 @@ class Verdicts(LifecycleTelemetry):
         if not every or self._tokens_at_interval % every:
             return
         self.state._mark_checkpoint()
-        self._emit_checkpoint(now)
+        if self.bus.active:
+            self._emit_checkpoint(now)
 
     @property
     def _validates_checkpoints(self) -> bool:
