@@ -9,6 +9,7 @@ observability never breaks a stream. The events themselves are `l0.observability
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import os
 import time
@@ -101,10 +102,25 @@ class EventBus:
         )
         for handler in self._handlers:
             try:
-                handler(event)
+                result = handler(event)
+                if result is not None and inspect.isawaitable(result):
+                    _refuse_awaitable(result, event)
             except Exception:  # a broken handler must not break the stream
                 logger.exception("l0: on_event handler raised for %s", event.type.value)
         return event
+
+
+def _refuse_awaitable(result: Any, event: ObservabilityEvent) -> None:
+    """A handler that looked sync (run() refuses `async def` ones) returned an awaitable:
+    nobody would await it. It is closed (no RuntimeWarning) and the mistake raised, to be
+    logged like any broken handler."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+    raise TypeError(
+        f"on_event returned an awaitable for {event.type.value}; l0 calls on_event "
+        "synchronously and never awaits it: pass a plain function"
+    )
 
 
 __all__ = ["EventBus", "uuid7"]

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TextIO, TypeAlias
 
+from l0.callbacks import refuse_async
 from l0.errors import Error, ErrorCode
 
 ProgressCallback = Callable[[int, int], object]
@@ -93,6 +94,7 @@ def check_progress(on_progress: object, progress: object, *, where: str) -> Prog
             f"on_progress must be callable as on_progress(done, total) (in {where}), "
             f"got {type(on_progress).__name__}"
         )
+    refuse_async(on_progress, "on_progress", "It is called as each task settles.")
     if progress is None or progress is False:
         return None
     if progress is True:

@@ -14,12 +14,14 @@ at once instead of spending that budget on it; moving to the next route is not a
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from l0.callbacks import is_async_callable
 from l0.errors import Error, ErrorCode, NetworkErrorType
 
 if TYPE_CHECKING:
@@ -49,6 +51,20 @@ class RetryableErrorType(str, Enum):
     SERVER_ERROR = "server_error"
 
 
+def _is_seconds(value: object) -> bool:
+    """A usable delay: a real, finite number >= 0 (NaN would never compare, inf never end)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def _is_count(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 0
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorTypeDelays:
     """Base delays (seconds) per network failure kind; None means the default."""
@@ -66,6 +82,16 @@ class ErrorTypeDelays:
     ssl_error: float | None = None
     timeout: float | None = None
     unknown: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None and not _is_seconds(value):
+                raise Error(
+                    f"ErrorTypeDelays.{name} must be a finite number of seconds >= 0 or None, "
+                    f"got {value!r}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
 
     def for_type(self, kind: NetworkErrorType) -> float:
         """The delay for `kind`: this object's value, else the library default."""
@@ -168,14 +194,23 @@ class Retry:
         problems = []
         if not isinstance(self.failover, Failover):
             problems.append(f"failover must be an l0.retry.Failover, got {self.failover!r}")
-        if not isinstance(self.attempts, int) or self.attempts < 0:
+        if not _is_count(self.attempts):
             problems.append(f"attempts must be an int >= 0, got {self.attempts!r}")
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+        if not _is_count(self.max_retries):
             problems.append(f"max_retries must be an int >= 0, got {self.max_retries!r}")
         for name in ("base_delay", "max_delay"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 problems.append(f"{name} must be a number of seconds >= 0, got {value!r}")
+            elif not math.isfinite(value):
+                problems.append(f"{name} must be a finite number of seconds, got {value!r}")
+        if self.error_type_delays is not None and not isinstance(
+            self.error_type_delays, ErrorTypeDelays
+        ):
+            problems.append(
+                f"error_type_delays must be an l0.ErrorTypeDelays, got "
+                f"{type(self.error_type_delays).__name__}"
+            )
         try:
             self.strategy = BackoffStrategy(self.strategy)
         except ValueError:
@@ -184,12 +219,17 @@ class Retry:
         if self.retry_on is not None:
             try:
                 self.retry_on = [RetryableErrorType(kind) for kind in self.retry_on]
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:
                 problems.append(f"retry_on: {exc}")
         for name in ("should_retry", "calculate_delay"):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 problems.append(f"{name} must be callable, got {type(value).__name__}")
+        if is_async_callable(self.calculate_delay):  # should_retry may be async; this not
+            problems.append(
+                "calculate_delay must be a plain (sync) function returning seconds; l0 calls "
+                "it while deciding and would never await it"
+            )
         if problems:
             raise Error("Invalid Retry: " + "; ".join(problems), code=ErrorCode.INVALID_ARGUMENT)
 
@@ -259,12 +299,21 @@ def backoff_delay(
     cap: float,
     rng: random.Random,
 ) -> float:
-    """Seconds to wait before retry number `attempt` (0-based). Pure, given `rng`."""
-    exponential = min(base * 2.0**attempt, cap)
+    """Seconds to wait before retry number `attempt` (0-based). Pure, given `rng`.
+
+    Finite and within [0, cap] for any attempt number: a growth too large for a float
+    (`2.0**attempt` overflows past attempt 1023) is the cap."""
+    try:
+        exponential = min(math.ldexp(base, attempt), cap)  # base * 2**attempt, exactly
+    except OverflowError:
+        exponential = cap
     if strategy is BackoffStrategy.EXPONENTIAL:
         return exponential
     if strategy is BackoffStrategy.LINEAR:
-        return min(base * (attempt + 1), cap)
+        try:
+            return min(base * (attempt + 1), cap)
+        except OverflowError:  # an attempt number beyond any float
+            return cap
     if strategy is BackoffStrategy.FIXED:
         return min(base, cap)
     if strategy is BackoffStrategy.FULL_JITTER:

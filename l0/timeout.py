@@ -12,6 +12,7 @@ makes such a `Timeout` (Python's usual warning filter), and names the millisecon
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -56,6 +57,12 @@ class Timeout:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise Error(
                     f"Timeout.{name} must be a positive number of milliseconds, got {value!r}",
+                    code=ErrorCode.INVALID_ARGUMENT,
+                )
+            if not math.isfinite(value):  # a deadline that never comes is no timeout
+                raise Error(
+                    f"Timeout.{name} must be a finite number of milliseconds, got {value!r}; "
+                    "leave total=None for no overall limit",
                     code=ErrorCode.INVALID_ARGUMENT,
                 )
         _warn_if_seconds(self)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import random
 
+import anyio
 import pytest
 from hypothesis import given, strategies as st
 
 import l0
 from l0.retry import BackoffStrategy, backoff_delay
+from l0.runtime.policy import classify, retry_delay
+from l0.testing.scripted import Script, ScriptedFactory
 
 
 @pytest.mark.parametrize(
@@ -93,3 +97,113 @@ def test_timeout_defaults_and_validation() -> None:
         l0.Timeout(inter_token=0)
     with pytest.raises(l0.Error, match="total"):
         l0.Timeout(total=-5)
+
+
+# -- numbers that never end (issue 13, item 5) ----------------------------------------------
+
+NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("field", ["initial_token", "inter_token", "total"])
+def test_timeout_refuses_nan_and_infinity(field: str, value: float) -> None:
+    """A NaN or infinite deadline would never expire: INVALID_ARGUMENT naming the field."""
+    with pytest.raises(l0.Error) as caught:
+        l0.Timeout(**{field: value})  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+    assert field in str(caught.value)
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize("field", ["base_delay", "max_delay"])
+def test_retry_refuses_nan_and_infinite_delays(field: str, value: float) -> None:
+    """A NaN or infinite delay would wait forever (or compare false everywhere)."""
+    with pytest.raises(l0.Error) as caught:
+        l0.Retry(**{field: value})  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+    assert field in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [*NON_FINITE, -1.0, "1", True])
+def test_error_type_delays_refuse_unusable_values(value: object) -> None:
+    """Per-kind base delays are checked like Retry's own: finite seconds >= 0."""
+    with pytest.raises(l0.Error) as caught:
+        l0.ErrorTypeDelays(econnreset=value)  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+    assert "econnreset" in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs", [{"attempts": True}, {"max_retries": False}])
+def test_retry_counts_are_not_booleans(kwargs: dict[str, object]) -> None:
+    """`attempts=True` is a mistake, not one retry."""
+    with pytest.raises(l0.Error) as caught:
+        l0.Retry(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+
+
+finite_seconds = st.floats(min_value=0.0, max_value=1e308, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    strategy=st.sampled_from(list(BackoffStrategy)),
+    attempt=st.one_of(st.integers(0, 3000), st.integers(0, 10**400)),
+    base=finite_seconds,
+    cap=finite_seconds,
+    seed=st.integers(),
+)
+def test_backoff_is_finite_and_capped_for_any_attempt_number(
+    strategy: BackoffStrategy, attempt: int, base: float, cap: float, seed: int
+) -> None:
+    """No attempt number overflows the backoff (2.0**1024 raised OverflowError) and every
+    delay stays finite within [0, max_delay]."""
+    delay = backoff_delay(strategy, attempt, base, cap, random.Random(seed))
+    assert math.isfinite(delay)
+    assert 0.0 <= delay <= cap
+
+
+@given(
+    attempt=st.integers(0, 10**6),
+    retry=st.builds(
+        l0.Retry,
+        base_delay=finite_seconds,
+        max_delay=finite_seconds,
+        strategy=st.sampled_from(list(BackoffStrategy)),
+        error_type_delays=st.none() | st.builds(l0.ErrorTypeDelays, econnreset=finite_seconds),
+    ),
+)
+def test_retry_delay_is_finite_and_capped_for_any_config(attempt: int, retry: l0.Retry) -> None:
+    """The delay the runtime sleeps, for any valid Retry and attempt number, including a
+    network failure with its own base delay."""
+    failure = classify(ConnectionResetError("connection reset by peer"))
+    delay = retry_delay(
+        failure, retry, attempt=attempt, total_attempts=attempt, rng=random.Random(1)
+    )
+    assert math.isfinite(delay)
+    assert 0.0 <= delay <= retry.max_delay
+
+
+@pytest.mark.parametrize("answer", [math.nan, math.inf])
+def test_calculate_delay_returning_nan_or_infinity_is_refused(answer: float) -> None:
+    """A calculate_delay that answers NaN or infinity is the caller's mistake, said clearly."""
+    retry = l0.Retry(calculate_delay=lambda context: answer)
+    failure = classify(ConnectionResetError("connection reset by peer"))
+    with pytest.raises(l0.Error) as caught:
+        retry_delay(failure, retry, attempt=0, total_attempts=0, rng=random.Random(1))
+    assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT
+    assert "calculate_delay" in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_a_retry_budget_above_a_thousand_backs_off_without_overflow() -> None:
+    """Retry number 1024 of an exponential backoff used to raise a raw OverflowError; now it
+    waits max_delay and the run ends with the stream's own error after the whole budget."""
+    failing = Script(chunks=["x"], fail_at=0)
+    factory = ScriptedFactory(*[failing] * 1100, Script.tokens("ok"))
+    retry = l0.Retry(
+        max_retries=1100, base_delay=0.001, max_delay=0.01, strategy=BackoffStrategy.EXPONENTIAL
+    )
+    with anyio.fail_after(60):
+        result = await l0.run(stream=factory, retry=retry)
+        assert await result.read() == "ok"
+    assert factory.calls == 1101

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 
 from l0.adapters.base import AdaptedEvent, close_stream, defining_packages
+from l0.adapters.diagnosis import html_page_error, http_response_of, not_a_stream_error
 from l0.adapters.tool_calls import ToolCallAccumulator
 from l0.errors import Error, ErrorCode
 from l0.types import Event, EventType
@@ -211,12 +212,18 @@ class OpenAIAdapter:
         reader = ChunkReader(self.options)
         iterator: Any = stream
         try:
+            response = http_response_of(stream)
+            page = await html_page_error(response)
+            if page is not None:  # a proxy's or portal's page: say so, do not retry it
+                yield Event(type=EventType.ERROR, error=page)
+                return
             try:
                 # Step the stream itself when it is an iterator: `async for` would make the
                 # SDK build a generator around it that nobody closes if we stop early.
                 if not hasattr(type(stream), "__anext__"):
                     iterator = aiter(stream)
                 next_chunk = iterator.__anext__
+                delivered = False  # any text or tool call: then the answer was a stream
                 while True:
                     try:
                         if reader.finish_reason is None:
@@ -231,12 +238,20 @@ class OpenAIAdapter:
                         break
                     text = reader.feed(chunk)
                     if text is not None:
+                        delivered = True
                         yield Event(type=_TOKEN, text=text)
                     if reader.tool_calls_ready:
+                        delivered = True
                         for call in reader.take_tool_calls():
                             yield Event(type=_TOOL_CALL, data=call)
             except Exception as exc:  # the provider's own error, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
+                return
+            # Nothing came, under a content type that is no event stream: not a stream at all
+            # (LiteLLM even makes up a finish reason for it).
+            wrong = None if delivered else not_a_stream_error(response)
+            if wrong is not None:
+                yield Event(type=EventType.ERROR, error=wrong)
                 return
             if reader.finish_reason is None:
                 # An OpenAI stream always ends with a finish reason; without one the answer

@@ -121,4 +121,11 @@ class Adapters:
         return check_adapter(adapter)
 
 
-__all__ = ["Adapters"]
+def check_adapter_name(adapter: object) -> None:
+    """An adapter given by name must be registered now, rather than the first attempt
+    failing over it (ADAPTER_NOT_FOUND names the known ones)."""
+    if isinstance(adapter, str):
+        Adapters.get(adapter)
+
+
+__all__ = ["Adapters", "check_adapter_name"]

@@ -33,6 +33,7 @@ from typing import Any
 import anyio
 import jiter
 
+from l0.adapters.diagnosis import html_page_error, not_a_stream_error
 from l0.adapters.openai import FINISH_GRACE, ChunkReader, OpenAIAdapterOptions, _incomplete
 from l0.client.sse import SSEDecoder
 from l0.types import Event, EventType
@@ -126,7 +127,12 @@ class LeanChatStream:
         timeouts, failures = _transport_errors()
         decoder = SSEDecoder()
         try:
+            page = await html_page_error(response)
+            if page is not None:  # a proxy's or portal's page: say so, do not retry it
+                yield Event(type=EventType.ERROR, error=page)
+                return
             try:
+                delivered = False  # any text or tool call: then the answer was a stream
                 ended = False
                 while not ended:
                     try:
@@ -159,14 +165,21 @@ class LeanChatStream:
                             raise _stream_error(data, request)
                         text = feed(data)
                         if text is not None:
+                            delivered = True
                             yield Event(type=_TOKEN, text=text)
                         if reader.tool_calls_ready:
+                            delivered = True
                             for call in reader.take_tool_calls():
                                 yield Event(type=_TOOL_CALL, data=call)
                     if decoder.error is not None and not ended:
                         raise decoder.error
             except Exception as exc:  # what the SDK would have raised, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
+                return
+            # Nothing came, under a content type that is no event stream (adapters/openai.py).
+            wrong = None if delivered else not_a_stream_error(response)
+            if wrong is not None:
+                yield Event(type=EventType.ERROR, error=wrong)
                 return
             if reader.finish_reason is None:
                 yield Event(type=EventType.ERROR, error=_incomplete())

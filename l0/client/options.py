@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from l0.adapters.registry import check_adapter_name
 from l0.continuation import ContinuationConfig
 from l0.guardrails.types import GuardrailRule
 from l0.observability import EventHandler
@@ -59,6 +60,8 @@ class ClientOptions:
     ) -> ClientOptions:
         """Build the options, raising `l0.Error(INVALID_ARGUMENT)` for a bad one now rather
         than at the first request."""
+        if guardrails is not None and not isinstance(guardrails, (list, tuple)):
+            make_plan(stream=_never_called, guardrails=guardrails)  # raises run()'s own error
         options = cls(
             guardrails=tuple(guardrails or ()),
             retry=retry,
@@ -73,7 +76,8 @@ class ClientOptions:
             drift_detector=drift_detector,
             route_health=route_health,
         )
-        make_plan(stream=_never_called, **options.run_arguments())  # the same checks as run()
+        check_adapter_name(adapter)  # the same checks as run()
+        make_plan(stream=_never_called, **options.run_arguments())
         return options
 
     def merged(self, changes: dict[str, Any]) -> ClientOptions:

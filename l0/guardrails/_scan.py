@@ -29,35 +29,55 @@ Patterns written in lower case can be matched against lower-cased text, which Py
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 LOOKAROUND = 16
 BATCH = 256
 
 
+class Searchable(Protocol):
+    """What the scanner needs of a compiled pattern (`re.Pattern`, or a user's
+    `TimedPattern`)."""
+
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    def search(self, string: str, pos: int = ...) -> Any: ...
+    def match(self, string: str, pos: int = ...) -> Any: ...
+
+
 class PatternSet(NamedTuple):
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Searchable, ...]
     # All patterns, relaxed, as one alternation, when their flags agree and they have no
     # groups of their own.
-    prefilter: re.Pattern[str] | None
+    prefilter: Searchable | None
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
     # To match at a position the pre-filter found, compiled when first needed: tails[i] is
     # the patterns after pattern i as one alternation of capturing groups (tails[-1]: all of
     # them), tails[-2] all of them as they are, in one alternation.
-    tails: dict[int, re.Pattern[str] | None]
+    tails: dict[int, Searchable | None]
+    # How the set's patterns were compiled: the alternations above are compiled the same way
+    # (a user's patterns keep their time limit in them too).
+    compile: Callable[[str, int], Searchable]
 
     @classmethod
     def build(
         cls,
-        patterns: Sequence[str | re.Pattern[str]],
+        patterns: Sequence[str | Searchable],
         *,
         lowercase: bool,
         max_match: int,
         flags: int = 0,
+        compile: Callable[[str, int], Searchable] = re.compile,
     ) -> PatternSet:
-        compiled = tuple(p if isinstance(p, re.Pattern) else re.compile(p, flags) for p in patterns)
+        """Compile `patterns` (strings with `compile(pattern, flags)`; compiled ones are kept)
+        and their prefilter (with `compile` too)."""
+        compiled = tuple(compile(p, flags) if isinstance(p, str) else p for p in patterns)
         prefilter = None
         # Groups would be renumbered (or clash, if named) in one alternation: no prefilter then.
         if compiled and len({p.flags for p in compiled}) == 1 and not any(
@@ -65,28 +85,28 @@ class PatternSet(NamedTuple):
         ):
             joined = "|".join(f"(?:{_without_word_boundaries(p.pattern)})" for p in compiled)
             try:
-                prefilter = re.compile(joined, compiled[0].flags)
-            except re.error:  # e.g. a global flag like "(?i)" inside the alternation
+                prefilter = compile(joined, compiled[0].flags)
+            except Exception:  # e.g. a global flag like "(?i)" inside the alternation
                 prefilter = None
-        return cls(compiled, prefilter, lowercase, max_match, {})
+        return cls(compiled, prefilter, lowercase, max_match, {}, compile)
 
-    def tail(self, index: int) -> re.Pattern[str] | None:
+    def tail(self, index: int) -> Searchable | None:
         """The relaxed patterns after `index` as one alternation whose group i + 1 is the
         i-th of them (None after the last). Only for anchored matches: capturing groups
         would take away the literal-prefix skipping that makes the pre-filter's search
         fast."""
         if index not in self.tails:
             rest = self.patterns[index + 1 :]
-            self.tails[index] = _alternation(rest) if rest else None
+            self.tails[index] = _alternation(rest, self.compile) if rest else None
         return self.tails[index]
 
-    def any_at(self) -> re.Pattern[str]:
+    def any_at(self) -> Searchable:
         """All the patterns (not relaxed) as one alternation: `.match(text, at)` says whether
         any of them matches at `at`."""
         strict = self.tails.get(-2)
         if strict is None:
             joined = "|".join(f"(?:{p.pattern})" for p in self.patterns)
-            strict = self.tails[-2] = re.compile(joined, self.patterns[0].flags)
+            strict = self.tails[-2] = self.compile(joined, self.patterns[0].flags)
         return strict
 
     def lowered(self, text: str) -> str:
@@ -100,10 +120,12 @@ class PatternSet(NamedTuple):
         return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
 
 
-def _alternation(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str]:
+def _alternation(
+    patterns: Sequence[Searchable], compile: Callable[[str, int], Searchable]
+) -> Searchable:
     """The relaxed `patterns` as one alternation of capturing groups."""
     joined = "|".join(f"({_without_word_boundaries(p.pattern)})" for p in patterns)
-    return re.compile(joined, patterns[0].flags)
+    return compile(joined, patterns[0].flags)
 
 
 def _without_word_boundaries(pattern: str) -> str:

@@ -27,6 +27,7 @@ from l0.errors import Error, ErrorCode
 from l0.guardrails._loops import Loop, LoopDetector
 from l0.guardrails._rule import check_float, check_int, check_severity, make_rule, violation
 from l0.guardrails._scan import BATCH, PatternSet, PhraseMatch, PhraseScanner
+from l0.guardrails._user_patterns import compile_user_pattern
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, Severity
 
 if TYPE_CHECKING:
@@ -84,13 +85,11 @@ def _user_pattern_set(patterns: Sequence[str | re.Pattern[str]], max_match: int)
                 f"got {pattern!r}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
-    try:
-        return PatternSet.build(patterns, lowercase=False, max_match=max_match, flags=re.IGNORECASE)
-    except re.error as exc:
-        raise Error(
-            f"Guardrails.pattern: invalid regex {exc.pattern!r}: {exc}",
-            code=ErrorCode.INVALID_ARGUMENT,
-        ) from exc
+    # A user's pattern runs on `regex` with a time limit (see _user_patterns.py).
+    compiled = [compile_user_pattern(pattern, re.IGNORECASE) for pattern in patterns]
+    return PatternSet.build(
+        compiled, lowercase=False, max_match=max_match, compile=compile_user_pattern
+    )
 
 
 class _PatternSession:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from l0.types import State
 
 DEFAULT_THREAD_THRESHOLD = 10_000  # characters
+MESSAGE_LIMIT = 300  # characters of a violation's message: it ends up in errors and logs
 DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming checks
 DRIFT_CHECK_INTERVAL = 25  # tokens between drift checks
 
@@ -35,14 +36,48 @@ Found = list[tuple[GuardrailRule, list[GuardrailViolation]]]
 
 
 def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[GuardrailViolation]:
-    """Call a rule; a rule that raises is a bug in the rule, reported as such."""
+    """Call a rule; a rule that raises is a bug in the rule, reported as such, and one that
+    returns anything but a list of violations is the caller's mistake (INVALID_ARGUMENT)."""
     try:
-        return list(check(*args))
+        found = check(*args)
+    except Error as exc:
+        if exc.code is not ErrorCode.INVALID_ARGUMENT:
+            raise _raised(rule, exc) from exc
+        raise  # the caller's mistake, said by the rule (e.g. a pattern out of time)
     except Exception as exc:
-        raise Error(
-            f"Guardrail rule {rule.name!r} raised {type(exc).__name__}: {exc}",
-            code=ErrorCode.INTERNAL_ERROR,
-        ) from exc
+        raise _raised(rule, exc) from exc
+    if type(found) is not list:
+        if not isinstance(found, (list, tuple)):
+            raise _wrong_result(rule, found)
+        found = list(found)
+    for item in found:
+        if not isinstance(item, GuardrailViolation):
+            raise _wrong_result(rule, item, inside=True)
+    return found
+
+
+def _raised(rule: GuardrailRule, exc: Exception) -> Error:
+    return Error(
+        f"Guardrail rule {rule.name!r} raised {type(exc).__name__}: {exc}",
+        code=ErrorCode.INTERNAL_ERROR,
+    )
+
+
+def _wrong_result(rule: GuardrailRule, value: object, *, inside: bool = False) -> Error:
+    what = f"a list holding a {type(value).__name__}" if inside else type(value).__name__
+    return Error(
+        f"Guardrail rule {rule.name!r} returned {what}; a rule's check returns a list of "
+        "l0.GuardrailViolation (an empty list when the text is fine)",
+        code=ErrorCode.INVALID_ARGUMENT,
+    )
+
+
+def shorten(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`message` cut to `limit` characters, saying how much was left out."""
+    if len(message) <= limit:
+        return message
+    note = f"… ({len(message) - limit} more characters)"
+    return message[: limit - len(note)] + note
 
 
 class _Group:
@@ -181,6 +216,11 @@ class GuardrailEngine:
                     self._seen.add(key)
                     if violation.timestamp is None:
                         violation.timestamp = ts / 1000.0
+                    if (
+                        isinstance(violation.message, str)
+                        and len(violation.message) > MESSAGE_LIMIT
+                    ):
+                        violation.message = shorten(violation.message)
                     fresh.append(violation)
         bus = self._bus
         if bus.active:

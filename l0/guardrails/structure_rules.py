@@ -53,7 +53,7 @@ class _JsonSession:
         if analysis.depth:
             return [self._violation(
                 f"Incomplete JSON: {analysis.depth} unclosed bracket(s) "
-                f"({analysis.open_brackets!r})",
+                f"({_innermost(analysis.open_brackets)!r})",
                 analysis.length,
             )]
         return []
@@ -62,6 +62,11 @@ class _JsonSession:
     def _violation(message: str, position: int | None) -> GuardrailViolation:
         return violation("json", message, severity="error", recoverable=True, position=position,
                          suggestion=JSON_SUGGESTION)
+
+
+def _innermost(brackets: str, shown: int = 16) -> str:
+    """The brackets to close first, at most `shown` of them (a message stays short)."""
+    return brackets if len(brackets) <= shown else "…" + brackets[-shown:]
 
 
 def json_rule() -> GuardrailRule:

@@ -60,6 +60,14 @@ class GuardrailRule:
                 f"got {type(self.check).__name__}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
+        from l0.callbacks import refuse_async
+
+        refuse_async(
+            self.check,
+            f"GuardrailRule {self.name!r}: check",
+            "For checks that must await (a moderation API), see l0's async checks "
+            "(docs/async-checks.md).",
+        )
         if self.check_every is not None and (
             isinstance(self.check_every, bool)
             or not isinstance(self.check_every, int)

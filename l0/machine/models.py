@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from l0.callbacks import refuse_async
 from l0.errors import Error, ErrorCode
 from l0.machine.diagram import render_mermaid
 from l0.machine.engine import build_machine
@@ -136,6 +137,7 @@ class MachineModel:
         return counts
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        refuse_async(listener, "a state machine listener", "It is called at each transition.")
         self._listeners.append(listener)
 
         def unsubscribe() -> None:

@@ -57,9 +57,11 @@ def check_run_options(options: Mapping[str, Any] | None, *, where: str) -> RunOp
             f"{', '.join(sorted(RUN_OPTION_NAMES))}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
+    from l0.adapters.registry import check_adapter_name
     from l0.runtime.plan import make_plan
 
     try:
+        check_adapter_name(options.get("adapter"))
         make_plan(stream=_no_stream, **options)
     except Error as exc:
         raise Error(f"{where}: {exc.message}", code=exc.code) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
+from l0.adapters.registry import check_adapter_name
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
@@ -56,6 +57,7 @@ async def run(
     keeps failing is skipped for the next ones until one probe finds it well. With
     `hedge_after` (milliseconds), a route that has not produced its first token by then gets
     the next route racing it; the first to produce a token is kept, the other closed."""
+    check_adapter_name(adapter)
     plan = make_plan(
         stream=stream,
         fallbacks=fallbacks,
@@ -168,6 +170,7 @@ def wrap(
             "the client instead",
             code=ErrorCode.INVALID_ARGUMENT,
         )
+    check_adapter_name(adapter)
     plan = make_plan(
         stream=_OneShot(client_or_stream),
         guardrails=guardrails,

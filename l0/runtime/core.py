@@ -361,7 +361,13 @@ class RunCore(HedgeRacing):
                 self.decision = RunCheck("streaming")
                 self.stop_reading = True
                 return False
-            violations = engine.check_streaming(self.state, self._ts(now), count)
+            try:
+                violations = engine.check_streaming(self.state, self._ts(now), count)
+            except Exception:
+                # A rule that raised (or answered nonsense: the caller's mistake) fails the
+                # run before this token is delivered, so the token leaves the content too.
+                self.state.truncate(self.state.content_length - len(text))
+                raise
             error = self._apply_violations(violations, now)
             if error is not None:
                 self.state.truncate(self.state.content_length - len(text))

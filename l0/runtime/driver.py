@@ -10,12 +10,16 @@ the first chunk, then "now + inter_token" measured from the moment l0 asks for t
 chunk, so time the consumer spends between events never counts. On asyncio a `Watchdog`
 timer enforces it without per-token cost; elsewhere each read gets its own cancel scope.
 Either way nothing that can cancel is held across a `yield` to the consumer, so the
-consumer's own cancel scopes nest correctly. `abort()` cuts short whatever wait is pending.
+consumer's own cancel scopes nest correctly. `abort()` cuts short whatever wait is pending;
+when nothing is pending (the consumer holds an event), it closes the attempt's provider
+stream at once from a task of its own (`closing.py`) rather than at the next read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import math
 import time
@@ -27,6 +31,7 @@ import anyio.lowlevel
 
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
+from l0.runtime.closing import Closing, close_soon
 from l0.runtime.core import RunCore
 from l0.runtime.facts import (
     ABORTED,
@@ -61,7 +66,9 @@ _CLOSE_GRACE = 5.0  # seconds a provider stream gets to close before it is left 
 
 
 def _is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
-    return hasattr(value, "__await__") or asyncio.iscoroutine(value)
+    # Not asyncio.iscoroutine: it says True for any generator (the old generator-based
+    # coroutines), and a factory returning a sync generator is a caller's mistake to report.
+    return inspect.isawaitable(value)
 
 
 def backend_clock() -> Callable[[], float]:
@@ -101,14 +108,29 @@ class Driver:
         self._first_read = True  # the pending read waits for an attempt's first chunk
         self._read_deadline = math.inf  # for `_scoped_reads`
         self._gate = make_gate(core.plan)  # route health (None: not kept for this run)
+        self._attempt: tuple[Any, Any] | None = None  # the open attempt's (iterator, raw)
+        self._closing: Closing | None = None  # its close, started by abort()
 
-    def abort(self) -> None:
-        """Stop the run as soon as possible (callable from any task of the same loop)."""
+    def abort(self, generator: AsyncGenerator[Event, None] | None = None) -> None:
+        """Stop the run as soon as possible (callable from any task of the same loop).
+        `generator` is `events()` as the consumer holds it (perhaps wrapped)."""
         self.core.request_abort()
         if self._scope is not None:
             self._scope.cancel()
         if self._watchdog is not None:
             self._watchdog.abort()
+        self._close_attempt_soon(generator)
+
+    def _close_attempt_soon(self, generator: AsyncGenerator[Event, None] | None) -> None:
+        """When `events()` waits at a `yield` (the consumer holds an event) no read is there
+        to cut short: close the provider now, from a task of its own, not at the next read
+        (which may never come). Resumed, `events()` sees the abort before reading again."""
+        attempt = self._attempt
+        if attempt is None or self._closing is not None or generator is None:
+            return
+        if getattr(generator, "ag_running", True):  # it awaits: the cancel above reaches it
+            return
+        self._closing = close_soon(functools.partial(self._close, still_open(*attempt)))
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -201,6 +223,7 @@ class Driver:
                             raw, iterator = await race(self, decision, first_deadline)
                         else:
                             raw, iterator = await self._open(decision, first_deadline)
+                        self._attempt = (iterator, raw)
                         core.handle(OPENED, clock())
                         # The first read waits for the first token; later ones for the next.
                         deadline = min(first_deadline, self._total_deadline)
@@ -296,9 +319,15 @@ class Driver:
                     except Exception as exc:
                         decision = core.handle(Failed(exc), clock())
                     finally:
+                        self._attempt = None
                         if self._watchdog is not None:
                             self._watchdog.close()
                         targets = still_open(chunks, iterator, raw)
+                        closing, self._closing = self._closing, None
+                        if closing is not None:  # abort() is closing the provider already
+                            with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+                                await closing.wait()
+                            targets = [t for t in targets if t is not iterator and t is not raw]
                         if targets:
                             await self._close(targets)
                         if gate is not None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from l0.callbacks import ON_EVENT_HINT, refuse_async
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
@@ -65,6 +66,28 @@ def _problem(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
 
 
+def _listed(values: Any, name: str, what: str) -> list[Any]:
+    """`values` (a list, a tuple... or None) as a list; anything else is refused."""
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise _problem(f"{name} must be a list of {what}, got {type(values).__name__}")
+    return list(values)
+
+
+def _check_adapter(adapter: Any) -> None:
+    """An adapter object must have `wrap`, rather than the first attempt failing over it. (An
+    adapter's name is checked against the registry by the entry points, `check_adapter_name`:
+    the plan imports no adapter.)"""
+    if adapter is None or isinstance(adapter, str):
+        return
+    if not callable(getattr(adapter, "wrap", None)):
+        raise _problem(
+            f"adapter must be an adapter's name or an object with wrap(stream) (e.g. "
+            f"l0.OpenAIAdapter()), got {type(adapter).__name__}"
+        )
+
+
 def make_plan(
     *,
     stream: StreamFactory,
@@ -91,14 +114,14 @@ def make_plan(
             f"{type(stream).__name__}; wrap an existing stream with `lambda: stream`, or use "
             "l0.wrap(stream) for a one-off stream without retries"
         )
-    fallback_list = list(fallbacks or ())
+    fallback_list = _listed(fallbacks, "fallbacks", "stream factories")
     for index, fallback in enumerate(fallback_list):
         if not callable(fallback):
             raise _problem(
                 f"fallbacks[{index}] must be a factory (a callable returning a stream), "
                 f"got {type(fallback).__name__}"
             )
-    rules = list(guardrails or ())
+    rules = _listed(guardrails, "guardrails", "l0.GuardrailRule objects")
     for index, rule in enumerate(rules):
         if not isinstance(rule, GuardrailRule):
             raise _problem(
@@ -111,16 +134,23 @@ def make_plan(
                 f"drift_detector must be an l0.DriftDetector, got {type(drift_detector).__name__}"
             )
         rules.append(as_rule())  # drift is checked like a guardrail rule named "drift"
+    _check_adapter(adapter)
     if retry is not None and not isinstance(retry, Retry):
         raise _problem(f"retry must be an l0.Retry, got {type(retry).__name__}")
     if timeout is not None and not isinstance(timeout, Timeout):
         raise _problem(f"timeout must be an l0.Timeout, got {type(timeout).__name__}")
     if on_event is not None and not callable(on_event):
         raise _problem(f"on_event must be callable, got {type(on_event).__name__}")
+    refuse_async(on_event, "on_event", ON_EVENT_HINT)
     if context is not None and not isinstance(context, dict):
         raise _problem(f"context must be a dict, got {type(context).__name__}")
     if build_continuation_prompt is not None and not callable(build_continuation_prompt):
         raise _problem("build_continuation_prompt must be callable")
+    refuse_async(
+        build_continuation_prompt,
+        "build_continuation_prompt",
+        "It returns the user message (a str) that asks the model to go on.",
+    )
     if (
         isinstance(check_interval, bool)
         or not isinstance(check_interval, int)

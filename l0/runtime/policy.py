@@ -38,6 +38,7 @@ toward `max_retries` for the retries that may follow.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -314,9 +315,15 @@ def retry_delay(
                 f"Retry.calculate_delay raised {type(exc).__name__}: {exc}",
                 code=ErrorCode.INVALID_ARGUMENT,
             ) from exc
-        if isinstance(custom, bool) or not isinstance(custom, (int, float)) or custom < 0:
+        if (
+            isinstance(custom, bool)
+            or not isinstance(custom, (int, float))
+            or not math.isfinite(custom)
+            or custom < 0
+        ):
             raise Error(
-                f"Retry.calculate_delay must return seconds >= 0, got {custom!r}",
+                f"Retry.calculate_delay must return a finite number of seconds >= 0, got "
+                f"{custom!r}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
         delay = float(custom)

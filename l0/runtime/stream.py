@@ -4,20 +4,33 @@ A stream is lazy: nothing happens until it is iterated or read. `async for event
 iterates the driver's event generator directly. `read()` consumes whatever is left and
 returns the surviving text. `abort()` stops the run promptly, even while the provider is
 silent. Leaving `async with stream:` (or dropping a half-read stream) closes the provider.
+
+Leaving `async for` early closes the provider too, at once. `async for` calls nothing when
+it is left, so l0 notices the generator being dropped: while the loop holds it, the stream
+keeps only a weak reference, and the generator's finalizer is l0's own (installed before its
+first step, in place of the event loop's, which would close it only later and on trio with a
+ResourceWarning). The finalizer closes the run from a task of its own (`closing.py`); an
+aborted run is read to its end there instead, so that its final ERROR event is emitted.
+This is set up by `__aiter__`, so `read()` pays nothing for it; a run already stepped by
+`anext(stream)` or `read()` keeps the event loop's finalizer and stays held by the stream.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
 from l0.event_bus import EventBus
 from l0.metrics import Metrics
+from l0.runtime.closing import Closing, close_soon
 from l0.runtime.core import RunCore
 from l0.runtime.driver import Driver, backend_clock
 from l0.runtime.plan import RunPlan
@@ -38,6 +51,11 @@ class Stream:
         self._core: RunCore | None = None
         self._driver: Driver | None = None
         self._events: AsyncGenerator[Event, None] | None = None
+        # the generator handed to an `async for` (see the module docstring)
+        self._iterated: weakref.ref[AsyncGenerator[Event, None]] | None = None
+        self._left_early = False  # ... and dropped before its end
+        self._stepped = False  # read or stepped other than by `async for` (see __aiter__)
+        self._closing: Closing | None = None  # the run's close after that
         self._early_abort = False
         self._state = State()
         # Made now, not at the first read: the context is copied when run() is called.
@@ -46,6 +64,13 @@ class Stream:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _start(self) -> AsyncGenerator[Event, None]:
+        if self._events is None and self._iterated is not None:
+            handed_out = self._iterated()
+            if handed_out is not None:
+                return handed_out  # an iterator the consumer still holds: go on with it
+            if self._left_early:
+                return self._gone()
+            return _exhausted()  # the loop ran it to its end
         if self._events is None:
             clock = backend_clock()
             now = clock()
@@ -82,7 +107,9 @@ class Stream:
             if self._early_abort:
                 core.request_abort()
             events = self._driver.events()
-            self._events = events if plan.event_store is None else recording.recorded(events)
+            if plan.event_store is not None:
+                events = recording.recorded(events)
+            self._events = events
         return self._events
 
     @property
@@ -97,9 +124,47 @@ class Stream:
                 "`stream.state.content` for its text, or start a new run.",
                 code=ErrorCode.STREAM_CONSUMED,
             )
-        return self._start()
+        events = self._start()
+        if events is self._events and not self._stepped:
+            # The loop holds it now; the stream only watches it. (Once stepped otherwise, its
+            # finalizer is the event loop's already: the stream keeps holding it.)
+            _finalize_with(events, functools.partial(_dropped, weakref.ref(self)))
+            self._iterated = weakref.ref(events)
+            self._events = None
+        return events
+
+    def _left(self, events: AsyncGenerator[Event, None]) -> Closing | None:
+        """The consumer dropped `events` unfinished (it left `async for` early): end the run
+        now. An aborted run is read to its end (its ERROR event is emitted, the provider is
+        closed as the abort says); any other is closed where it stands, as `aclose()` does."""
+        self._left_early = True
+        core = self._core
+        close: Callable[[], Awaitable[object]] = events.aclose
+        if core is not None and core.abort_requested:
+            close = functools.partial(_drain, events)
+        self._closing = close_soon(close)
+        return self._closing
+
+    async def _gone(self) -> AsyncGenerator[Event, None]:
+        """What reading a stream gives after its consumer left `async for` early."""
+        if self._closing is not None:
+            await self._closing.wait()
+        core = self._core
+        decision = core.decision if core is not None else None
+        error = getattr(decision, "error", None)
+        if core is not None and core.phase == "error" and isinstance(error, Error):
+            raise error  # the abort (or failure) that ended it
+        raise Error(
+            "This stream was closed when its consumer left `async for` early; a stream "
+            "runs once. Read `stream.state.content` for what was delivered, or start a new "
+            "run. To stop iterating and go on later, hold the iterator: "
+            "`events = aiter(stream)`.",
+            code=ErrorCode.STREAM_CONSUMED,
+        )
+        yield  # pragma: no cover - makes this an async generator
 
     async def __anext__(self) -> Event:
+        self._stepped = True
         return await self._start().__anext__()
 
     async def read(self) -> str:
@@ -107,6 +172,7 @@ class Stream:
         if self._finished and self._core is not None and self._core.phase == "complete":
             return self._state.content
         events = self._start()
+        self._stepped = True
         assert self._core is not None
         self._core.quiet = True  # text accumulates in the state; token events are not needed
         async for _event in events:
@@ -120,12 +186,21 @@ class Stream:
             self._early_abort = True
             self._state.aborted = True
         else:
-            self._driver.abort()
+            events = self._events
+            if events is None and self._iterated is not None:
+                events = self._iterated()
+            self._driver.abort(events)
 
     async def aclose(self) -> None:
         """Stop iterating and close the provider stream (idempotent)."""
-        if self._events is not None:
-            await self._events.aclose()
+        if self._closing is not None:
+            await self._closing.wait()
+            return
+        events = self._events
+        if events is None and self._iterated is not None:
+            events = self._iterated()
+        if events is not None:
+            await events.aclose()
 
     async def __aenter__(self) -> Stream:
         return self
@@ -179,6 +254,53 @@ class Stream:
     def __repr__(self) -> str:
         phase = self._core.phase if self._core is not None else "not started"
         return f"{type(self).__name__}({phase}, {self._state!r})"
+
+
+def _finalize_with(
+    events: AsyncGenerator[Event, None], on_drop: Callable[[AsyncGenerator[Event, None]], bool]
+) -> None:
+    """Make `on_drop(events)` what runs when `events` is garbage collected before its end,
+    in place of the event loop's finalizer (which still runs when `on_drop` says False).
+    An async generator takes its finalizer from the thread's hooks at its first step, so the
+    hooks are swapped around a first `asend` that is never awaited: it runs nothing."""
+    hooks = sys.get_asyncgen_hooks()
+    loop_finalizer = hooks.finalizer
+
+    def finalizer(generator: AsyncGenerator[Any, None]) -> None:
+        if not on_drop(generator) and loop_finalizer is not None:
+            loop_finalizer(generator)
+
+    sys.set_asyncgen_hooks(hooks.firstiter, finalizer)
+    try:
+        first_step = events.asend(None)  # an asend object, not a coroutine: no warning
+        del first_step
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+
+
+def _dropped(stream_ref: weakref.ref[Stream], events: AsyncGenerator[Event, None]) -> bool:
+    """The finalizer of a stream's event generator: True when it took care of closing it."""
+    if getattr(events, "ag_frame", None) is None:
+        return True  # it ended (with an error): nothing to close
+    stream = stream_ref()
+    if stream is not None:
+        return stream._left(events) is not None
+    return close_soon(events.aclose) is not None  # the stream went first: just close
+
+
+async def _drain(events: AsyncGenerator[Event, None]) -> None:
+    """Read an aborted run to its end: the driver closes the provider, emits the final
+    events, then raises the abort, which readers of the stream get again."""
+    try:
+        async for _event in events:
+            pass
+    except Error:
+        pass
+
+
+async def _exhausted() -> AsyncGenerator[Event, None]:
+    return
+    yield  # pragma: no cover - makes this an async generator
 
 
 class LazyStream(Stream):

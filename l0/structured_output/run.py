@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import anyio
 
+from l0.callbacks import ON_EVENT_HINT, refuse_async
 from l0.errors import Error, ErrorCode
 from l0.observability import EventHandler
 from l0.retry import Retry
@@ -162,6 +163,8 @@ class StructuredRun(Generic[T]):
         ):
             if callback is not None and not callable(callback):
                 raise _problem(f"{name} must be callable, got {type(callback).__name__}")
+            refuse_async(callback, name, "It is called as validation happens.")
+        refuse_async(on_event, "on_event", ON_EVENT_HINT)
         if auto_correct is not None and not isinstance(auto_correct, bool):
             raise _problem(f"auto_correct must be a bool, got {auto_correct!r}")
         if fallbacks is not None and (

@@ -16,7 +16,16 @@ In-process scripted streams (no server, no network) for unit tests and demos:
 Importing this package loads nothing heavy; aiohttp is imported when a server starts.
 """
 
-from l0.testing.script import ErrorReply, RawReply, Reply, ResetConnection, Stall, Step, ToolCall
+from l0.testing.script import (
+    ErrorReply,
+    PageReply,
+    RawReply,
+    Reply,
+    ResetConnection,
+    Stall,
+    Step,
+    ToolCall,
+)
 from l0.testing.scripted import Script, ScriptedFactory, ScriptedStream
 from l0.testing.server import PREFILL_REJECTION, FaultServer, RecordedRequest
 
@@ -24,6 +33,7 @@ __all__ = [
     "PREFILL_REJECTION",
     "ErrorReply",
     "FaultServer",
+    "PageReply",
     "RawReply",
     "RecordedRequest",
     "Reply",

@@ -9,6 +9,8 @@ A script is a list of steps, consumed one per request. A step is one of:
   5xx, 401/403, 400 with a code such as `context_length_exceeded`).
 - `ResetConnection`: the connection is reset before any response byte is sent.
 - `RawReply`: a streamed body of exactly the given bytes (for SSE that `Reply` cannot say).
+- `PageReply`: any other HTTP answer, sent whole as it is: the HTML page a proxy, a login
+  portal or a wrong `base_url` serves with status 200, for instance.
 
 Positions inside a stream (`Stall.after`, `drop_after`, `malformed_after`) count *content
 chunks*: each text token is one chunk, each tool call is a head chunk (id and name) followed
@@ -286,13 +288,39 @@ class RawReply:
         object.__setattr__(self, "writes", writes)
 
 
-Step: TypeAlias = Reply | ErrorReply | ResetConnection | RawReply
+@dataclass(frozen=True, slots=True)
+class PageReply:
+    """An HTTP response sent exactly as given, whatever the request asked for (by default
+    an HTML page with status 200, as a proxy or a login portal would answer)."""
 
-STEP_TYPES = (Reply, ErrorReply, ResetConnection, RawReply)
+    body: str | bytes = (
+        "<!DOCTYPE html><html><title>Sign in</title><body>Please sign in.</body></html>"
+    )
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.body, (str, bytes)):
+            raise _invalid(f"PageReply.body must be str or bytes, got {type(self.body).__name__}")
+        if not isinstance(self.content_type, str):
+            raise _invalid(f"PageReply.content_type must be a str, got {self.content_type!r}")
+        status = self.status
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise _invalid(f"PageReply.status must be an HTTP status (100-599), got {status!r}")
+
+    @property
+    def data(self) -> bytes:
+        return self.body.encode() if isinstance(self.body, str) else self.body
+
+
+Step: TypeAlias = Reply | ErrorReply | ResetConnection | RawReply | PageReply
+
+STEP_TYPES = (Reply, ErrorReply, ResetConnection, RawReply, PageReply)
 
 __all__ = [
     "STEP_TYPES",
     "ErrorReply",
+    "PageReply",
     "RawReply",
     "Reply",
     "ResetConnection",

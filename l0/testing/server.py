@@ -29,7 +29,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
-from l0.testing.script import STEP_TYPES, ErrorReply, RawReply, Reply, ResetConnection, Step
+from l0.testing.script import (
+    STEP_TYPES,
+    ErrorReply,
+    PageReply,
+    RawReply,
+    Reply,
+    ResetConnection,
+    Step,
+)
 from l0.testing.wire import (
     MALFORMED_EVENT,
     Pause,
@@ -89,14 +97,20 @@ class _Book:
     scripts: dict[str, _Script] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     attempts: dict[str | None, int] = field(default_factory=dict)
+    # request number -> time.monotonic() when its client went away before the reply ended
+    disconnects: dict[int, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
 
 
 def _check_step(step: object, where: str) -> Step:
     if not isinstance(step, STEP_TYPES):
         raise Error(
-            f"{where} must be a Reply, RawReply, ErrorReply or ResetConnection from l0.testing, "
-            f"got {step!r}",
+            f"{where} must be a Reply, RawReply, PageReply, ErrorReply or ResetConnection from "
+            f"l0.testing, got {step!r}",
             code=ErrorCode.INVALID_ARGUMENT,
         )
     return step
@@ -199,6 +213,27 @@ class FaultServer:
         """Seconds between consecutive requests for `model`."""
         times = [request.received_at for request in self.requests_for(model)]
         return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    def disconnects(self, model: str) -> list[float]:
+        """When (`time.monotonic()`) each client asking for `model` closed its connection
+        before the reply was complete, in request order: what a client that stops reading
+        early (an abort, a consumer that left) looks like from the server."""
+        with self._book.lock:
+            numbers = [r.number for r in self._book.requests if r.model == model]
+            return [self._book.disconnects[n] for n in numbers if n in self._book.disconnects]
+
+    def wait_for_disconnect(self, model: str, *, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until `count` clients of `model` disconnected early (see `disconnects`), or
+        `timeout` seconds passed; True when they did. From async code run it in a thread:
+        `await anyio.to_thread.run_sync(server.wait_for_disconnect, model)`."""
+        book = self._book
+
+        def enough() -> bool:
+            models = (r.model for r in book.requests if r.number in book.disconnects)
+            return sum(name == model for name in models) >= count
+
+        with book.changed:
+            return book.changed.wait_for(enough, timeout)
 
     def remaining(self, model: str) -> int:
         """Scripted steps not yet used for `model`."""
@@ -377,6 +412,10 @@ class FaultServer:
             return web.Response()  # never sent: the connection is gone
         if isinstance(step, RawReply):
             return await self._raw_reply(request, step)
+        if isinstance(step, PageReply):
+            return web.Response(
+                body=step.data, status=step.status, headers={"Content-Type": step.content_type}
+            )
         return await self._reply(request, step, record)
 
     async def _reply(
@@ -406,21 +445,40 @@ class FaultServer:
         )
         response.enable_chunked_encoding()
         try:
-            await response.prepare(request)
-            for action in plan_reply(reply, info):
-                if isinstance(action, Send):
-                    await response.write(action.data)
-                elif isinstance(action, Pause):
-                    if not await self._pause(action.seconds):
-                        _reset(request)
-                        return response
-                else:
-                    _cut(request)
-                    return response
-            await response.write_eof()
+            await self._stream(request, response, reply, info)
         except ConnectionError:
-            pass  # the client went away; nothing left to answer
+            self._note_disconnect(record)  # a write found the connection gone
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler (handler_cancellation) when the client goes away
+            self._note_disconnect(record)
+            raise
         return response
+
+    def _note_disconnect(self, record: RecordedRequest) -> None:
+        """The client of `record` left before its reply ended (unless the server is the
+        one stopping)."""
+        if self._stopping is not None and self._stopping.is_set():
+            return
+        with self._book.changed:
+            self._book.disconnects[record.number] = time.monotonic()
+            self._book.changed.notify_all()
+
+    async def _stream(
+        self, request: web.Request, response: web.StreamResponse, reply: Reply, info: RequestInfo
+    ) -> None:
+        """Send the reply's body, with its faults."""
+        await response.prepare(request)
+        for action in plan_reply(reply, info):
+            if isinstance(action, Send):
+                await response.write(action.data)
+            elif isinstance(action, Pause):
+                if not await self._pause(action.seconds):
+                    _reset(request)
+                    return
+            else:
+                _cut(request)
+                return
+        await response.write_eof()
 
 
     async def _raw_reply(self, request: web.Request, reply: RawReply) -> web.StreamResponse:
@@ -477,6 +535,8 @@ def _outcome(step: Step | None) -> str:
         return f"error {step.status}"
     if isinstance(step, ResetConnection):
         return "reset"
+    if isinstance(step, PageReply):
+        return f"page {step.status}"
     return "raw" if isinstance(step, RawReply) else "reply"
 
 

@@ -24,7 +24,7 @@ from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.client.lean import LeanChatStream
-from l0.testing import ErrorReply, FaultServer, RawReply, Reply, ResetConnection
+from l0.testing import ErrorReply, FaultServer, PageReply, RawReply, Reply, ResetConnection
 
 USER = [{"role": "user", "content": "Say hello"}]
 RETRY = l0.Retry(attempts=1, max_retries=1, base_delay=0.0, strategy=l0.BackoffStrategy.FIXED)
@@ -234,7 +234,14 @@ async def both_paths(server: FaultServer, model: str, steps: list[Any]) -> tuple
 
 
 _examples = itertools.count()
-FAILED_REQUESTS = [ErrorReply(503), ErrorReply(400), ResetConnection()]
+# First answers that fail, or are no event stream at all (a portal's HTML page, a JSON body).
+FAILED_REQUESTS = [
+    ErrorReply(503),
+    ErrorReply(400),
+    ResetConnection(),
+    PageReply(),
+    PageReply('{"id": "x", "choices": []}', content_type="application/json"),
+]
 
 
 @settings(max_examples=60)

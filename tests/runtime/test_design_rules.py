@@ -69,7 +69,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "vocabulary",
         (
             "l0._version", "l0.types", "l0.errors", "l0.observability", "l0.timeout",
-            "l0.retry", "l0.continuation", "l0.metrics", "l0.progress",
+            "l0.retry", "l0.continuation", "l0.metrics", "l0.progress", "l0.callbacks",
         ),
     ),
     (
@@ -94,7 +94,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("recording", ("l0.eventsourcing",)),
     ("driver", ("l0.runtime.driver", "l0.runtime.stream", "l0.runtime.watchdog",
                 "l0.runtime.chunks", "l0.runtime.routing", "l0.runtime.hedge",
-                "l0.runtime.interrupts", "l0.runtime.sdk_retries")),
+                "l0.runtime.interrupts", "l0.runtime.sdk_retries",
+                "l0.runtime.closing")),
     ("client", ("l0.client",)),
     ("entry", ("l0.runtime.api", "l0.runtime")),
     ("composites", ("l0.structured_output", "l0.pipeline", "l0.pool", "l0.voting",

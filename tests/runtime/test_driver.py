@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import looptime
 import pytest
+import trio.testing
+from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.errors import ErrorCode
@@ -230,11 +233,13 @@ async def test_cancellation_from_outside_propagates_and_closes_the_provider() ->
 
 
 async def test_consumer_scopes_nest_correctly_around_iteration() -> None:
-    """A consumer's own cancel scope around a partial iteration exits cleanly."""
+    """A consumer's own cancel scope around a partial iteration exits cleanly (the consumer
+    holds the iterator, so leaving the loop does not end the run)."""
     factory = ScriptedFactory(Script.tokens("abcdef", delay=1.0))
     result = await l0.run(stream=factory)
+    events = aiter(result)
     with anyio.move_on_after(100.0):
-        async for event in result:
+        async for event in events:
             if event.text == "c":
                 break
     async with anyio.create_task_group():
@@ -513,3 +518,90 @@ async def test_state_machine_view_and_diagram_of_a_run() -> None:
     assert "class complete current" in diagram
     with pytest.raises(l0.Error):
         machine.transition(l0.RuntimeState.INIT)
+
+
+async def test_abort_while_the_consumer_holds_an_event_closes_the_provider_at_once() -> None:
+    """abort() between two reads closes the provider from a task of its own: no next read
+    is needed (the consumer may never read again)."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    events = aiter(result)
+    while (await anext(events)).text != "b":
+        pass
+    result.abort()
+    await anyio.sleep(0.001)  # the loop runs the close
+    assert factory.all_closed
+    with pytest.raises(l0.Error) as caught:
+        await anext(events)
+    assert caught.value.code is ErrorCode.STREAM_ABORTED
+
+
+async def test_leaving_async_for_early_closes_the_provider_at_once() -> None:
+    """Breaking out without `async with`: the provider is closed as the loop is left, and the
+    stream, ended there, says so when read again."""
+    factory = ScriptedFactory(Script.tokens("abcdef"))
+    result = await l0.run(stream=factory)
+    async for event in result:
+        if event.text == "b":
+            break
+    await anyio.sleep(0.001)  # the loop runs the close
+    assert factory.all_closed
+    with pytest.raises(l0.Error) as caught:
+        await result.read()
+    assert caught.value.code is ErrorCode.STREAM_CONSUMED
+    assert result.state.content == "ab"
+
+
+LEAVINGS = ["abort then break", "break", "raise in the body", "abort and hold the iterator"]
+
+
+async def stop_reading(factory: ScriptedFactory, leave_at: int, how: str) -> None:
+    """Read `factory`'s run and stop at token number `leave_at`, the way `how` says."""
+    result = await l0.run(stream=factory, retry=l0.Retry(base_delay=0.0))
+    holding = how == "abort and hold the iterator"
+    events: Any = aiter(result) if holding else result
+    seen = 0
+    with anyio.fail_after(100):
+        try:
+            async for event in events:
+                if not event.is_token or event.text == "x":
+                    continue
+                if seen == leave_at:
+                    if how == "raise in the body":
+                        raise KeyError(event.text)
+                    if how != "break":
+                        result.abort()
+                    break
+                seen += 1
+        except KeyError:
+            pass
+        await anyio.sleep(0.001)  # one turn: the close runs in a task of its own
+        assert factory.all_closed, how
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=30)
+@given(
+    leave_at=st.integers(0, 11),
+    how=st.sampled_from(LEAVINGS),
+    stall=st.booleans(),
+    retry_first=st.booleans(),
+)
+def test_however_and_wherever_the_consumer_stops_the_provider_is_closed_at_once(
+    backend: str, leave_at: int, how: str, stall: bool, retry_first: bool
+) -> None:
+    """Any way of stopping (abort then break, break, an exception in the loop body, abort
+    with the iterator kept), at any token, of an attempt that stalls afterwards or not, after
+    a failed first attempt or not: one turn of the loop later every stream the run opened is
+    closed, without a further read (virtual clocks)."""
+    scripts = [Script(chunks=list("abcdefghijkl"), stall_at=leave_at + 1, stall_for=1000.0)]
+    if not stall:
+        scripts = [Script(chunks=list("abcdefghijkl"))]
+    if retry_first:
+        scripts.insert(0, Script(chunks=["x"], fail_at=1))
+    factory = ScriptedFactory(*scripts)
+    if backend == "asyncio":
+        options: dict[str, Any] = {"loop_factory": looptime.new_event_loop}
+    else:
+        options = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+    anyio.run(stop_reading, factory, leave_at, how, backend=backend, backend_options=options)

@@ -349,3 +349,22 @@ def test_without_aiohttp_the_server_asks_for_the_testing_extra(
     assert 'pip install "l0[testing]"' in str(caught.value)
     assert isinstance(caught.value.__cause__, ImportError)
     assert server._thread is None  # refused before its thread was started
+
+
+def test_a_client_leaving_mid_reply_is_reported_as_a_disconnect(server: FaultServer) -> None:
+    """A client that closes its connection mid-body is recorded, with when it left; a reply
+    read to its end is not."""
+    server.script("leaver", [Reply(["a", "b", "c"], stall=Stall(30.0, after=1))])
+    server.script("stayer", [Reply(["a", "b"])])
+    post(server, {"model": "stayer", "stream": True, "messages": USER}).read()
+    response = post(server, {"model": "leaver", "stream": True, "messages": USER})
+    received = b""
+    while b'"content": "a"' not in received:  # the first token arrived; the server stalls
+        received += response.read1()
+    left_at = time.monotonic()
+    response.close()
+    assert server.wait_for_disconnect("leaver", timeout=10.0)
+    (seen_at,) = server.disconnects("leaver")
+    assert seen_at >= left_at
+    assert server.disconnects("stayer") == []
+    assert not server.wait_for_disconnect("stayer", timeout=0.05)
