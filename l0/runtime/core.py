@@ -302,7 +302,7 @@ class RunCore(HedgeRacing):
             verdict = self._require_matcher().feed(text)
             if verdict is None:
                 return None
-            return self._resolve_overlap(verdict, now)
+            return self._resolve_overlap(verdict, now, streaming=True)
         if phase == "waiting_for_token" and self._resume_text and self._dedup_enabled:
             self._fire("resume", now)
             return self._token_at_boundary(text, now)

@@ -39,7 +39,15 @@ class OverlapMatching(FailurePolicy):
             )
         return self._matcher
 
-    def _resolve_overlap(self, verdict: OverlapResult, now: float) -> Event | None:
+    def _on_interval(self, text: str, now: float) -> bool:
+        """The hot path's interval step (RunCore): True when the attempt must stop."""
+        raise NotImplementedError
+
+    def _resolve_overlap(
+        self, verdict: OverlapResult, now: float, *, streaming: bool = False
+    ) -> Event | None:
+        """Deliver what the overlap left of the new text. `streaming`: a token released it,
+        and the text is checked like any token before it is delivered."""
         rewind_to = self._require_matcher().rewind_to
         self._fire("overlap_resolved", now, verdict=verdict)
         if rewind_to is not None:
@@ -54,6 +62,12 @@ class OverlapMatching(FailurePolicy):
         stamp = self.epoch(now)
         self._append(text)
         self.state.last_token_at = stamp
+        if streaming:
+            # Counted as one step of the interval: the streaming checks see this text before
+            # the consumer does (a violation in it withholds it, as for any token).
+            self._tokens_to_interval -= 1
+            if not self._tokens_to_interval and self._on_interval(text, now):
+                return None
         event = Event(_TOKEN, text, None, None, None, stamp)
         if rewind_to is not None:
             self._put(event)  # after its RESET, in order

@@ -456,3 +456,26 @@ def test_an_abort_asked_while_an_off_loop_check_runs_ends_the_run() -> None:
     assert isinstance(decision, Fail)
     assert decision.error.code is ErrorCode.STREAM_ABORTED  # type: ignore[attr-defined]
     assert core.phase == "error" and core.state.aborted
+
+
+def test_text_released_by_an_overlap_is_checked_before_it_is_delivered() -> None:
+    """A resumed attempt repeats too little of the kept text to count as overlap, then sends
+    a chunk the guardrail rejects: the released text is checked like any token and withheld,
+    never delivered (found by the text-model property test)."""
+    core = make_core(
+        guardrails=[_rule_rejecting("X")],
+        check_interval=1,
+        continue_from_last_good_token=l0.ContinuationConfig(
+            checkpoint_interval=1,
+            deduplication_options=l0.DeduplicationOptions(min_overlap=2, max_overlap=8),
+        ),
+    )
+    core.handle(START, 100.0)
+    assert all(event is not None for event in feed(core, "a", "b", "c"))
+    assert isinstance(core.handle(Failed(ConnectionResetError("drop")), 101.0), Sleep)
+    assert core.handle(WOKE, 101.0) == Open(0, 1, "abc")
+    assert feed(core, "b") == [None]  # held: it may be the start of a repeat of "bc"
+    assert feed(core, "X") == [None]  # "bX" is no repeat: new text, and rejected
+    assert core.state.content == "abc"
+    assert core.phase == "retrying"
+    assert [v.rule for v in core.state.violations] == ["no_X"]
