@@ -39,15 +39,11 @@ class OverlapMatching(FailurePolicy):
             )
         return self._matcher
 
-    def _on_interval(self, text: str, now: float) -> bool:
-        """The hot path's interval step (RunCore): True when the attempt must stop."""
-        raise NotImplementedError
-
     def _resolve_overlap(
         self, verdict: OverlapResult, now: float, *, streaming: bool = False
     ) -> Event | None:
         """Deliver what the overlap left of the new text. `streaming`: a token released it,
-        and the text is checked like any token before it is delivered."""
+        and the streaming checks see the text before the consumer does."""
         rewind_to = self._require_matcher().rewind_to
         self._fire("overlap_resolved", now, verdict=verdict)
         if rewind_to is not None:
@@ -62,11 +58,16 @@ class OverlapMatching(FailurePolicy):
         stamp = self.epoch(now)
         self._append(text)
         self.state.last_token_at = stamp
-        if streaming:
-            # Counted as one step of the interval: the streaming checks see this text before
-            # the consumer does (a violation in it withholds it, as for any token).
-            self._tokens_to_interval -= 1
-            if not self._tokens_to_interval and self._on_interval(text, now):
+        engine = self.engine
+        if streaming and engine is not None:
+            # A boundary: the rules run over the released text (it is not a step of the
+            # interval, which counts the tokens streamed after the overlap is settled), and
+            # a violation in it withholds it, as for a token at the interval.
+            found = engine.check_streaming(self.state, self._ts(now))
+            error = self._apply_violations(found, now)
+            if error is not None:
+                self.state.truncate(self.state.content_length - len(text))
+                self._failed(error, now)
                 return None
         event = Event(_TOKEN, text, None, None, None, stamp)
         if rewind_to is not None:
