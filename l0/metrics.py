@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 _COUNTERS = (
     "requests",
@@ -20,6 +20,14 @@ _COUNTERS = (
 # Counters beyond the reference's (not in to_dict(), whose keys the reference fixes): hedged
 # first tokens (run(hedge_after=...)) and how many of them the hedge won.
 _EXTRA = ("hedges", "hedge_wins")
+
+
+class MetricsSink(Protocol):
+    """Where a run adds its totals when it ends (`Metrics`; a replay keeps its own). The
+    counts are positional, in `MetricsSnapshot`'s field order (every run calls this, and a
+    frozen snapshot costs more to build than the run spends here otherwise)."""
+
+    def add_counts(self, *counts: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,35 @@ class Metrics:
         self.hedges += snapshot.hedges
         self.hedge_wins += snapshot.hedge_wins
 
+    def add_counts(self, *counts: int) -> None:
+        """`add`, the counts given in `MetricsSnapshot`'s field order (`MetricsSink`)."""
+        (
+            requests,
+            tokens,
+            retries,
+            network_retry_count,
+            errors,
+            violations,
+            drift_detections,
+            fallbacks,
+            completions,
+            timeouts,
+            hedges,
+            hedge_wins,
+        ) = counts
+        self.requests += requests
+        self.tokens += tokens
+        self.retries += retries
+        self.network_retry_count += network_retry_count
+        self.errors += errors
+        self.violations += violations
+        self.drift_detections += drift_detections
+        self.fallbacks += fallbacks
+        self.completions += completions
+        self.timeouts += timeouts
+        self.hedges += hedges
+        self.hedge_wins += hedge_wins
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v}" for k, v in self.to_dict().items())
         return f"Metrics({inner})"
@@ -118,6 +155,7 @@ def reset_global_metrics() -> None:
 
 __all__ = [
     "Metrics",
+    "MetricsSink",
     "MetricsSnapshot",
     "create_metrics",
     "get_global_metrics",

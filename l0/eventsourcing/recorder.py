@@ -1,13 +1,14 @@
 """Recording a run: the facts its core received, written to the store while it goes.
 
-`RecordingCore` is a `RunCore` whose fact methods append a record and then do exactly what
-the core does. Only facts reported from outside count: the core calls its own fact methods
-internally (an ERROR chunk becomes `failed`, an interruption becomes `ended`), and those are
-consequences a replay reproduces by itself, so a flag (`_inside`) keeps them out. The driver
-delivering queued events (`core.outbox = []`) is recorded as a `DRAIN`, so a replay hands
-them over at the same points. The answers of user code the core consults while a fact is
-handled — guardrail rules, `Retry.calculate_delay` — are recorded as they are produced; a
-guardrail check the driver runs off the event loop is recorded as the `CHECK` fact it is.
+`RecordingCore` is a `RunCore` that logs what the driver hands it — every fact passed to
+`handle` (as a record, l0.eventsourcing.facts), every token and chunk — and then does
+exactly what the core does. The driver taking the queued events (`take_events()`) is
+recorded as a `DRAIN`, so a replay hands them over at the same points. The answers of user
+code the core consults while a fact is handled (guardrail rules, `Retry.calculate_delay`)
+are recorded as they are produced; a guardrail check the driver runs off the event loop is
+recorded as the `CHECK` it is. A flag (`_inside`, set while a fact is handled) tells those
+two apart, and an abort requested from inside a fact (by an `on_event` handler) from one
+requested by the consumer.
 
 `Stream` uses this core when the run has an `event_store`; with none, nothing here runs.
 Records are appended to a list on the hot path; the store gets them in batches, written in
@@ -38,6 +39,7 @@ from l0._version import __version__
 from l0.event_bus import EventBus
 from l0.eventsourcing.codec import chunk_to_dict, found_to_dict, lifecycle_to_dict, plan_to_dict
 from l0.eventsourcing.errors import SerializedError, redact_record
+from l0.eventsourcing.facts import fact_record
 from l0.eventsourcing.store import EventStore
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -50,9 +52,11 @@ from l0.eventsourcing.types import (
 )
 from l0.eventsourcing.writer import RecordingWriter
 from l0.guardrails.engine import Found, GuardrailEngine
-from l0.guardrails.types import GuardrailRule, GuardrailViolation
+from l0.guardrails.types import GuardrailRule
+from l0.metrics import MetricsSink
 from l0.observability import EventSink, ObservabilityEvent
-from l0.runtime.core import Decision, Fail, Open, RunCheck, RunCore
+from l0.runtime.core import RunCore
+from l0.runtime.facts import CheckFinished, Fact, Fail, Left, RunCheck
 from l0.runtime.plan import RunPlan
 from l0.types import Event, State
 
@@ -169,17 +173,23 @@ class RecordingCore(RunCore):
         epoch: float,
         rng: random.Random | None = None,
         bus: EventBus,
+        metrics: MetricsSink | None = None,
         state: State | None = None,
     ) -> None:
         self._inside = False
         self._boundaries = 0
         self._observed = 0
-        self._outbox: list[Event] = []
         self._quiet = False
         self._recorder: EventRecorder | None = None
         seed, rng = _seeded(rng)
         super().__init__(
-            self._recording_plan(plan), now=now, epoch=epoch, rng=rng, bus=bus, state=state
+            self._recording_plan(plan),
+            now=now,
+            epoch=epoch,
+            rng=rng,
+            bus=bus,
+            metrics=metrics,
+            state=state,
         )
         self._epoch = epoch
         self.recorder = EventRecorder(store, self.bus.stream_id, self.bus)
@@ -225,18 +235,15 @@ class RecordingCore(RunCore):
         retry = dataclasses.replace(plan.retry, calculate_delay=recorded)
         return dataclasses.replace(plan, retry=retry)
 
-    # -- what the driver reads and writes ------------------------------------------------------
+    # -- what passes between the driver and the core ------------------------------------------
 
-    @property
-    def outbox(self) -> list[Event]:
-        return self._outbox
-
-    @outbox.setter
-    def outbox(self, events: list[Event]) -> None:
-        # The driver takes the queued events by replacing the list: they are delivered now.
-        if self._recorder is not None and self._outbox and not events:
-            self._record((R.DRAIN, None, {"count": len(self._outbox)}))
-        self._outbox = events
+    def take_events(self) -> list[Event]:
+        # The driver takes the queued events: they are delivered now (a replay hands them
+        # over at the same point).
+        events = RunCore.take_events(self)
+        if events and self._recorder is not None:
+            self._record((R.DRAIN, None, {"count": len(events)}))
+        return events
 
     @property
     def quiet(self) -> bool:
@@ -256,7 +263,22 @@ class RecordingCore(RunCore):
         self._observed += 1
         self._record((R.LIFECYCLE, None, event))
 
-    # -- facts -----------------------------------------------------------------------------------
+    # -- facts: logged, then handled as the core does -------------------------------------------
+
+    def handle(self, fact: Fact, now: float) -> Any:
+        if isinstance(fact, CheckFinished):
+            decision = self.decision
+            record: tuple[RecordedEventType, Any] = (
+                R.CHECKED,
+                {"phase": decision.phase if isinstance(decision, RunCheck) else None},
+            )
+        elif isinstance(fact, Left) and (
+            self.left_as is not None or self.phase in ("complete", "error")
+        ):
+            return None  # the run has ended already: nothing happens, nothing to replay
+        else:
+            record = fact_record(fact)
+        return self._fact(record[0], now, record[1], lambda: RunCore.handle(self, fact, now))
 
     def _fact(
         self, kind: RecordedEventType, now: float | None, data: Any, handle: Callable[[], T]
@@ -269,19 +291,7 @@ class RecordingCore(RunCore):
         finally:
             self._inside = False
 
-    def start(self, now: float) -> Decision:
-        if self._inside:
-            return RunCore.start(self, now)
-        return self._fact(R.START, now, None, lambda: RunCore.start(self, now))
-
-    def opened(self, now: float) -> None:
-        if self._inside:
-            return RunCore.opened(self, now)
-        return self._fact(R.OPENED, now, None, lambda: RunCore.opened(self, now))
-
     def token(self, text: str, now: float) -> Event | None:
-        if self._inside:
-            return RunCore.token(self, text, now)
         self._record((R.TOKEN, now, text))
         self._inside = True
         try:
@@ -290,71 +300,8 @@ class RecordingCore(RunCore):
             self._inside = False
 
     def event(self, chunk: object, now: float) -> Event | None:
-        if self._inside:
-            return RunCore.event(self, chunk, now)
         data = chunk_to_dict(chunk)
         return self._fact(R.CHUNK, now, data, lambda: RunCore.event(self, chunk, now))
-
-    def interrupted(self, now: float) -> Decision:
-        if self._inside:
-            return RunCore.interrupted(self, now)
-        return self._fact(R.INTERRUPTED, now, None, lambda: RunCore.interrupted(self, now))
-
-    def ended(self, now: float) -> Decision:
-        if self._inside:
-            return RunCore.ended(self, now)
-        return self._fact(R.END, now, None, lambda: RunCore.ended(self, now))
-
-    def failed(self, error: BaseException, now: float) -> Decision:
-        if self._inside:
-            return RunCore.failed(self, error, now)
-        data = {"error": SerializedError.from_exception(error).to_dict()}
-        return self._fact(R.FAILED, now, data, lambda: RunCore.failed(self, error, now))
-
-    def consulted(self, allowed: bool, now: float) -> Decision:
-        if self._inside:
-            return RunCore.consulted(self, allowed, now)
-        data = {"allowed": bool(allowed)}
-        return self._fact(R.CONSULTED, now, data, lambda: RunCore.consulted(self, allowed, now))
-
-    def woke(self, now: float) -> Decision:
-        if self._inside:
-            return RunCore.woke(self, now)
-        return self._fact(R.WOKE, now, None, lambda: RunCore.woke(self, now))
-
-    def timed_out(self, timeout_type: str, seconds: float, now: float) -> Decision:
-        if self._inside:
-            return RunCore.timed_out(self, timeout_type, seconds, now)
-        data = {"kind": timeout_type, "seconds": seconds}
-        return self._fact(
-            R.TIMED_OUT, now, data, lambda: RunCore.timed_out(self, timeout_type, seconds, now)
-        )
-
-    def aborted(self, now: float) -> Decision:
-        if self._inside:
-            return RunCore.aborted(self, now)
-        return self._fact(R.ABORTED, now, None, lambda: RunCore.aborted(self, now))
-
-    def hedge_due(self, now: float) -> Open | None:
-        if self._inside:
-            return RunCore.hedge_due(self, now)
-        return self._fact(R.HEDGE, now, None, lambda: RunCore.hedge_due(self, now))
-
-    def hedge_dropped(self, index: int, error: BaseException, now: float) -> None:
-        if self._inside:
-            return RunCore.hedge_dropped(self, index, error, now)
-        data = {"index": index, "error": SerializedError.from_exception(error).to_dict()}
-        return self._fact(
-            R.HEDGE_DROPPED, now, data, lambda: RunCore.hedge_dropped(self, index, error, now)
-        )
-
-    def hedge_settled(self, index: int, now: float) -> None:
-        if self._inside:
-            return RunCore.hedge_settled(self, index, now)
-        data = {"index": index}
-        return self._fact(
-            R.HEDGE_SETTLED, now, data, lambda: RunCore.hedge_settled(self, index, now)
-        )
 
     def request_abort(self) -> None:
         # An on_event handler may abort while a fact is handled: a replay repeats it right
@@ -362,19 +309,6 @@ class RecordingCore(RunCore):
         data = {"nested": self._inside, "observed": self._observed}
         self._record((R.ABORT_REQUESTED, None, data))
         RunCore.request_abort(self)
-
-    def left(self, outcome: str, now: float, error: BaseException | None = None) -> None:
-        if self._inside or self.left_as is not None or self.phase in ("complete", "error"):
-            return RunCore.left(self, outcome, now, error)
-        data = {"outcome": outcome, "error_type": type(error).__name__ if error else None}
-        return self._fact(R.LEFT, now, data, lambda: RunCore.left(self, outcome, now, error))
-
-    def checked(self, violations: list[GuardrailViolation], now: float) -> Decision | None:
-        if self._inside:
-            return RunCore.checked(self, violations, now)
-        decision = self.decision
-        data = {"phase": decision.phase if isinstance(decision, RunCheck) else None}
-        return self._fact(R.CHECKED, now, data, lambda: RunCore.checked(self, violations, now))
 
     # -- the end ---------------------------------------------------------------------------------
 

@@ -2,12 +2,13 @@
 
 `replay_envelopes` rebuilds the run's plan (with stand-ins for stream factories and user
 callbacks), its clock origin, its random generator and its stream id, then hands the core
-every recorded fact in order, exactly as the driver did: tokens and chunks (collecting the
-events they return), failures as rebuilt exceptions, wake-ups, timeouts, aborts, off-loop
-guardrail checks (evaluate, report, `checked`), and the points where the driver delivered
-queued events. User code is not called again: guardrail outcomes and `calculate_delay`
-results come from the recording, in order. The replay is synchronous and deterministic;
-`ReplayResult` holds what it produced.
+every recorded fact in order, exactly as the driver did: each fact record becomes the fact
+again (l0.eventsourcing.facts) and goes to `core.handle`; tokens and chunks go to
+`core.token` and `core.event` (collecting the events they return); a `DRAIN` takes the
+waiting events where the driver did. User code is not called again: guardrail outcomes
+(those of off-loop checks included) and `calculate_delay` results come from the recording,
+in order. The replay is synchronous and deterministic; `ReplayResult` holds what it
+produced.
 
 A recording made by another version of l0 may not replay: when a fact cannot be applied
 (an illegal transition, a guardrail outcome missing) the replay stops with an `l0.Error`
@@ -36,7 +37,8 @@ from l0.eventsourcing.codec import (
     replay_rules,
 )
 from l0.eventsourcing.errors import SerializedError
-from l0.eventsourcing.limits import RecordingRefused, check_name
+from l0.eventsourcing.facts import record_fact
+from l0.eventsourcing.limits import RecordingRefused
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots
 from l0.eventsourcing.types import (
     FORMAT_VERSION,
@@ -53,7 +55,8 @@ from l0.machine.diagram import render_mermaid
 from l0.machine.models import StateTransition
 from l0.metrics import MetricsSnapshot
 from l0.observability import ObservabilityEvent
-from l0.runtime.core import Fail, RunCheck, RunCore
+from l0.runtime.core import RunCore
+from l0.runtime.facts import CheckFinished, Fail, RunCheck
 from l0.runtime.plan import RunPlan
 from l0.types import Event, RuntimeState, State
 
@@ -212,8 +215,8 @@ class ReplayCore(RunCore):
         answers: deque[RecordedEvent],
         thread_threshold: int | None,
     ) -> None:
-        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus)
-        self.metrics: MetricsSnapshot | None = None
+        self.kept = _KeptMetrics()  # never the process's counters
+        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=self.kept)
         if self.engine is not None:
             self.engine = ReplayEngine(
                 plan.guardrails,
@@ -223,8 +226,19 @@ class ReplayCore(RunCore):
                 check_interval=plan.check_interval,
             )
 
-    def _record_metrics(self, *, completed: bool) -> None:
-        self.metrics = self.run_metrics(completed=completed)  # never the global counters
+    @property
+    def metrics(self) -> MetricsSnapshot | None:
+        """The run's totals, once it ended."""
+        return self.kept.snapshot
+
+
+class _KeptMetrics:
+    """A metrics sink that keeps one run's totals."""
+
+    snapshot: MetricsSnapshot | None = None
+
+    def add_counts(self, *counts: int) -> None:
+        self.snapshot = MetricsSnapshot(*counts)
 
 
 def _rng(data: dict[str, Any]) -> random.Random:
@@ -335,33 +349,20 @@ class _Replay:
         now = 0.0 if record.now is None else record.now  # facts that carry no time
         if kind is R.TOKEN:
             self._deliver(core.token(data["text"], now))
-        elif kind is R.CHUNK:
+            return
+        if kind is R.CHUNK:
             event = core.event(chunk_from_dict(data), now)
-            if core.outbox and not core.attention:
+            if core.events_waiting and not core.stop_reading:
                 # As the driver does: text this chunk released (an overlap resolved) goes out
                 # ahead of the chunk's own event. The DRAIN recorded next then finds nothing.
                 self._drain()
             self._deliver(event)
+            return
+        fact = record_fact(kind, data)
+        if fact is not None:
+            core.handle(fact, now)
         elif kind is R.DRAIN:
             self._drain()
-        elif kind is R.START:
-            core.start(now)
-        elif kind is R.OPENED:
-            core.opened(now)
-        elif kind is R.END:
-            core.ended(now)
-        elif kind is R.FAILED:
-            core.failed(SerializedError.from_dict(data["error"]).rebuild(), now)
-        elif kind is R.CONSULTED:
-            core.consulted(bool(data["allowed"]), now)
-        elif kind is R.WOKE:
-            core.woke(now)
-        elif kind is R.TIMED_OUT:
-            core.timed_out(data["kind"], data["seconds"], now)
-        elif kind is R.ABORTED:
-            core.aborted(now)
-        elif kind is R.INTERRUPTED:
-            core.interrupted(now)
         elif kind is R.ABORT_REQUESTED:
             core.request_abort()
         elif kind is R.CHECK:
@@ -370,23 +371,9 @@ class _Replay:
             self._checked(now)
         elif kind is R.QUIET:
             core.quiet = bool(data["quiet"])
-        elif kind is R.HEDGE:
-            core.hedge_due(now)
-        elif kind is R.HEDGE_DROPPED:
-            error = SerializedError.from_dict(data["error"]).rebuild()
-            core.hedge_dropped(int(data["index"]), error, now)
-        elif kind is R.HEDGE_SETTLED:
-            core.hedge_settled(int(data["index"]), now)
-        elif kind is R.LEFT:
-            error_type = data.get("error_type")
-            stand_in = None
-            if error_type is not None:
-                stand_in = type(check_name(error_type, "an error type"), (BaseException,), {})()
-            core.left(str(data["outcome"]), now, stand_in)
 
     def _drain(self) -> None:
-        pending, self.core.outbox = self.core.outbox, []
-        for event in pending:
+        for event in self.core.take_events():
             self._deliver(event)
 
     def _check(self, data: Any) -> None:
@@ -398,12 +385,10 @@ class _Replay:
 
     def _checked(self, now: float) -> None:
         core, found = self.core, self._found
-        decision = core.decision
-        if core.engine is None or found is None or not isinstance(decision, RunCheck):
+        if core.engine is None or found is None or not isinstance(core.decision, RunCheck):
             raise _diverged("a guardrail result was handed over without a pending check")
         self._found = None
-        violations = core.engine.report(decision.phase, found, core.epoch(now) * 1000.0)
-        core.checked(violations, now)
+        core.handle(CheckFinished(found), now)
 
 
 def replay_envelopes(

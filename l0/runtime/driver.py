@@ -32,7 +32,27 @@ import anyio.lowlevel
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
 from l0.runtime.closing import Closing, close_soon
-from l0.runtime.core import Consult, Decision, Fail, Finish, Open, RunCheck, RunCore, Sleep
+from l0.runtime.core import RunCore
+from l0.runtime.facts import (
+    ABORTED,
+    OPENED,
+    READING_STOPPED,
+    START,
+    STREAM_ENDED,
+    WOKE,
+    CallbackAnswered,
+    CheckFinished,
+    Consult,
+    DeadlinePassed,
+    Decision,
+    Fail,
+    Failed,
+    Finish,
+    Left,
+    Open,
+    RunCheck,
+    Sleep,
+)
 from l0.runtime.hedge import race
 from l0.runtime.interrupts import Interrupted, still_open
 from l0.runtime.routing import make_gate
@@ -178,22 +198,21 @@ class Driver:
         if self._total is not None:
             self._total_deadline = now + self._total
         self._watchdog = make_watchdog(clock)
-        decision: Decision = core.start(now)
+        decision: Decision = core.handle(START, now)
         token = core.token
         chunk_event = core.event
         gate = self._gate  # route health, asked at attempt boundaries (routing.py)
         hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
         try:
             while True:
-                if core.outbox:
-                    pending_events, core.outbox = core.outbox, []
-                    for item in pending_events:
+                if core.events_waiting:
+                    for item in core.take_events():
                         yield item
                 if type(decision) is Open:
                     if gate is not None:
                         skipped = await gate.admit(decision.factory_index, core)
                         if skipped is not None:
-                            decision = core.failed(skipped, clock())
+                            decision = core.handle(Failed(skipped), clock())
                             continue
                     iterator: Any = None
                     raw: Any = None
@@ -205,7 +224,7 @@ class Driver:
                         else:
                             raw, iterator = await self._open(decision, first_deadline)
                         self._attempt = (iterator, raw)
-                        core.opened(clock())
+                        core.handle(OPENED, clock())
                         # The first read waits for the first token; later ones for the next.
                         deadline = min(first_deadline, self._total_deadline)
                         inter = self._inter
@@ -247,11 +266,11 @@ class Driver:
                                 # and text) returns none of its own: for tokens, checked only then.
                                 if (
                                     (event is None or type(chunk) is not str)
-                                    and core.outbox
-                                    and not core.attention
+                                    and core.events_waiting
+                                    and not core.stop_reading
                                 ):
                                     # events this chunk released ahead of its own (rare)
-                                    released, core.outbox = core.outbox, []
+                                    released = core.take_events()
                                     if watchdog is not None:
                                         watchdog.reading = False
                                     for item in released:
@@ -270,13 +289,13 @@ class Driver:
                                             watchdog.wait_from(watchdog.refresh())
                                     else:
                                         now = clock()
-                                if core.attention:
-                                    check = core.decision
-                                    if type(check) is not RunCheck:
+                                if core.stop_reading:
+                                    stopped = core.handle(READING_STOPPED, clock())
+                                    if type(stopped) is not RunCheck:
+                                        outcome = stopped  # the attempt is over
                                         break
-                                    if await self._check_off_loop(check) is not None:
-                                        break
-                                    if core.abort_requested:  # asked while the check ran
+                                    outcome = await self._check_off_loop(stopped)
+                                    if outcome is not None:
                                         break
                                     if watchdog is not None:  # nor does the check's
                                         watchdog.wait_from(watchdog.refresh())
@@ -286,17 +305,19 @@ class Driver:
                                     deadline = now + inter
                                     self._read_deadline = min(deadline, total_deadline)
                             else:
-                                outcome = core.ended(clock())
+                                outcome = core.handle(STREAM_ENDED, clock())
                         except asyncio.CancelledError:
                             if watchdog is None:
                                 raise
                             self._raise_if_ours(watchdog)
                             raise
-                        decision = outcome if outcome is not None else core.interrupted(clock())
+                        if outcome is None:  # (every way out of the loop above sets it)
+                            outcome = core.handle(READING_STOPPED, clock())
+                        decision = outcome
                     except Interrupted as why:
                         decision = self._on_interrupt(why)
                     except Exception as exc:
-                        decision = core.failed(exc, clock())
+                        decision = core.handle(Failed(exc), clock())
                     finally:
                         self._attempt = None
                         if self._watchdog is not None:
@@ -320,11 +341,11 @@ class Driver:
                 elif type(decision) is RunCheck:
                     decision = await self._final_check(decision)
                 elif type(decision) is Finish:
-                    if core.outbox:
+                    if core.events_waiting:
                         continue
                     return
                 elif type(decision) is Fail:
-                    if core.outbox:
+                    if core.events_waiting:
                         continue
                     raise decision.error
                 else:  # pragma: no cover - a new decision type without a branch here
@@ -334,14 +355,14 @@ class Driver:
             # the run still ends once, for its span, its metrics and its recording.
             if core.phase != "complete" and core.phase != "error":
                 ending = _outcome(exc)
-                core.left(ending, self._clock(), exc if ending == "failed" else None)
+                core.handle(Left(ending, exc if ending == "failed" else None), self._clock())
             raise
 
     def _on_interrupt(self, why: Interrupted) -> Decision:
         now = self._clock()
         if why.timeout_type is None:
-            return self.core.aborted(now)
-        return self.core.timed_out(why.timeout_type, why.seconds, now)
+            return self.core.handle(ABORTED, now)
+        return self.core.handle(DeadlinePassed(why.timeout_type, why.seconds), now)
 
     async def _open(self, decision: Open, deadline: float) -> tuple[Any, Any]:
         """Call the factory (with the continuation, if it can take one) and get an iterator
@@ -386,8 +407,8 @@ class Driver:
         except Interrupted as why:
             return self._on_interrupt(why)
         if core.abort_requested:
-            return core.aborted(self._clock())
-        return core.woke(self._clock())
+            return core.handle(ABORTED, self._clock())
+        return core.handle(WOKE, self._clock())
 
     async def _consult(self, decision: Consult) -> Decision:
         core = self.core
@@ -405,8 +426,8 @@ class Driver:
                 code=ErrorCode.INVALID_ARGUMENT,
             )
             problem.__cause__ = exc
-            return core.failed(problem, self._clock())
-        return core.consulted(bool(answer), self._clock())
+            return core.handle(Failed(problem), self._clock())
+        return core.handle(CallbackAnswered(bool(answer)), self._clock())
 
     async def _final_check(self, decision: RunCheck) -> Decision:
         """A check the run waits on before deciding how it ends."""
@@ -429,13 +450,11 @@ class Driver:
         try:
             found = await anyio.to_thread.run_sync(evaluate, core.state)
         except Exception as exc:
-            return core.failed(exc, self._clock())
+            return core.handle(Failed(exc), self._clock())
         finally:
             if watchdog is not None:
                 watchdog.reading = reading
-        now = self._clock()
-        violations = engine.report(decision.phase, found, core.epoch(now) * 1000.0)
-        return core.checked(violations, now)
+        return core.handle(CheckFinished(found), self._clock())
 
 
 __all__ = ["Driver", "backend_clock"]

@@ -1,11 +1,11 @@
 """Hedged first token (`run(hedge_after=...)`): the next route races a slow first token.
 
 The driver opens the attempt's route as usual. If no first chunk has come by `hedge_after`,
-it asks the core (`hedge_due`), which moves the run to `hedging` and names the next route;
+it asks the core (`HedgeDue`), which moves the run to `hedging` and names the next route;
 that route is opened too, and both race for a first chunk, each under its own first-token
-deadline. The first to produce one wins: the core is told (`hedge_settled`), the other stream
+deadline. The first to produce one wins: the core is told (`HedgeSettled`), the other stream
 is closed at once, and the winner is read on as a normal attempt, its first chunk handed
-over ahead of the rest. A racer that fails first is dropped (`hedge_dropped`) and the other
+over ahead of the rest. A racer that fails first is dropped (`HedgeDropped`) and the other
 races on; when the last racer fails, its failure is the attempt's failure, handled by the
 core's `fail` edges as usual.
 
@@ -24,7 +24,7 @@ import anyio
 
 from l0.errors import TimeoutError as L0TimeoutError
 from l0.runtime.chunks import open_iterator
-from l0.runtime.core import Open
+from l0.runtime.facts import HEDGE_DUE, HedgeDropped, HedgeSettled, Open
 from l0.runtime.interrupts import Interrupted, still_open
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
                     gate = driver._gate
                     if gate is not None and not await gate.admit_hedge(decision.factory_index + 1):
                         continue  # route health would skip the next route: no hedge
-                    hedge = core.hedge_due(clock())
+                    hedge = core.handle(HEDGE_DUE, clock())
                     if hedge is not None:
                         index_of[1] = hedge.factory_index
                         group.start_soon(_racer, driver, 1, hedge, clock() + initial, opened, send)
@@ -166,9 +166,8 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
                     result = message  # a winner, or the last racer's failure
                     break
                 live -= 1
-                core.hedge_dropped(
-                    index_of[slot], _racer_error(message, index_of, initial), clock()
-                )
+                dropped = HedgeDropped(index_of[slot], _racer_error(message, index_of, initial))
+                core.handle(dropped, clock())
             group.cancel_scope.cancel()
     finally:
         driver._scope = None
@@ -187,7 +186,7 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
         raise driver._interruption("initial_token", initial)  # the total deadline passed
     slot, outcome, payload = result
     if core.phase == "hedging":
-        core.hedge_settled(index_of[slot], clock())
+        core.handle(HedgeSettled(index_of[slot]), clock())
     if driver._gate is not None:
         driver._gate.hedge_over(won=slot != 0)
     if outcome == "timeout":

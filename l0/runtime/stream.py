@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
 from l0.event_bus import EventBus
+from l0.metrics import Metrics
 from l0.runtime.closing import Closing, close_soon
 from l0.runtime.core import RunCore
 from l0.runtime.driver import Driver, backend_clock
@@ -76,7 +77,13 @@ class Stream:
             plan, epoch = self._plan, time.time()
             if plan.event_store is None:
                 core = RunCore(
-                    plan, now=now, epoch=epoch, rng=self._rng, bus=self._bus, state=self._state
+                    plan,
+                    now=now,
+                    epoch=epoch,
+                    rng=self._rng,
+                    bus=self._bus,
+                    metrics=Metrics.get_global(),
+                    state=self._state,
                 )
             else:
                 from l0.eventsourcing.recorder import RecordingCore
@@ -88,6 +95,7 @@ class Stream:
                     epoch=epoch,
                     rng=self._rng,
                     bus=self._bus,
+                    metrics=Metrics.get_global(),
                     state=self._state,
                 )
             if logger.isEnabledFor(logging.INFO):  # recoveries at INFO, the lifecycle at DEBUG

@@ -143,3 +143,43 @@ async def test_every_run_adds_its_totals_to_the_global_metrics() -> None:
     assert Metrics.get_global().snapshot() == MetricsSnapshot(
         requests=1, retries=1, network_retry_count=1, errors=2, timeouts=2
     )
+
+
+def test_add_counts_takes_the_snapshot_fields_in_order() -> None:
+    """`Metrics.add_counts` (what a run calls when it ends) is `add` with the counts given in
+    `MetricsSnapshot`'s field order: every counter lands where its name says."""
+    names = [field.name for field in dataclasses.fields(MetricsSnapshot)]
+    counts = [index * 10 + 1 for index in range(len(names))]
+    by_counts, by_snapshot = Metrics(), Metrics()
+    by_counts.add_counts(*counts)
+    by_snapshot.add(MetricsSnapshot(**dict(zip(names, counts, strict=True))))
+    assert by_counts.snapshot() == by_snapshot.snapshot()
+    assert [getattr(by_counts, name) for name in names] == counts
+
+
+def test_a_run_core_counts_into_the_sink_it_is_given() -> None:
+    """The core touches no process-wide counters: a run adds its totals to the sink it was
+    handed, and a core given none counts nowhere."""
+    import random
+
+    from l0.event_bus import EventBus
+    from l0.runtime.core import RunCore
+    from l0.runtime.facts import START, STREAM_ENDED
+    from l0.runtime.plan import make_plan
+
+    def factory() -> None:
+        raise AssertionError("the core never calls factories")
+
+    reset_global_metrics()
+    plan = make_plan(stream=factory)
+    sink = Metrics()
+    for metrics in (sink, None):
+        core = RunCore(
+            plan, now=0.0, epoch=0.0, rng=random.Random(1), bus=EventBus(None), metrics=metrics
+        )
+        core.handle(START, 0.0)
+        core.token("a", 0.1)
+        core.token("b", 0.2)
+        core.handle(STREAM_ENDED, 0.3)
+    assert (sink.requests, sink.tokens, sink.completions) == (1, 2, 1)
+    assert get_global_metrics().requests == 0

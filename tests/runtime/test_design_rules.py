@@ -21,6 +21,13 @@ from tests._import_graph import cycles, external_imports, graph, l0_edges, modul
 # clock, awaits, opens a socket or a file, or touches a recording or an SDK.
 SANS_IO_CORE = (
     "l0.runtime.core",
+    "l0.runtime.core_base",
+    "l0.runtime.facts",
+    "l0.runtime.telemetry",
+    "l0.runtime.verdicts",
+    "l0.runtime.failures",
+    "l0.runtime.overlap",
+    "l0.runtime.racing",
     "l0.runtime.policy",
     "l0.runtime.plan",
     "l0.runtime.options",
@@ -74,10 +81,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "l0.routes.keys",
         ),
     ),
-    (
-        "core",
-        ("l0.runtime.core", "l0.runtime.policy", "l0.runtime.plan", "l0.runtime.options"),
-    ),
+    ("core", ("l0.runtime.facts", "l0.runtime.core_base", "l0.runtime.telemetry",
+              "l0.runtime.verdicts", "l0.runtime.failures", "l0.runtime.overlap",
+              "l0.runtime.racing", "l0.runtime.core",
+              "l0.runtime.policy", "l0.runtime.plan", "l0.runtime.options")),
     (
         "services",
         (
@@ -139,6 +146,32 @@ def test_the_sans_io_core_reaches_no_clock_io_event_store_or_sdk() -> None:
         bad.extend(" -> ".join([*path, name]) for name in sorted(forbidden))
     assert bad == []
     assert "l0.machine.models" in reached  # the machine is part of the core
+
+
+# What reaches process-wide state: the global metrics counters, the process's route health.
+PROCESS_WIDE = frozenset({"get_global", "get_global_metrics", "default_route_health", "_global"})
+
+
+def _process_wide_names(source: str) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in PROCESS_WIDE:
+            found.add(node.attr)
+        elif isinstance(node, ast.Name) and node.id in PROCESS_WIDE:
+            found.add(node.id)
+    return found
+
+
+def test_the_run_core_touches_no_process_wide_state() -> None:
+    """The core's modules never reach for the global metrics or other process-wide state:
+    the driver injects what a run counts into (`MetricsSink`)."""
+    core_modules = [m for m in SANS_IO_CORE if m.startswith("l0.runtime.")]
+    found = {m: _process_wide_names(modules()[m].read_text()) for m in core_modules}
+    assert {m: names for m, names in found.items() if names} == {}
+    # the check can fail: the stream, which injects the global counters, is seen to
+    assert _process_wide_names(modules()["l0.runtime.stream"].read_text()) == {"get_global"}
 
 
 def test_the_reach_check_sees_through_lazy_imports() -> None:

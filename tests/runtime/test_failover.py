@@ -19,6 +19,7 @@ import l0
 from l0.event_bus import EventBus
 from l0.retry import Failover
 from l0.runtime.core import Consult, Fail, Open, RunCore, Sleep
+from l0.runtime.facts import START, WOKE, CallbackAnswered, DeadlinePassed, Failed
 from l0.runtime.plan import make_plan
 from l0.testing import Script, ScriptedFactory
 
@@ -85,12 +86,12 @@ def guardrail() -> l0.Error:
 def test_when_the_route_is_left(errors: list[BaseException], decisions: list[Any]) -> None:
     """Each failure's decision with one fallback; the last one moves to it (factory 1)."""
     core = make_core()
-    core.start(0.0)
+    core.handle(START, 0.0)
     seen = []
     for now, error in enumerate(errors, start=1):
-        seen.append(core.failed(error, float(now)))
+        seen.append(core.handle(Failed(error), float(now)))
         if core.phase == "retrying":
-            core.woke(float(now))
+            core.handle(WOKE, float(now))
     assert seen == decisions
     left = decisions[-1] == Sleep(0.0)
     assert core.factory_index == (1 if left else 0)
@@ -98,7 +99,7 @@ def test_when_the_route_is_left(errors: list[BaseException], decisions: list[Any
         assert core.phase == "fallback"
         retries = core.state.network_retry_count + core.state.model_retry_count
         assert retries == len(errors) - 1  # the switch itself is no retry
-        assert core.woke(10.0) == Open(1, len(errors), None)
+        assert core.handle(WOKE, 10.0) == Open(1, len(errors), None)
 
 
 @pytest.mark.parametrize(
@@ -107,29 +108,29 @@ def test_when_the_route_is_left(errors: list[BaseException], decisions: list[Any
 def test_without_a_fallback_the_reference_budget_decides(error: BaseException) -> None:
     """No next route: the same failure is retried until max_retries, as before."""
     core = make_core(fallbacks=0, retry=l0.Retry(strategy="fixed", base_delay=1.0, max_retries=4))
-    core.start(0.0)
+    core.handle(START, 0.0)
     kinds = []
     for now in range(1, 6):
-        decision = core.failed(error, float(now))
+        decision = core.handle(Failed(error), float(now))
         kinds.append(type(decision))
         if isinstance(decision, Sleep):
-            core.woke(float(now))
+            core.handle(WOKE, float(now))
     assert kinds == [Sleep] * 4 + [Fail]
 
 
 def test_the_last_route_is_retried_by_the_budget() -> None:
     """After the switch, the fallback (the last route) is retried like a run without one."""
     core = make_core(retry=l0.Retry(strategy="fixed", base_delay=1.0, max_retries=2))
-    core.start(0.0)
-    core.failed(Unavailable(), 1.0)
-    core.woke(1.0)
-    assert core.failed(Unavailable(), 2.0) == Sleep(0.0)
-    core.woke(2.0)
-    assert [type(core.failed(Unavailable(), 3.0 + i)) for i in range(1)] == [Sleep]
-    core.woke(4.0)
-    assert core.failed(Unavailable(), 5.0) == Sleep(1.0)
-    core.woke(5.0)
-    assert isinstance(core.failed(Unavailable(), 6.0), Fail)
+    core.handle(START, 0.0)
+    core.handle(Failed(Unavailable()), 1.0)
+    core.handle(WOKE, 1.0)
+    assert core.handle(Failed(Unavailable()), 2.0) == Sleep(0.0)
+    core.handle(WOKE, 2.0)
+    assert [type(core.handle(Failed(Unavailable()), 3.0 + i)) for i in range(1)] == [Sleep]
+    core.handle(WOKE, 4.0)
+    assert core.handle(Failed(Unavailable()), 5.0) == Sleep(1.0)
+    core.handle(WOKE, 5.0)
+    assert isinstance(core.handle(Failed(Unavailable()), 6.0), Fail)
 
 
 @pytest.mark.parametrize(
@@ -148,11 +149,11 @@ def test_the_rules_are_configuration(
     """Retry(failover=Failover(...)) changes the thresholds (Retry-After capped by max_delay)."""
     retry = l0.Retry(strategy="fixed", base_delay=1.0, failover=failover)
     core = make_core(retry=retry)
-    core.start(0.0)
+    core.handle(START, 0.0)
     seen = []
     while core.factory_index == 0:
-        seen.append(core.failed(error, 1.0))
-        core.woke(1.0)
+        seen.append(core.handle(Failed(error), 1.0))
+        core.handle(WOKE, 1.0)
     assert seen == expected
 
 
@@ -174,22 +175,23 @@ def test_should_retry_is_not_asked_about_a_switch() -> None:
     """Switching routes is not a retry: the user's should_retry is not consulted for it."""
     retry = l0.Retry(strategy="fixed", should_retry=lambda *a: True)
     core = make_core(retry=retry)
-    core.start(0.0)
-    assert isinstance(core.failed(Unavailable(), 1.0), Consult)  # a retry: the user may veto
-    core.consulted(True, 1.0)
-    core.woke(1.0)
-    assert core.failed(Unavailable(), 2.0) == Sleep(0.0)  # a switch: nobody is asked
+    core.handle(START, 0.0)
+    # a retry: the user may veto
+    assert isinstance(core.handle(Failed(Unavailable()), 1.0), Consult)
+    core.handle(CallbackAnswered(True), 1.0)
+    core.handle(WOKE, 1.0)
+    assert core.handle(Failed(Unavailable()), 2.0) == Sleep(0.0)  # a switch: nobody is asked
     assert core.factory_index == 1
 
 
 def test_a_stall_resumes_the_fallback_from_the_checkpoint() -> None:
     """With continuation on, the fallback opens after the text already delivered."""
     core = make_core(continue_from_last_good_token=True)
-    core.start(0.0)
+    core.handle(START, 0.0)
     for token in "Hello world":
         core.token(token, 0.5)
-    assert core.timed_out("inter_token", 1.0, 2.0) == Sleep(0.0)
-    assert core.woke(2.0) == Open(1, 1, "Hello world")
+    assert core.handle(DeadlinePassed("inter_token", 1.0), 2.0) == Sleep(0.0)
+    assert core.handle(WOKE, 2.0) == Open(1, 1, "Hello world")
 
 
 # -- the routing rule against a reference model ---------------------------------------------------
@@ -241,13 +243,13 @@ def test_routing_agrees_with_the_reference_model(
     """Any schedule of failures (with tokens between them): retry, switch or fail as modelled,
     and a switch never waits."""
     core = make_core(fallbacks=fallbacks, retry=l0.Retry(strategy="fixed", max_retries=max_retries))
-    core.start(0.0)
+    core.handle(START, 0.0)
     seen = []
     for step, kind in enumerate(schedule):
         for _ in range(tokens[step]):
             core.token("t", float(step))
         index = core.factory_index
-        decision = core.failed(KINDS[kind](), float(step))
+        decision = core.handle(Failed(KINDS[kind]()), float(step))
         if isinstance(decision, Fail):
             seen.append("fail")
             break
@@ -255,7 +257,7 @@ def test_routing_agrees_with_the_reference_model(
         switched = core.factory_index == index + 1
         assert not switched or decision.seconds == 0.0
         seen.append("switch" if switched else "retry")
-        core.woke(float(step))
+        core.handle(WOKE, float(step))
     assert seen == reference_route(schedule, fallbacks, max_retries)
 
 
