@@ -118,11 +118,20 @@ class EventEnvelope:
     def from_dict(cls, data: Mapping[str, Any]) -> EventEnvelope:
         return cls(
             stream_id=data["stream_id"],
-            sequence=int(data["seq"]),
+            sequence=_sequence_number(data["seq"]),
             event=RecordedEvent(
                 RecordedEventType(data["type"]), data.get("now"), dict(data.get("data") or {})
             ),
         )
+
+
+def _sequence_number(value: Any) -> int:
+    """A recorded sequence number. Anything else (inf, NaN, text) is a damaged line: a
+    ValueError, as for any other malformed field, which the readers report as such."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"a sequence number must be an integer, got {value!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from l0.errors import Error, ErrorCode
+from l0.testing.book import (
+    Book,
+    RecordedRequest,
+    ScriptEntry,
+    check_step,
+    is_prefill,
+    outcome_of,
+    prompt_tokens,
+)
 from l0.testing.script import (
-    STEP_TYPES,
     ErrorReply,
     PageReply,
     RawReply,
@@ -63,77 +70,6 @@ PREFILL_REJECTION = ErrorReply(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request the server received and what it answered.
-
-    `received_at` is `time.monotonic()` when the request arrived. `attempt` counts requests
-    for the same model (1-based); `number` counts all requests (1-based). `outcome` is
-    "reply", "raw", "error <status>", "reset", "prefill_rejected" or "unscripted".
-    """
-
-    number: int
-    attempt: int
-    model: str | None
-    messages: list[dict[str, Any]]
-    body: dict[str, Any]
-    headers: dict[str, str]
-    received_at: float
-    outcome: str
-    step: Step | None
-
-
-@dataclass(slots=True)
-class _Script:
-    steps: deque[Step]
-    then: Step | None
-    accept_prefill: bool
-
-
-@dataclass(slots=True)
-class _Book:
-    """The scripts and recordings; shared by the server thread and the test thread."""
-
-    scripts: dict[str, _Script] = field(default_factory=dict)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    attempts: dict[str | None, int] = field(default_factory=dict)
-    # request number -> time.monotonic() when its client went away before the reply ended
-    disconnects: dict[int, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.changed = threading.Condition(self.lock)
-
-
-def _check_step(step: object, where: str) -> Step:
-    if not isinstance(step, STEP_TYPES):
-        raise Error(
-            f"{where} must be a Reply, RawReply, PageReply, ErrorReply or ResetConnection from "
-            f"l0.testing, got {step!r}",
-            code=ErrorCode.INVALID_ARGUMENT,
-        )
-    return step
-
-
-def _is_prefill(messages: list[dict[str, Any]]) -> bool:
-    return (
-        bool(messages)
-        and isinstance(messages[-1], dict)
-        and (messages[-1].get("role") == "assistant")
-    )
-
-
-def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
-    """A stand-in prompt size: words in the messages' text."""
-    count = 0
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            count += len(content.split())
-    return count
-
-
 class FaultServer:
     """An OpenAI-compatible chat completions server whose answers follow a script.
 
@@ -157,10 +93,10 @@ class FaultServer:
                 f"port must be 0 (a free port) or a TCP port number, got {port!r}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
-        self._default = None if default is None else _check_step(default, "default")
+        self._default = None if default is None else check_step(default, "default")
         self._accept_prefill = accept_prefill
         self._port = port
-        self._book = _Book()
+        self._book = Book()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -188,11 +124,11 @@ class FaultServer:
                 f"script() needs the model name the client sends, got {model!r}",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
-        checked = deque(_check_step(step, f"script step {i}") for i, step in enumerate(steps))
-        final = None if then is None else _check_step(then, "then")
+        checked = deque(check_step(step, f"script step {i}") for i, step in enumerate(steps))
+        final = None if then is None else check_step(then, "then")
         prefill = self._accept_prefill if accept_prefill is None else accept_prefill
         with self._book.lock:
-            self._book.scripts[model] = _Script(checked, final, prefill)
+            self._book.scripts[model] = ScriptEntry(checked, final, prefill)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -364,7 +300,7 @@ class FaultServer:
             script = book.scripts.get(model) if model is not None else None
             accept_prefill = self._accept_prefill if script is None else script.accept_prefill
             step: Step | None
-            if _is_prefill(messages) and not accept_prefill:
+            if is_prefill(messages) and not accept_prefill:
                 step, outcome = PREFILL_REJECTION, "prefill_rejected"
             else:
                 if script is not None and script.steps:
@@ -373,7 +309,7 @@ class FaultServer:
                     step = script.then
                 else:
                     step = self._default
-                outcome = _outcome(step)
+                outcome = outcome_of(step)
             record = RecordedRequest(
                 number=len(book.requests) + 1,
                 attempt=attempt,
@@ -428,7 +364,7 @@ class FaultServer:
             number=record.number,
             created=int(time.time()),
             model=record.model or "unknown",
-            prompt_tokens=_prompt_tokens(record.messages),
+            prompt_tokens=prompt_tokens(record.messages),
             include_usage=isinstance(stream_options, dict)
             and bool(stream_options.get("include_usage")),
         )
@@ -526,18 +462,6 @@ def _whole_reply(request: web.Request, reply: Reply, info: RequestInfo) -> web.R
     if reply.malformed_after is not None:
         return web.Response(body=MALFORMED_EVENT[len(b"data: ") :], content_type="application/json")
     return web.json_response(completion_object(reply, info))
-
-
-def _outcome(step: Step | None) -> str:
-    if step is None:
-        return "unscripted"
-    if isinstance(step, ErrorReply):
-        return f"error {step.status}"
-    if isinstance(step, ResetConnection):
-        return "reset"
-    if isinstance(step, PageReply):
-        return f"page {step.status}"
-    return "raw" if isinstance(step, RawReply) else "reply"
 
 
 def _error_response(step: ErrorReply) -> web.Response:

@@ -21,6 +21,7 @@ from hypothesis import given, settings, strategies as st
 import l0
 from l0.errors import ErrorCode
 from l0.eventsourcing import EventEnvelope, EventReplayer, InMemoryEventStore
+from l0.eventsourcing.jsonl import loads
 from l0.eventsourcing.limits import MAX_BASES, MAX_CAUSES, MAX_FALLBACKS
 from l0.testing.scripted import Script, ScriptedFactory
 
@@ -179,3 +180,15 @@ def test_a_recording_with_any_field_rewritten_replays_or_raises_an_l0_error(
         return  # not even an envelope: refused before replay (by the store's reader)
     with contextlib.suppress(l0.Error):
         EventReplayer.replay_envelopes(envelopes)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("seq", ["Infinity", "NaN", '"one"', "null"])
+async def test_a_damaged_sequence_number_is_refused_with_an_l0_error(seq: str) -> None:
+    """A JSONL line whose sequence number is no integer (json reads `Infinity`) is refused
+    with an l0.Error naming the line, not a raw OverflowError (found by the fuzzer above)."""
+    good = '{"kind": "event", "stream_id": "s", "seq": 0, "type": "init", "data": {}}'
+    bad = good.replace('"seq": 0', f'"seq": {seq}')
+    with pytest.raises(l0.Error) as caught:
+        await loads("\n".join([bad, good]))
+    assert caught.value.code is ErrorCode.INVALID_ARGUMENT and "Line 1" in str(caught.value)
