@@ -92,7 +92,7 @@ class RunCore(HedgeRacing):
         state: State | None = None,
     ) -> None:
         super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=metrics, state=state)
-        if any(rule.name == "stall" for rule in plan.guardrails):
+        if plan.guardrails and any(rule.name == "stall" for rule in plan.guardrails):
             # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
             self._tracks_gaps = True
             self.token = self._token_and_gap  # type: ignore[method-assign]
