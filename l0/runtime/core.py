@@ -433,8 +433,10 @@ class RunCore(HedgeRacing):
         if self.bus.active:
             self._emit_completion(now)
         self._record_metrics(completed=True)
-        self.decision = Finish()
+        self.decision = _FINISH
 
+
+_FINISH = Finish()  # (it has no fields: one serves every run)
 
 # What each fact does (`RunCore.handle`); a new fact type is a row here.
 _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {
