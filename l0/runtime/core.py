@@ -97,7 +97,14 @@ class RunCore(HedgeRacing):
             self._tracks_gaps = True
             self.token = self._token_and_gap  # type: ignore[method-assign]
         if self.engine is not None or plan.continuation is not None:
-            self._init_intervals()  # (without either, nothing is ever due: the class defaults)
+            self._init_intervals()
+        else:
+            # Nothing is ever due: the class defaults, assigned all the same. CPython keeps an
+            # instance's fields inline (fast to read per token) only while every instance of
+            # the class sets names the first one set: a run with guardrails or a continuation
+            # after a plain one would otherwise get a slower dict for all its fields.
+            self._checkpoint_every = 0
+            self._interval = 0
 
     # -- the one entry for facts -----------------------------------------------------------------
 
