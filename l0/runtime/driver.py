@@ -105,25 +105,24 @@ def _outcome(exc: BaseException) -> str:
 class Driver:
     """Runs one `RunCore` to its end (see the module docstring)."""
 
-    # Fields every driver starts with the same immutable value: class defaults (one driver
-    # is made per run).
-    _scope: anyio.CancelScope | None = None
-    _watchdog: Watchdog | None = None
-    _first_read = True  # the pending read waits for an attempt's first chunk
-    _read_deadline = math.inf  # for `_scoped_reads`
-    _attempt: tuple[Any, Any] | None = None  # the open attempt's (iterator, raw)
-    _closing: Closing | None = None  # its close, started by abort()
-
     def __init__(self, core: RunCore, clock: Callable[[], float] | None = None) -> None:
+        # Every field is set here, whatever the run does later: CPython keeps a driver's fields
+        # inline (fast to read per chunk) only while each driver sets the names the first did.
         self.core = core
+        self._scope: anyio.CancelScope | None = None
         timeout = core.plan.timeout
         self._initial = timeout.initial_token_seconds
         self._inter = timeout.inter_token_seconds
         self._total = timeout.total_seconds
         self._clock: Callable[[], float] = clock or backend_clock()
-        self._total_deadline = math.inf  # (read per chunk on trio: an instance field)
+        self._total_deadline = math.inf
+        self._watchdog: Watchdog | None = None
+        self._first_read = True  # the pending read waits for an attempt's first chunk
+        self._read_deadline = math.inf  # for `_scoped_reads`
         # route health (None: not kept for this run)
         self._gate: RouteGate | None = None if core.plan.route_health is None else _gate(core)
+        self._attempt: tuple[Any, Any] | None = None  # the open attempt's (iterator, raw)
+        self._closing: Closing | None = None  # its close, started by abort()
 
     def abort(self, generator: AsyncGenerator[Event, None] | None = None) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop).
