@@ -9,16 +9,21 @@ provider package); otherwise the stream is read as it is, and it must yield `str
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import AsyncGeneratorType
 from typing import Any
 
 from l0.adapters import Adapters
 from l0.errors import Error, ErrorCode
-from l0.monitoring.redact import remember_sdk_key
 
 
 def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
     """The async iterator of chunks for `stream` (see the module docstring)."""
-    remember_sdk_key(stream)  # the key of an SDK client behind the stream, when visible
+    if type(stream) is not AsyncGeneratorType:  # (a generator has no client, nor a key)
+        # the key of an SDK client behind the stream, when visible; imported here, as the
+        # common stream (an async generator) never needs it
+        from l0.monitoring.redact import remember_sdk_key
+
+        remember_sdk_key(stream)
     chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
     if chosen is None:
         chosen = Adapters.find(stream)

@@ -92,12 +92,19 @@ class RunCore(HedgeRacing):
         state: State | None = None,
     ) -> None:
         super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=metrics, state=state)
-        if any(rule.name == "stall" for rule in plan.guardrails):
+        if plan.guardrails and any(rule.name == "stall" for rule in plan.guardrails):
             # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
             self._tracks_gaps = True
             self.token = self._token_and_gap  # type: ignore[method-assign]
         if self.engine is not None or plan.continuation is not None:
-            self._init_intervals()  # (without either, nothing is ever due: the class defaults)
+            self._init_intervals()
+        else:
+            # Nothing is ever due: the class defaults, assigned all the same. CPython keeps an
+            # instance's fields inline (fast to read per token) only while every instance of
+            # the class sets names the first one set: a run with guardrails or a continuation
+            # after a plain one would otherwise get a slower dict for all its fields.
+            self._checkpoint_every = 0
+            self._interval = 0
 
     # -- the one entry for facts -----------------------------------------------------------------
 
@@ -433,8 +440,10 @@ class RunCore(HedgeRacing):
         if self.bus.active:
             self._emit_completion(now)
         self._record_metrics(completed=True)
-        self.decision = Finish()
+        self.decision = _FINISH
 
+
+_FINISH = Finish()  # (it has no fields: one serves every run)
 
 # What each fact does (`RunCore.handle`); a new fact type is a row here.
 _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {

@@ -24,14 +24,14 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any, TypeGuard
+from types import AsyncGeneratorType
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import anyio
 import anyio.lowlevel
 
 from l0.errors import Error, ErrorCode
 from l0.runtime.chunks import open_iterator
-from l0.runtime.closing import Closing, close_soon
 from l0.runtime.core import RunCore
 from l0.runtime.facts import (
     ABORTED,
@@ -53,12 +53,16 @@ from l0.runtime.facts import (
     RunCheck,
     Sleep,
 )
-from l0.runtime.hedge import race
 from l0.runtime.interrupts import Interrupted, still_open
-from l0.runtime.routing import make_gate
-from l0.runtime.sdk_retries import notice_sdk_retries
 from l0.runtime.watchdog import Watchdog, make_watchdog
 from l0.types import Event
+
+if TYPE_CHECKING:
+    from l0.runtime.closing import Closing
+    from l0.runtime.routing import RouteGate
+
+# Route health, hedging, abort-closing and the SDK-retries notice are imported where they are
+# first needed: most runs use none of them, and a short-lived program should not pay for them.
 
 logger = logging.getLogger("l0")
 
@@ -69,6 +73,12 @@ def _is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
     # Not asyncio.iscoroutine: it says True for any generator (the old generator-based
     # coroutines), and a factory returning a sync generator is a caller's mistake to report.
     return inspect.isawaitable(value)
+
+
+def _gate(core: RunCore) -> RouteGate | None:
+    from l0.runtime.routing import make_gate
+
+    return make_gate(core.plan)
 
 
 def backend_clock() -> Callable[[], float]:
@@ -96,6 +106,8 @@ class Driver:
     """Runs one `RunCore` to its end (see the module docstring)."""
 
     def __init__(self, core: RunCore, clock: Callable[[], float] | None = None) -> None:
+        # Every field is set here, whatever the run does later: CPython keeps a driver's fields
+        # inline (fast to read per chunk) only while each driver sets the names the first did.
         self.core = core
         self._scope: anyio.CancelScope | None = None
         timeout = core.plan.timeout
@@ -107,7 +119,8 @@ class Driver:
         self._watchdog: Watchdog | None = None
         self._first_read = True  # the pending read waits for an attempt's first chunk
         self._read_deadline = math.inf  # for `_scoped_reads`
-        self._gate = make_gate(core.plan)  # route health (None: not kept for this run)
+        # route health (None: not kept for this run)
+        self._gate: RouteGate | None = None if core.plan.route_health is None else _gate(core)
         self._attempt: tuple[Any, Any] | None = None  # the open attempt's (iterator, raw)
         self._closing: Closing | None = None  # its close, started by abort()
 
@@ -130,6 +143,8 @@ class Driver:
             return
         if getattr(generator, "ag_running", True):  # it awaits: the cancel above reaches it
             return
+        from l0.runtime.closing import close_soon
+
         self._closing = close_soon(functools.partial(self._close, still_open(*attempt)))
 
     # -- waiting ---------------------------------------------------------------------------
@@ -220,6 +235,8 @@ class Driver:
                     try:
                         first_deadline = clock() + self._initial
                         if hedging and decision.factory_index < core.plan.fallback_count:
+                            from l0.runtime.hedge import race
+
                             raw, iterator = await race(self, decision, first_deadline)
                         else:
                             raw, iterator = await self._open(decision, first_deadline)
@@ -379,7 +396,10 @@ class Driver:
             produced = factory()
         if not hasattr(produced, "__aiter__") and _is_awaitable(produced):
             produced = await self._bounded(produced, deadline, "initial_token", self._initial)
-        notice_sdk_retries(produced, plan.retry.max_retries)  # one getattr; see the module
+        if type(produced) is not AsyncGeneratorType:  # (a generator has no SDK client)
+            from l0.runtime.sdk_retries import notice_sdk_retries
+
+            notice_sdk_retries(produced, plan.retry.max_retries)  # one getattr; see the module
         return produced, open_iterator(produced, plan.adapter)
 
     async def _close(self, targets: list[Any]) -> None:

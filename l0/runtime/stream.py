@@ -45,18 +45,21 @@ logger = logging.getLogger("l0")
 class Stream:
     """An l0 run: iterate it for events, `read()` it for text, `state` for what it knows."""
 
+    # Fields every stream starts with the same immutable value: class defaults, so creating
+    # a stream (once per run) does not assign each of them.
+    _core: RunCore | None = None
+    _driver: Driver | None = None
+    _events: AsyncGenerator[Event, None] | None = None
+    # the generator handed to an `async for` (see the module docstring)
+    _iterated: weakref.ref[AsyncGenerator[Event, None]] | None = None
+    _left_early = False  # ... and dropped before its end
+    _stepped = False  # read or stepped other than by `async for` (see __aiter__)
+    _closing: Closing | None = None  # the run's close after that
+    _early_abort = False
+
     def __init__(self, plan: RunPlan, *, rng: random.Random | None = None) -> None:
         self._plan = plan
         self._rng = rng
-        self._core: RunCore | None = None
-        self._driver: Driver | None = None
-        self._events: AsyncGenerator[Event, None] | None = None
-        # the generator handed to an `async for` (see the module docstring)
-        self._iterated: weakref.ref[AsyncGenerator[Event, None]] | None = None
-        self._left_early = False  # ... and dropped before its end
-        self._stepped = False  # read or stepped other than by `async for` (see __aiter__)
-        self._closing: Closing | None = None  # the run's close after that
-        self._early_abort = False
         self._state = State()
         # Made now, not at the first read: the context is copied when run() is called.
         self._bus = EventBus(plan.on_event, plan.context)
