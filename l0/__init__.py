@@ -69,6 +69,7 @@ _LAZY: dict[str, str] = {
     "wrap": "l0.runtime",
     "Stream": "l0.runtime",
     "LazyStream": "l0.runtime",
+    "RunOptions": "l0.runtime",
     "WrappedClient": "l0.client",
     "CircuitBreaker": "l0.breaker",
     "CircuitState": "l0.breaker",
@@ -395,6 +396,7 @@ if TYPE_CHECKING:
     )
     from l0.runtime import (
         LazyStream as LazyStream,
+        RunOptions as RunOptions,
         Stream as Stream,
         l0 as l0,
         run as run,

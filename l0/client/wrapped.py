@@ -22,10 +22,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from l0.adapters import Adapters
-from l0.client.options import ClientOptions
+from l0.adapters.registry import check_adapter_name
 from l0.client.request import ChatRequest, PrefillMemory
 from l0.continuation import ContinuationConfig
 from l0.errors import Error, ErrorCode
@@ -34,9 +34,16 @@ from l0.monitoring.redact import remember_sdk_key, remember_secret
 from l0.observability import EventHandler
 from l0.retry import Retry
 from l0.routes.keys import route_key
+from l0.runtime.options import RunOptions, StreamFactory
 from l0.runtime.plan import make_plan
 from l0.runtime.stream import Stream
 from l0.timeout import Timeout
+
+if TYPE_CHECKING:
+    from l0.breaker import CircuitBreaker
+    from l0.drift import DriftDetector
+    from l0.eventsourcing.store import EventStore
+    from l0.routes import RouteHealthStore
 
 
 def _invalid(message: str) -> Error:
@@ -156,7 +163,7 @@ class WrappedCompletions:
             return await owner._target.passthrough(**kwargs)
         # What `l0.run` does, without importing the entry points (l0.runtime.api imports
         # this package for `wrap`): the client sits below them in the layers.
-        return Stream(make_plan(stream=self.factory(**kwargs), **owner.options.run_arguments()))
+        return Stream(make_plan(self.factory(**kwargs), owner.options))
 
     def factory(self, **kwargs: Any) -> ChatRequest:
         """The request as a stream factory for `l0.run` (as `stream=` or in `fallbacks=`):
@@ -210,7 +217,7 @@ class WrappedClient:
     `acompletion` itself.
     """
 
-    def __init__(self, target: _Target, options: ClientOptions) -> None:
+    def __init__(self, target: _Target, options: RunOptions) -> None:
         self._target = target
         self.options = options
         self.chat = WrappedChat(self)
@@ -232,27 +239,34 @@ class WrappedClient:
         context: dict[str, Any] | None = None,
         build_continuation_prompt: Callable[[str], str] | None = None,
         check_interval: int | None = None,
-        event_store: Any = None,
-        drift_detector: Any = None,
-        route_health: Any = None,
+        event_store: EventStore | None = None,
+        drift_detector: DriftDetector | None = None,
+        route_health: RouteHealthStore | bool | None = None,
+        fallbacks: Sequence[StreamFactory] | None = None,
+        breaker: CircuitBreaker | None = None,
+        hedge_after: float | None = None,
     ) -> WrappedClient:
         """A new wrapped client over the same client with these options changed (None
-        keeps an option as it is)."""
-        changes = {
-            "guardrails": guardrails,
-            "retry": retry,
-            "timeout": timeout,
-            "continue_from_last_good_token": continue_from_last_good_token,
-            "adapter": adapter,
-            "on_event": on_event,
-            "context": context,
-            "build_continuation_prompt": build_continuation_prompt,
-            "check_interval": check_interval,
-            "event_store": event_store,
-            "drift_detector": drift_detector,
-            "route_health": route_health,
-        }
-        return WrappedClient(self._target, self.options.merged(changes))
+        keeps an option as it is; `guardrails=[]` drops the guardrails)."""
+        changes = RunOptions(
+            fallbacks=fallbacks,
+            guardrails=guardrails,
+            retry=retry,
+            timeout=timeout,
+            adapter=adapter,
+            on_event=on_event,
+            context=context,
+            continue_from_last_good_token=continue_from_last_good_token,
+            build_continuation_prompt=build_continuation_prompt,
+            check_interval=check_interval,
+            event_store=event_store,
+            drift_detector=drift_detector,
+            breaker=breaker,
+            route_health=route_health,
+            hedge_after=hedge_after,
+        )
+        check_adapter_name(changes.adapter)
+        return WrappedClient(self._target, self.options.merge(changes))
 
     async def __call__(self, model: str | None = None, **kwargs: Any) -> Any:
         """`acompletion(model=..., messages=..., stream=True)` for a wrapped function."""
@@ -271,43 +285,13 @@ class WrappedClient:
         return f"WrappedClient({self._target.raw!r})"
 
 
-def wrap_client(
-    client: Any,
-    *,
-    guardrails: Sequence[GuardrailRule] | None = None,
-    retry: Retry | None = None,
-    timeout: Timeout | None = None,
-    continue_from_last_good_token: bool | ContinuationConfig = False,
-    adapter: Any = None,
-    on_event: EventHandler | None = None,
-    context: dict[str, Any] | None = None,
-    build_continuation_prompt: Callable[[str], str] | None = None,
-    check_interval: int | None = None,
-    event_store: Any = None,
-    drift_detector: Any = None,
-    route_health: Any = None,
-) -> WrappedClient:
+def wrap_client(client: Any, options: RunOptions) -> WrappedClient:
     """What `l0.wrap(client, ...)` returns for a client or an acompletion-style function."""
     if isinstance(client, WrappedClient):
         raise _invalid(
             "this client is wrapped already; use client.with_options(...) to change its options"
         )
-    options: dict[str, Any] = {
-        "guardrails": guardrails,
-        "retry": retry,
-        "timeout": timeout,
-        "continue_from_last_good_token": continue_from_last_good_token,
-        "adapter": adapter,
-        "on_event": on_event,
-        "context": context,
-        "build_continuation_prompt": build_continuation_prompt,
-        "event_store": event_store,
-        "drift_detector": drift_detector,
-        "route_health": route_health,
-    }
-    if check_interval is not None:
-        options["check_interval"] = check_interval
-    return WrappedClient(_Target(client), ClientOptions.checked(**options))
+    return WrappedClient(_Target(client), options)
 
 
 __all__ = ["WrappedChat", "WrappedClient", "WrappedCompletions", "wrap_client"]

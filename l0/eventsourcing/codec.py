@@ -24,6 +24,7 @@ from l0.eventsourcing.limits import (
 from l0.guardrails.types import GuardrailRule, GuardrailViolation
 from l0.observability import EventHandler, ObservabilityEvent, ObservabilityEventType
 from l0.retry import BackoffStrategy, ErrorTypeDelays, Retry, RetryableErrorType
+from l0.runtime.options import RunOptions
 from l0.runtime.plan import RunPlan, make_plan
 from l0.timeout import Timeout
 from l0.types import Event, EventType
@@ -214,38 +215,40 @@ def replay_plan(
     continuation = data["continuation"]
     timeout = data["timeout"]
     return make_plan(
-        stream=_not_replayed,
-        fallbacks=[_not_replayed] * check_count(data["fallbacks"], MAX_FALLBACKS, "fallbacks"),
-        guardrails=rules,
-        retry=Retry(
-            attempts=retry["attempts"],
-            max_retries=retry["max_retries"],
-            base_delay=retry["base_delay"],
-            max_delay=retry["max_delay"],
-            strategy=BackoffStrategy(retry["strategy"]),
-            error_type_delays=ErrorTypeDelays(**delays) if delays is not None else None,
-            retry_on=[RetryableErrorType(kind) for kind in retry["retry_on"]]
-            if retry["retry_on"] is not None
-            else None,
-            should_retry=_not_replayed if retry["should_retry"] else None,
-            calculate_delay=calculate_delay if retry["calculate_delay"] else None,
+        _not_replayed,
+        RunOptions(
+            fallbacks=[_not_replayed] * check_count(data["fallbacks"], MAX_FALLBACKS, "fallbacks"),
+            guardrails=rules,
+            retry=Retry(
+                attempts=retry["attempts"],
+                max_retries=retry["max_retries"],
+                base_delay=retry["base_delay"],
+                max_delay=retry["max_delay"],
+                strategy=BackoffStrategy(retry["strategy"]),
+                error_type_delays=ErrorTypeDelays(**delays) if delays is not None else None,
+                retry_on=[RetryableErrorType(kind) for kind in retry["retry_on"]]
+                if retry["retry_on"] is not None
+                else None,
+                should_retry=_not_replayed if retry["should_retry"] else None,
+                calculate_delay=calculate_delay if retry["calculate_delay"] else None,
+            ),
+            timeout=Timeout(
+                initial_token=timeout["initial_token"],
+                inter_token=timeout["inter_token"],
+                total=timeout["total"],
+            ),
+            continue_from_last_good_token=False
+            if continuation is None
+            else ContinuationConfig(
+                checkpoint_interval=continuation["checkpoint_interval"],
+                deduplicate=continuation["deduplicate"],
+                validate_checkpoint=continuation["validate_checkpoint"],
+                deduplication_options=DeduplicationOptions(**continuation["deduplication_options"]),
+            ),
+            on_event=on_event,
+            context=context,
+            check_interval=data["check_interval"],
         ),
-        timeout=Timeout(
-            initial_token=timeout["initial_token"],
-            inter_token=timeout["inter_token"],
-            total=timeout["total"],
-        ),
-        continue_from_last_good_token=False
-        if continuation is None
-        else ContinuationConfig(
-            checkpoint_interval=continuation["checkpoint_interval"],
-            deduplicate=continuation["deduplicate"],
-            validate_checkpoint=continuation["validate_checkpoint"],
-            deduplication_options=DeduplicationOptions(**continuation["deduplication_options"]),
-        ),
-        on_event=on_event,
-        context=context,
-        check_interval=data["check_interval"],
     )
 
 

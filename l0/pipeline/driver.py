@@ -23,7 +23,7 @@ import anyio
 
 from l0.errors import Error, ErrorCode, TimeoutError
 from l0.pipeline.core import PipelineRun
-from l0.pipeline.run_options import RunOptions, is_stream_object, merge_run_options, read_run
+from l0.pipeline.run_options import RunOptions, is_stream_object, read_run
 from l0.pipeline.types import PipelineOptions, PipelineResult, PipelineStep, StepContext
 
 _NOTHING: Any = object()  # on_error gave no replacement
@@ -122,10 +122,9 @@ async def _produce(run: PipelineRun, step: PipelineStep, step_input: Any, ctx: S
 
 def _run_options(run: PipelineRun, step: PipelineStep) -> RunOptions:
     """The pipeline's options, then the step's; the observability context names the step."""
-    options = merge_run_options(run.options.run_options, step.run_options)
+    options = run.options.run_options.merge(step.run_options)
     context = {"pipeline": run.options.name, "step": step.name, "step_index": run.index}
-    options["context"] = {**context, **options.get("context", {})}
-    return options
+    return options.merge(RunOptions(context={**context, **(options.context or {})}))
 
 
 async def _fail(run: PipelineRun, ctx: StepContext, error: Exception) -> None:

@@ -10,13 +10,13 @@ pipelines, each keeping its own options (stop_on_error, timeout, callbacks);
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar, overload
 
 from l0.errors import Error, ErrorCode
 from l0.pipeline.driver import execute, settle
-from l0.pipeline.run_options import RunOptions
+from l0.pipeline.run_options import checked_run_options
 from l0.pipeline.types import (
     PipelineOptions,
     PipelineResult,
@@ -25,6 +25,7 @@ from l0.pipeline.types import (
     StepFn,
     StepResult,
 )
+from l0.runtime.options import RunOptions
 
 R = TypeVar("R")
 
@@ -107,7 +108,7 @@ def create_step(
     on_error: Callable[[Exception, StepContext], Any] | None = None,
     on_complete: Callable[[StepResult, StepContext], Any] | None = None,
     metadata: dict[str, Any] | None = None,
-    run_options: RunOptions | None = None,
+    run_options: RunOptions | Mapping[str, Any] | None = None,
 ) -> PipelineStep:
     """A `PipelineStep` with its name and function given positionally."""
     return PipelineStep(
@@ -118,7 +119,7 @@ def create_step(
         on_error=on_error,
         on_complete=on_complete,
         metadata={} if metadata is None else metadata,
-        run_options=RunOptions() if run_options is None else run_options,
+        run_options=checked_run_options(run_options, where=f"create_step({name!r}).run_options"),
     )
 
 
@@ -132,7 +133,7 @@ def create_branch_step(
     on_error: Callable[[Exception, StepContext], Any] | None = None,
     on_complete: Callable[[StepResult, StepContext], Any] | None = None,
     metadata: dict[str, Any] | None = None,
-    run_options: RunOptions | None = None,
+    run_options: RunOptions | Mapping[str, Any] | None = None,
 ) -> PipelineStep:
     """A step that runs `if_true` or `if_false` (step functions) as `condition(input, ctx)`
     says. Unlike `PipelineStep.condition`, a false condition does not skip the step."""

@@ -22,7 +22,8 @@ import anyio
 import anyio.lowlevel
 
 from l0.errors import Error, ErrorCode
-from l0.pipeline.run_options import RunOptions, check_run_options
+from l0.pipeline.run_options import checked_run_options
+from l0.runtime.options import NO_OPTIONS, RunOptions
 
 if TYPE_CHECKING:
     from l0.machine.models import MachineModel
@@ -96,7 +97,7 @@ class PipelineStep:
     on_error: Callable[[Exception, StepContext], Any] | None = None
     on_complete: Callable[[StepResult, StepContext], Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    run_options: RunOptions = field(default_factory=lambda: RunOptions())
+    run_options: RunOptions = NO_OPTIONS  # or a dict of l0.run keyword arguments
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -106,13 +107,11 @@ class PipelineStep:
         for name in ("transform", "condition", "on_error", "on_complete"):
             _check_callable(owner, name, getattr(self, name))
         _check_metadata(owner, self.metadata)
-        self.run_options = check_run_options(self.run_options, where=f"{owner}.run_options")
+        self.run_options = checked_run_options(self.run_options, where=f"{owner}.run_options")
 
     def copy(self) -> PipelineStep:
         """A copy whose metadata and run options can change without touching this step."""
-        return dataclasses.replace(
-            self, metadata=dict(self.metadata), run_options=RunOptions(**self.run_options)
-        )
+        return dataclasses.replace(self, metadata=dict(self.metadata))
 
 
 @dataclass(kw_only=True)
@@ -138,7 +137,7 @@ class PipelineOptions:
     on_error: Callable[[Exception, int], Any] | None = None
     on_progress: Callable[[int, int], Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    run_options: RunOptions = field(default_factory=lambda: RunOptions())
+    run_options: RunOptions = NO_OPTIONS  # or a dict of l0.run keyword arguments
 
     def __post_init__(self) -> None:
         if self.name is not None and not isinstance(self.name, str):
@@ -160,13 +159,13 @@ class PipelineOptions:
         for name in ("on_start", "on_complete", "on_error", "on_progress"):
             _check_callable("PipelineOptions", name, getattr(self, name))
         _check_metadata("PipelineOptions", self.metadata)
-        self.run_options = check_run_options(self.run_options, where="PipelineOptions.run_options")
+        self.run_options = checked_run_options(
+            self.run_options, where="PipelineOptions.run_options"
+        )
 
     def copy(self) -> PipelineOptions:
         """A copy whose fields, metadata and run options can change independently."""
-        return dataclasses.replace(
-            self, metadata=dict(self.metadata), run_options=RunOptions(**self.run_options)
-        )
+        return dataclasses.replace(self, metadata=dict(self.metadata))
 
 
 @dataclass(frozen=True, slots=True)

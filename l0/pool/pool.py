@@ -17,6 +17,7 @@ until the block ends.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -25,17 +26,16 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from l0.errors import Error, ErrorCode
-from l0.pipeline.run_options import (
-    RunOptions,
-    check_run_options,
-    merge_run_options,
-    read_run,
-)
+from l0.pipeline.run_options import checked_run_options, read_run
 from l0.pool.operation import Operation
 from l0.pool.types import OperationStatus, PoolOptions, PoolStats
 from l0.progress import ProgressBar, ProgressCallback, Reporter, check_progress
+from l0.runtime.options import RunOptions
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from l0.runtime.api import RunKeywords
     from l0.runtime.plan import StreamFactory
 
 
@@ -131,7 +131,7 @@ class OperationPool:
 
     # -- submitting --------------------------------------------------------------------------
 
-    async def submit(self, factory: StreamFactory, **run_options: Any) -> Operation:
+    async def submit(self, factory: StreamFactory, **run_options: Unpack[RunKeywords]) -> Operation:
         """Queue `factory` for an l0 run with the pool's run options, overridden by
         `run_options`; waits while the queue is full. Returns the operation's handle."""
         send = self._open_queue()
@@ -141,9 +141,7 @@ class OperationPool:
                 f"{type(factory).__name__}; pass `lambda: client.chat.completions.create(...)`",
                 code=ErrorCode.INVALID_ARGUMENT,
             )
-        options = merge_run_options(
-            self.options.run_options, check_run_options(run_options, where="submit()")
-        )
+        options = self.options.run_options.merge(checked_run_options(run_options, where="submit()"))
         operation = Operation(self._cancel, self._submitted, factory, options)
         self._submitted += 1
         self._counts["waiting"] += 1
@@ -152,7 +150,7 @@ class OperationPool:
         await self._enqueue(send, operation)
         return operation
 
-    async def run(self, factory: StreamFactory, **run_options: Any) -> str:
+    async def run(self, factory: StreamFactory, **run_options: Unpack[RunKeywords]) -> str:
         """Submit `factory` and wait for its text (raises what the run raised)."""
         operation = await self.submit(factory, **run_options)
         return await operation.result()
@@ -301,7 +299,7 @@ def create_pool(
     concurrency: int = 5,
     *,
     queue_size: int | None = None,
-    run_options: RunOptions | None = None,
+    run_options: RunOptions | Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
     progress: bool | ProgressBar = False,
 ) -> OperationPool:
@@ -309,7 +307,7 @@ def create_pool(
     options = PoolOptions(
         concurrency=concurrency,
         queue_size=queue_size,
-        run_options=RunOptions() if run_options is None else run_options,
+        run_options=checked_run_options(run_options, where="create_pool(run_options=...)"),
         on_progress=on_progress,
         progress=progress,
     )

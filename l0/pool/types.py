@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from l0.errors import Error, ErrorCode
-from l0.pipeline.run_options import RunOptions, check_run_options
+from l0.pipeline.run_options import checked_run_options
 from l0.progress import ProgressBar, ProgressCallback, check_progress
+from l0.runtime.options import NO_OPTIONS, RunOptions
 
 OperationStatus = Literal["waiting", "queued", "running", "succeeded", "failed", "cancelled"]
 """waiting: submit() is held back by a full queue; queued: accepted, not started yet;
 running: its l0 run is under way; then one of succeeded, failed, cancelled."""
 
 SETTLED: frozenset[OperationStatus] = frozenset({"succeeded", "failed", "cancelled"})
+
 
 def _invalid(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
@@ -38,7 +40,7 @@ class PoolOptions:
 
     concurrency: int = 5
     queue_size: int | None = None
-    run_options: RunOptions = field(default_factory=lambda: RunOptions())
+    run_options: RunOptions = NO_OPTIONS  # or a dict of l0.run keyword arguments
     on_progress: ProgressCallback | None = None
     progress: bool | ProgressBar = False
 
@@ -50,7 +52,7 @@ class PoolOptions:
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise _invalid(f"PoolOptions.queue_size must be an int >= 0 or None, got {size!r}")
         check_progress(self.on_progress, self.progress, where="PoolOptions")
-        checked = check_run_options(self.run_options, where="PoolOptions.run_options")
+        checked = checked_run_options(self.run_options, where="PoolOptions.run_options")
         object.__setattr__(self, "run_options", checked)
 
     @property

@@ -12,7 +12,8 @@ from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule
 from l0.observability import EventHandler
 from l0.retry import Retry
-from l0.runtime.plan import DEFAULT_CHECK_INTERVAL, StreamFactory, make_plan
+from l0.runtime.options import DEFAULT_CHECK_INTERVAL, RunOptions, StreamFactory
+from l0.runtime.plan import make_plan
 from l0.runtime.stream import LazyStream, Stream
 from l0.timeout import Timeout
 
@@ -57,9 +58,7 @@ async def run(
     keeps failing is skipped for the next ones until one probe finds it well. With
     `hedge_after` (milliseconds), a route that has not produced its first token by then gets
     the next route racing it; the first to produce a token is kept, the other closed."""
-    check_adapter_name(adapter)
-    plan = make_plan(
-        stream=stream,
+    options = RunOptions(
         fallbacks=fallbacks,
         guardrails=guardrails,
         retry=retry,
@@ -76,7 +75,8 @@ async def run(
         route_health=route_health,
         hedge_after=hedge_after,
     )
-    return Stream(plan)
+    check_adapter_name(options.adapter)
+    return Stream(make_plan(stream, options))
 
 
 l0 = run
@@ -103,29 +103,41 @@ def _is_stream(value: Any) -> bool:
     return hasattr(value, "__aiter__") or hasattr(value, "__await__")
 
 
-class WrapOptions(TypedDict, total=False):
-    """The keyword options of `wrap` (see `wrap`)."""
+class RunKeywordsBesidesFallbacks(TypedDict, total=False):
+    """The options of `l0.run` but `fallbacks`, as keyword arguments for type checkers
+    (`l0.structured` takes streams as fallbacks too, so it types them itself)."""
 
     guardrails: Sequence[GuardrailRule] | None
     retry: Retry | None
     timeout: Timeout | None
-    continue_from_last_good_token: bool | ContinuationConfig
     adapter: Any
     on_event: EventHandler | None
     context: dict[str, Any] | None
+    continue_from_last_good_token: bool | ContinuationConfig
     build_continuation_prompt: Callable[[str], str] | None
     check_interval: int
     event_store: EventStore | None
     drift_detector: DriftDetector | None
+    breaker: CircuitBreaker | None
     route_health: RouteHealthStore | bool | None
+    hedge_after: float | None
+
+
+class RunKeywords(RunKeywordsBesidesFallbacks, total=False):
+    """The options of `l0.run`, `l0.wrap` and the other entry points as keyword arguments,
+    for type checkers (`**options: Unpack[RunKeywords]`). `l0.RunOptions` is their one
+    definition (a TypedDict cannot be derived from a dataclass for a type checker, and the
+    `wrap` overloads need one); a test keeps these keys equal to its fields."""
+
+    fallbacks: Sequence[StreamFactory] | None
 
 
 @overload
 def wrap(
-    client_or_stream: AsyncIterable[Any] | Awaitable[Any], **options: Unpack[WrapOptions]
+    client_or_stream: AsyncIterable[Any] | Awaitable[Any], **options: Unpack[RunKeywords]
 ) -> LazyStream: ...
 @overload
-def wrap(client_or_stream: Any, **options: Unpack[WrapOptions]) -> WrappedClient: ...
+def wrap(client_or_stream: Any, **options: Unpack[RunKeywords]) -> WrappedClient: ...
 def wrap(
     client_or_stream: Any,
     *,
@@ -141,49 +153,47 @@ def wrap(
     event_store: EventStore | None = None,
     drift_detector: DriftDetector | None = None,
     route_health: RouteHealthStore | bool | None = None,
+    fallbacks: Sequence[StreamFactory] | None = None,
+    breaker: CircuitBreaker | None = None,
+    hedge_after: float | None = None,
 ) -> LazyStream | WrappedClient:
     """Wrap a client (OpenAI / LiteLLM) for reliable streaming everywhere, or a single raw
-    stream for one-off use (no await needed; no retries, since it cannot be re-created)."""
+    stream for one-off use (no await needed; no retries, since it cannot be re-created).
+    It takes the options of `l0.run`; a wrapped client applies them to every streaming
+    request (`fallbacks` being factories such as `other.chat.completions.factory(...)`)."""
+    options = RunOptions(
+        fallbacks=fallbacks,
+        guardrails=guardrails,
+        retry=retry,
+        timeout=timeout,
+        adapter=adapter,
+        on_event=on_event,
+        context=context,
+        continue_from_last_good_token=continue_from_last_good_token,
+        build_continuation_prompt=build_continuation_prompt,
+        check_interval=check_interval,
+        event_store=event_store,
+        drift_detector=drift_detector,
+        breaker=breaker,
+        route_health=route_health,
+        hedge_after=hedge_after,
+    )
+    check_adapter_name(options.adapter)
     if not _is_stream(client_or_stream):
         from l0.client import wrap_client
 
-        return wrap_client(
-            client_or_stream,
-            guardrails=guardrails,
-            retry=retry,
-            timeout=timeout,
-            continue_from_last_good_token=continue_from_last_good_token,
-            adapter=adapter,
-            on_event=on_event,
-            context=context,
-            build_continuation_prompt=build_continuation_prompt,
-            check_interval=check_interval,
-            # passed only when set, so a client wrapper without recording support still works
-            **({"event_store": event_store} if event_store is not None else {}),
-            **({"drift_detector": drift_detector} if drift_detector is not None else {}),
-            **({"route_health": route_health} if route_health is not None else {}),
-        )
-    if retry is not None or continue_from_last_good_token:
+        return wrap_client(client_or_stream, options)
+    if options.retry is not None or options.continue_from_last_good_token:
         raise Error(
             "Retries and continuation need a way to re-create the stream, which a stream "
             "passed to wrap() does not have; use l0.run(stream=lambda: ..., retry=...) or wrap "
             "the client instead",
             code=ErrorCode.INVALID_ARGUMENT,
         )
-    check_adapter_name(adapter)
-    plan = make_plan(
-        stream=_OneShot(client_or_stream),
-        guardrails=guardrails,
-        retry=Retry(attempts=0, max_retries=0),
-        timeout=timeout,
-        adapter=adapter,
-        on_event=on_event,
-        context=context,
-        check_interval=check_interval,
-        event_store=event_store,
-        drift_detector=drift_detector,
-    )
+    plan = make_plan(_OneShot(client_or_stream), options.merge(_ONE_ATTEMPT))
     return LazyStream(plan)
 
 
-__all__ = ["l0", "run", "wrap"]
+_ONE_ATTEMPT = RunOptions(retry=Retry(attempts=0, max_retries=0))  # wrap(stream): no retries
+
+__all__ = ["RunKeywords", "RunKeywordsBesidesFallbacks", "RunOptions", "l0", "run", "wrap"]

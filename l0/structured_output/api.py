@@ -4,19 +4,23 @@ it streams, then the object), and the shape conveniences `structured_object` and
 
 `schema` is a Pydantic model class (or any type Pydantic validates), a JSON Schema dict, a
 `JSONSchema` or a `UnifiedSchema`; `result.data` is typed as the schema. Every other option
-is keyword-only; those the reference lists come first. Extras: `timeout` and `context` (as
-for `l0.run`) and `config` (a `StructuredConfig`, e.g. `l0.STRICT_STRUCTURED`), whose values
-apply where an argument is not given.
+is keyword-only; those the reference lists come first. Extras: `config` (a
+`StructuredConfig`, e.g. `l0.STRICT_STRUCTURED`), whose values apply where an argument is not
+given, and every other option of `l0.run` (`timeout`, `context`, `guardrails`, ...: the
+fields of `l0.RunOptions`), by keyword.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from l0.errors import Error, ErrorCode
 from l0.observability import EventHandler
+from l0.pipeline.run_options import checked_run_options
 from l0.retry import Retry
+from l0.runtime.api import RunKeywordsBesidesFallbacks
+from l0.runtime.options import RunOptions
 from l0.structured_output.config import StructuredConfig
 from l0.structured_output.json_schema import JSONSchema, JSONSchemaDefinition
 from l0.structured_output.results import StructuredResult
@@ -38,18 +42,14 @@ itself (an async iterator, or an awaitable returning one), which cannot be retri
 JSONSchemaLike = JSONSchemaDefinition | JSONSchema
 
 
-class StructuredOptions(TypedDict, total=False):
-    """The keyword options shared by every structured entry point (see `structured`)."""
+class StructuredOptions(RunKeywordsBesidesFallbacks, total=False):
+    """The keyword options shared by every structured entry point (see `structured`): those
+    of `l0.run` (fallbacks may be streams here) and the structured ones."""
 
     fallbacks: Sequence[StreamSource] | None
     auto_correct: bool | None
-    retry: Retry | None
     on_validation_error: OnValidationError | None
     on_auto_correct: OnAutoCorrect | None
-    on_event: EventHandler | None
-    adapter: Any
-    timeout: Timeout | None
-    context: dict[str, Any] | None
     config: StructuredConfig | None
 
 
@@ -79,6 +79,7 @@ async def structured(
     timeout: Timeout | None = None,
     context: dict[str, Any] | None = None,
     config: StructuredConfig | None = None,
+    **run_options: Any,
 ) -> StructuredResult[Any]:
     """Run `stream` until it produces JSON that matches `schema`; return the validated object.
 
@@ -88,21 +89,25 @@ async def structured(
     `StructuredOutputError` (an `l0.Error`) with every attempt's text and errors. Output cut
     short is never accepted, repaired or not. `on_validation_error(error, attempt)` and
     `on_auto_correct(info)` are called as it happens (attempts count from 1); `on_event`
-    receives the run's observability events.
+    receives the run's observability events. The other options of `l0.run` (`guardrails`,
+    `event_store`, `breaker`, ...) apply as they do there.
     """
     run: StructuredRun[Any] = StructuredRun(
         schema,
         stream,
         fallbacks=fallbacks,
         auto_correct=auto_correct,
-        retry=retry,
         on_validation_error=on_validation_error,
         on_auto_correct=on_auto_correct,
-        on_event=on_event,
-        adapter=adapter,
-        timeout=timeout,
-        context=context,
         config=config,
+        options=_run_options(
+            run_options,
+            retry=retry,
+            on_event=on_event,
+            adapter=adapter,
+            timeout=timeout,
+            context=context,
+        ),
     )
     try:
         events = await run.start()
@@ -148,6 +153,7 @@ async def structured_stream(
     context: dict[str, Any] | None = None,
     config: StructuredConfig | None = None,
     include_pending_string: bool = False,
+    **run_options: Any,
 ) -> StructuredStreamResult[Any]:
     """Like `structured`, read as it streams: iterate the result for `StructuredPartial`
     previews (the fields received so far, valid so far, as plain JSON data), then the
@@ -163,17 +169,26 @@ async def structured_stream(
         stream,
         fallbacks=fallbacks,
         auto_correct=auto_correct,
-        retry=retry,
         on_validation_error=on_validation_error,
         on_auto_correct=on_auto_correct,
-        on_event=on_event,
-        adapter=adapter,
-        timeout=timeout,
-        context=context,
         config=config,
+        options=_run_options(
+            run_options,
+            retry=retry,
+            on_event=on_event,
+            adapter=adapter,
+            timeout=timeout,
+            context=context,
+        ),
     )
     events = await run.start()
     return StructuredStreamResult(run, events, include_pending_string=include_pending_string)
+
+
+def _run_options(others: dict[str, Any], **named: Any) -> RunOptions:
+    """The run's options: those the structured entry points name, and the others of
+    `l0.run` given by keyword (an unknown name is an `l0.Error`, not a TypeError)."""
+    return checked_run_options({**others, **named}, where="structured()")
 
 
 def _is_json_schema(value: object) -> bool:

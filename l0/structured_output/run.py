@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import anyio
 
-from l0.callbacks import ON_EVENT_HINT, refuse_async
+from l0.callbacks import refuse_async
 from l0.errors import Error, ErrorCode
-from l0.observability import EventHandler
 from l0.retry import Retry
-from l0.runtime.api import run
+from l0.runtime.options import NO_OPTIONS, RunOptions
+from l0.runtime.plan import make_plan
+from l0.runtime.stream import Stream
 from l0.structured_output.config import StructuredConfig
 from l0.structured_output.json_schema import JSONSchema
 from l0.structured_output.results import (
@@ -34,10 +35,8 @@ from l0.structured_output.results import (
 )
 from l0.structured_output.schema import UnifiedSchema
 from l0.structured_output.validator import OnAutoCorrect, OnValidationError, SchemaCheck
-from l0.timeout import Timeout
 
 if TYPE_CHECKING:
-    from l0.runtime.stream import Stream
     from l0.types import ErrorCategory, State
 
 T = TypeVar("T")
@@ -45,7 +44,8 @@ T = TypeVar("T")
 logger = logging.getLogger("l0")
 
 _CLOSE_GRACE = 5.0  # seconds an unused stream gets to close
-# The schema rule only runs when a stream ends: no streaming checks are ever due.
+# The schema rule only runs when a stream ends: without streaming rules of the caller's,
+# no streaming checks are ever due.
 _NO_STREAMING_CHECKS = 1 << 62
 _DEFAULT_CONFIG = StructuredConfig()
 
@@ -142,17 +142,14 @@ class StructuredRun(Generic[T]):
         *,
         fallbacks: Sequence[object] | None = None,
         auto_correct: bool | None = None,
-        retry: Retry | None = None,
         on_validation_error: OnValidationError | None = None,
         on_auto_correct: OnAutoCorrect | None = None,
-        on_event: EventHandler | None = None,
-        adapter: Any = None,
-        timeout: Timeout | None = None,
-        context: dict[str, Any] | None = None,
         config: StructuredConfig | None = None,
+        options: RunOptions = NO_OPTIONS,
     ) -> None:
         """Check the arguments (an `l0.Error` names the first problem) and prepare the run;
-        arguments given win over the config's values."""
+        `options` are the run's (`retry`, `timeout`, `on_event`, `guardrails`... as for
+        `l0.run`, checked already); those given win over the config's values."""
         if config is None:
             config = _DEFAULT_CONFIG
         elif not isinstance(config, StructuredConfig):
@@ -164,7 +161,6 @@ class StructuredRun(Generic[T]):
             if callback is not None and not callable(callback):
                 raise _problem(f"{name} must be callable, got {type(callback).__name__}")
             refuse_async(callback, name, "It is called as validation happens.")
-        refuse_async(on_event, "on_event", ON_EVENT_HINT)
         if auto_correct is not None and not isinstance(auto_correct, bool):
             raise _problem(f"auto_correct must be a bool, got {auto_correct!r}")
         if fallbacks is not None and (
@@ -173,9 +169,7 @@ class StructuredRun(Generic[T]):
             raise _problem(
                 f"fallbacks must be a list of streams or factories, got {type(fallbacks).__name__}"
             )
-        chosen_retry = retry if retry is not None else config.retry
-        if chosen_retry is not None and not isinstance(chosen_retry, Retry):
-            raise _problem(f"retry must be an l0.Retry, got {type(chosen_retry).__name__}")
+        chosen_retry = options.retry if options.retry is not None else config.retry
         self.schema: UnifiedSchema[T] = resolve_schema(schema, strict=config.strict)
         self._factories = [
             _factory(source, "stream" if index == 0 else f"fallbacks[{index - 1}]")
@@ -186,10 +180,8 @@ class StructuredRun(Generic[T]):
         )
         chosen_retry = chosen_retry if chosen_retry is not None else Retry()
         self._retry = _without_retries_for(single, chosen_retry) if single else chosen_retry
-        self._timeout = timeout if timeout is not None else config.timeout
-        self._adapter = adapter
-        self._on_event = on_event
-        self._context = context
+        self._options = options
+        self._timeout = options.timeout if options.timeout is not None else config.timeout
         self.check = SchemaCheck(
             self.schema,
             auto_correct=config.auto_correct if auto_correct is None else auto_correct,
@@ -199,17 +191,21 @@ class StructuredRun(Generic[T]):
 
     async def start(self) -> Stream:
         """The runtime run (lazy: nothing happens until it is iterated)."""
-        stream = await run(
-            self._factories[0],
-            fallbacks=self._factories[1:],
-            guardrails=[self.check.rule],
-            retry=self._retry,
-            timeout=self._timeout,
-            adapter=self._adapter,
-            on_event=self.check.observer(self._on_event),
-            context=self._context,
-            check_interval=_NO_STREAMING_CHECKS,
+        given = self._options
+        streaming_rules = given.guardrails or given.drift_detector is not None
+        options = given.merge(
+            RunOptions(
+                fallbacks=self._factories[1:],
+                guardrails=[*given.guardrails, self.check.rule],
+                retry=self._retry,
+                timeout=self._timeout,
+                on_event=self.check.observer(given.on_event),
+                check_interval=None
+                if streaming_rules or "check_interval" in given.given
+                else _NO_STREAMING_CHECKS,
+            )
         )
+        stream = Stream(make_plan(self._factories[0], options))
         self.check.bind(stream.state)
         return stream
 

@@ -39,15 +39,11 @@ ChunkRunner = Callable[[ChunkProcessConfig], Awaitable[str]]
 
 async def run_with_l0(config: ChunkProcessConfig) -> str:
     """Run a chunk's config through `l0.run` and read the whole text."""
-    from l0.runtime import run  # the runtime is heavy: import it only when chunks run
+    # the runtime is heavy: import it only when chunks run
+    from l0.runtime.plan import make_plan
+    from l0.runtime.stream import Stream
 
-    result = await run(
-        stream=config.stream,
-        fallbacks=config.fallbacks,
-        guardrails=config.guardrails,
-        retry=config.retry,
-        timeout=config.timeout,
-    )
+    result = Stream(make_plan(config.stream, config.options))
     return await result.read()
 
 

@@ -3,12 +3,17 @@ statistics over both. Durations are milliseconds, as in the reference."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
 from l0.errors import Error, ErrorCode
+from l0.guardrails.types import GuardrailRule
+from l0.pipeline.run_options import checked_run_options
+from l0.retry import Retry
+from l0.runtime.options import RunOptions
+from l0.timeout import Timeout
 
 StrategyName = Literal["token", "char", "paragraph", "sentence"]
 TokenCounter = Callable[[str], int]
@@ -110,13 +115,26 @@ class WindowStats:
 
 @dataclass(frozen=True, slots=True)
 class ChunkProcessConfig:
-    """What to run for one chunk: `l0.run(stream=stream, fallbacks=..., ...)`."""
+    """What to run for one chunk: `l0.run(stream=stream, fallbacks=..., ...)`. The reference
+    names four options; `run_options` (an `l0.RunOptions`, or a dict of `l0.run` keywords)
+    carries any of the others, and the four named ones win over it. Checked when built;
+    `options` is the one `RunOptions` the chunk's run is given."""
 
     stream: Callable[[], Any]
     fallbacks: Sequence[Callable[[], Any]] | None = None
-    guardrails: Sequence[Any] | None = None
-    retry: Any = None  # l0.Retry
-    timeout: Any = None  # l0.Timeout
+    guardrails: Sequence[GuardrailRule] | None = None
+    retry: Retry | None = None
+    timeout: Timeout | None = None
+    run_options: RunOptions | Mapping[str, Any] | None = None
+    options: RunOptions = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        named = RunOptions(
+            fallbacks=self.fallbacks, guardrails=self.guardrails, retry=self.retry,
+            timeout=self.timeout,
+        )  # fmt: skip
+        given = checked_run_options(self.run_options, where="ChunkProcessConfig.run_options")
+        object.__setattr__(self, "options", given.merge(named))
 
 
 @dataclass(frozen=True, slots=True)

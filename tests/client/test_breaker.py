@@ -339,8 +339,6 @@ async def test_errors_that_say_nothing_about_the_route_do_not_count() -> None:
 
 
 def test_run_refuses_something_that_is_not_a_breaker() -> None:
-    from l0.runtime.plan import make_plan
-
     with pytest.raises(l0.Error, match="CircuitBreaker") as caught:
-        make_plan(stream=lambda: None, breaker=object())
+        l0.RunOptions(breaker=object())
     assert caught.value.code is l0.ErrorCode.INVALID_ARGUMENT

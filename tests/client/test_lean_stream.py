@@ -382,7 +382,7 @@ async def test_an_inter_token_timeout_closes_the_response(
             raw, timeout=l0.Timeout(inter_token=100), retry=l0.Retry(attempts=0, max_retries=0)
         )
         request = Recording(client.chat.completions.factory(model=model, messages=USER))
-        stream = await l0.run(stream=request, **client.options.run_arguments())
+        stream = await l0.run(stream=request, **client.options.as_kwargs())
         with anyio.fail_after(4), pytest.raises(l0.Error) as caught:
             async for event in stream:
                 assert event.text == "a" or event.is_error

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 import l0
-from l0.client import ChatRequest, ClientOptions, WrappedClient
+from l0.client import ChatRequest, WrappedClient
 from l0.client.request import prefill_messages, prompted_messages
 from l0.runtime.stream import Stream
 from l0.testing import Script, ScriptedStream
@@ -121,8 +121,8 @@ def test_with_options_checks_what_it_is_given() -> None:
 
 
 def test_options_become_the_runs_arguments() -> None:
-    options = ClientOptions.checked(retry=FAST, check_interval=3)
-    arguments = options.run_arguments()
+    options = l0.wrap(openai.AsyncOpenAI(api_key="test"), retry=FAST, check_interval=3).options
+    arguments = options.as_kwargs()
     assert arguments["retry"] is FAST and arguments["check_interval"] == 3
     assert set(arguments) <= set(l0.run.__kwdefaults__ or {})
 

@@ -111,7 +111,7 @@ def test_the_plan_checks_exactly_the_event_store_protocols_methods() -> None:
     """The plan checks a store by method names (it may not import storage modules); the
     names are the `EventStore` protocol's, so the check is the protocol's isinstance."""
     from l0.eventsourcing.store import EventStore
-    from l0.runtime.plan import EVENT_STORE_METHODS
+    from l0.runtime.options import EVENT_STORE_METHODS
 
     members = {n for n, v in vars(EventStore).items() if callable(v) and not n.startswith("_")}
     assert set(EVENT_STORE_METHODS) == members
@@ -264,9 +264,8 @@ async def test_a_callers_random_generator_is_recorded_by_its_state() -> None:
     """A run given its own rng replays the same jitter from the recorded generator state."""
     store = InMemoryEventStore()
     plan = make_plan(
-        stream=ScriptedFactory(Script(chunks=["a"], fail_at=0), Script.tokens("ok")),
-        retry=l0.Retry(strategy=l0.BackoffStrategy.FULL_JITTER),
-        event_store=store,
+        ScriptedFactory(Script(chunks=["a"], fail_at=0), Script.tokens("ok")),
+        l0.RunOptions(retry=l0.Retry(strategy=l0.BackoffStrategy.FULL_JITTER), event_store=store),
     )
     stream = Stream(plan, rng=random.Random(1234))
     outcome = await record(stream, store)

@@ -64,7 +64,7 @@ def test_an_illegal_transition_on_a_run_core_raises() -> None:
     from l0.event_bus import EventBus
     from l0.runtime.plan import make_plan
 
-    plan = make_plan(stream=lambda: None)
+    plan = make_plan(lambda: None)
     core = RunCore(plan, now=0.0, epoch=0.0, bus=EventBus(plan.on_event, plan.context))
     with pytest.raises(l0.Error) as caught:
         core.fire("finalized", now=0.0, epoch=0.0)

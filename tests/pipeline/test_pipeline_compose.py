@@ -47,12 +47,13 @@ async def test_a_clone_changes_without_touching_the_original() -> None:
     clone = original.clone()
     clone.options.stop_on_error = False
     clone.options.metadata["team"] = "y"
-    clone.options.run_options["retry"] = l0.Retry(attempts=0)
+    clone.options.run_options = l0.RunOptions(retry=l0.Retry(attempts=0))
     clone.steps[0].metadata["k"] = 2
     clone.steps[0].name = "renamed"
     clone.steps.append(appender("!"))
     assert original.options.stop_on_error is True
-    assert original.options.metadata == {"team": "x"} and original.options.run_options == {}
+    assert original.options.metadata == {"team": "x"}
+    assert original.options.run_options == l0.RunOptions()
     assert [(s.name, s.metadata) for s in original.steps] == [("a", {"k": 1})]
     assert (await original.run("v")).output == "v"
     assert (await clone.run("v")).output == "v!"

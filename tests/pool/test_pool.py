@@ -95,7 +95,7 @@ async def test_submit_options_override_the_pool_defaults() -> None:
     async with create_pool(run_options={"retry": NO_RETRY}) as pool:
         operation = await pool.submit(flaky, retry=l0.Retry(attempts=1, base_delay=0.1))
     assert await operation.result() == "second try" and flaky.calls == 2
-    assert operation.run_options["retry"].attempts == 1
+    assert operation.run_options.retry is not None and operation.run_options.retry.attempts == 1
 
 
 async def test_a_full_queue_makes_submit_wait() -> None:

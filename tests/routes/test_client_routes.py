@@ -38,7 +38,7 @@ def test_the_route_health_option_is_checked_and_passed_on() -> None:
     """wrap(route_health=...) is validated at once and reaches every run's arguments."""
     store = InMemoryRouteHealth()
     wrapped = l0.wrap(client(), route_health=store)
-    assert wrapped.options.run_arguments()["route_health"] is store
+    assert wrapped.options.route_health is store
     assert wrapped.with_options(route_health=False).options.route_health is False
     with pytest.raises(l0.Error) as info:
         l0.wrap(client(), route_health="on")  # type: ignore[arg-type]

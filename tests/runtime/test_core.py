@@ -35,7 +35,7 @@ def factory() -> Any:
 
 def make_core(**options: Any) -> RunCore:
     options.setdefault("retry", l0.Retry(strategy=l0.BackoffStrategy.FIXED, base_delay=1.0))
-    plan = make_plan(stream=factory, **options)
+    plan = make_plan(factory, l0.RunOptions(**options))
     bus = EventBus(plan.on_event, plan.context)
     return RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7), bus=bus)
 

@@ -36,7 +36,7 @@ def factory() -> Any:
 
 def completed_fields(options: dict[str, Any]) -> list[str]:
     """The fields of a core that ran one clean attempt to its end."""
-    plan = make_plan(stream=factory, **options)
+    plan = make_plan(factory, l0.RunOptions(**options))
     core = RunCore(plan, now=100.0, epoch=1_700_000_000.0, rng=random.Random(7), bus=EventBus())
     core.handle(START, 100.0)
     core.handle(OPENED, 100.0)

@@ -32,7 +32,7 @@ def never() -> Any:
 
 def make_core(fallbacks: int = 1, **options: Any) -> RunCore:
     options.setdefault("retry", FIXED)
-    plan = make_plan(stream=never, fallbacks=[never] * fallbacks, **options)
+    plan = make_plan(never, l0.RunOptions(fallbacks=[never] * fallbacks, **options))
     bus = EventBus(plan.on_event, plan.context)
     return RunCore(plan, now=0.0, epoch=1_700_000_000.0, rng=random.Random(3), bus=bus)
 

@@ -200,3 +200,24 @@ def json_helpers() -> None:
     assert_type(l0.JSON.auto_correct('{"a": 1,}'), l0.AutoCorrectResult)
     assert_type(l0.JSON.extract("text {}"), str)
     assert_type(l0.JSON.auto_correct("{}").corrections, tuple[l0.CorrectionType, ...])
+
+
+async def run_options() -> None:
+    options = l0.RunOptions(retry=l0.Retry(attempts=2), guardrails=[], check_interval=5)
+    assert_type(options, l0.RunOptions)
+    assert_type(options.merge(l0.RunOptions(context={"k": 1})), l0.RunOptions)
+    assert_type(options.guardrails, tuple[l0.GuardrailRule, ...])
+    assert_type(options.check_interval, int)
+    client = l0.wrap(AsyncOpenAI(), fallbacks=[factory], hedge_after=200.0)
+    assert_type(client.options, l0.RunOptions)
+    assert_type(client.with_options(breaker=l0.CircuitBreaker()), WrappedClient)
+    assert_type(
+        l0.PipelineStep(name="s", fn=lambda v, ctx: v, run_options=options), l0.PipelineStep
+    )
+    async with l0.create_pool(2, run_options=options) as pool:
+        operation = await pool.submit(factory, retry=l0.Retry(), check_interval=3)
+        assert_type(operation.run_options, l0.RunOptions)
+        await pool.submit(factory, retries=3)  # type: ignore[call-arg]
+        await pool.submit(factory, check_interval="3")  # type: ignore[arg-type]
+    result = await l0.structured(Person, factory, guardrails=l0.Guardrails.recommended())
+    assert_type(result, l0.StructuredResult[Person])
