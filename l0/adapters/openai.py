@@ -168,6 +168,22 @@ class ChunkReader:
         usage = usage_counts(self.usage) if include_usage else None
         return Event(type=EventType.COMPLETE, data=data, usage=usage)
 
+    def ending(self, delivered: bool, response: Any, *, include_usage: bool) -> list[Event]:
+        """The events that end a stream with no more chunks (both stream paths end so)."""
+        # Nothing came, under a content type that is no event stream: not a stream at all
+        # (LiteLLM even makes up a finish reason for it).
+        wrong = None if delivered else not_a_stream_error(response)
+        if wrong is not None:
+            return [Event(type=EventType.ERROR, error=wrong)]
+        if self.finish_reason is None:
+            # An OpenAI stream always ends with a finish reason; without one the answer
+            # (and any tool call still open) was cut short: the runtime retries it.
+            return [Event(type=EventType.ERROR, error=_incomplete())]
+        # calls still open when the stream ended, then the end
+        ending = [Event(type=_TOOL_CALL, data=call) for call in self.take_tool_calls()]
+        ending.append(self.complete(include_usage=include_usage))
+        return ending
+
 
 def _logprob(entry: Any) -> dict[str, Any]:
     """One token's `logprobs.content` entry as plain data (SDK object or dict alike)."""
@@ -247,20 +263,10 @@ class OpenAIAdapter:
             except Exception as exc:  # the provider's own error, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
                 return
-            # Nothing came, under a content type that is no event stream: not a stream at all
-            # (LiteLLM even makes up a finish reason for it).
-            wrong = None if delivered else not_a_stream_error(response)
-            if wrong is not None:
-                yield Event(type=EventType.ERROR, error=wrong)
-                return
-            if reader.finish_reason is None:
-                # An OpenAI stream always ends with a finish reason; without one the answer
-                # (and any tool call still open) was cut short: the runtime retries it.
-                yield Event(type=EventType.ERROR, error=_incomplete())
-                return
-            for call in reader.take_tool_calls():  # calls still open when the stream ended
-                yield Event(type=_TOOL_CALL, data=call)
-            yield reader.complete(include_usage=self.options.include_usage)
+            for event in reader.ending(
+                delivered, response, include_usage=self.options.include_usage
+            ):
+                yield event
         finally:
             if iterator is not stream:
                 await close_stream(iterator)

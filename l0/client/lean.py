@@ -33,8 +33,8 @@ from typing import Any
 import anyio
 import jiter
 
-from l0.adapters.diagnosis import html_page_error, not_a_stream_error
-from l0.adapters.openai import FINISH_GRACE, ChunkReader, OpenAIAdapterOptions, _incomplete
+from l0.adapters.diagnosis import html_page_error
+from l0.adapters.openai import FINISH_GRACE, ChunkReader, OpenAIAdapterOptions
 from l0.client.sse import SSEDecoder
 from l0.types import Event, EventType
 
@@ -176,19 +176,10 @@ class LeanChatStream:
             except Exception as exc:  # what the SDK would have raised, passed on unchanged
                 yield Event(type=EventType.ERROR, error=exc)
                 return
-            # Nothing came, under a content type that is no event stream (adapters/openai.py).
-            wrong = None if delivered else not_a_stream_error(response)
-            if wrong is not None:
-                yield Event(type=EventType.ERROR, error=wrong)
-                return
-            if reader.finish_reason is None:
-                yield Event(type=EventType.ERROR, error=_incomplete())
-                return
-            for call in reader.take_tool_calls():
-                yield Event(type=_TOOL_CALL, data=call)
             if type(reader.usage) is dict:
                 reader.usage = _in_sdk_order(reader.usage)
-            yield reader.complete(include_usage=_OPTIONS.include_usage)
+            for event in reader.ending(delivered, response, include_usage=_OPTIONS.include_usage):
+                yield event
         finally:
             await _close_iterator(body)
             await self.aclose()
