@@ -37,6 +37,7 @@ import sniffio
 from l0.errors import Error, ErrorCode
 from l0.eventsourcing.store import check_sequence
 from l0.eventsourcing.types import EventEnvelope, Snapshot, StreamMetadata
+from l0.monitoring.redact import url_without_password
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -202,7 +203,7 @@ class PostgresEventStore:
 
     async def _run(self, work: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         """`work` in one transaction on a pooled connection, within `timeout`."""
-        where = _redacted(self.url) or "the pool"
+        where = url_without_password(self.url) or "the pool"
         if self._down_until is not None and time.monotonic() < self._down_until:
             raise PostgresUnavailable(
                 f"PostgreSQL at {where} could not be reached a moment ago; it is tried again "
@@ -377,7 +378,7 @@ class PostgresEventStore:
 
     def __repr__(self) -> str:
         return (
-            f"PostgresEventStore({_redacted(self.url)!r})"
+            f"PostgresEventStore({url_without_password(self.url)!r})"
             if self.url
             else "PostgresEventStore(pool)"
         )
@@ -437,17 +438,6 @@ async def migrate(connection: AsyncConnection[Any]) -> int:
                 (version, description),
             )
     return found
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for logs and reprs."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
 
 
 __all__ = [

@@ -224,6 +224,17 @@ def redact(value: Any, *, write_error: ErrorWriter = describe_error, _depth: int
     return scrub(repr(value))
 
 
+def url_without_password(url: str) -> str:
+    """`url` with its password replaced by `***`, for logs and reprs (a store's URL)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
+
+
 __all__ = [
     "REDACTED",
     "ErrorWriter",
@@ -234,4 +245,5 @@ __all__ = [
     "remember_sdk_key",
     "remember_secret",
     "scrub",
+    "url_without_password",
 ]

@@ -38,6 +38,7 @@ import anyio
 import sniffio
 
 from l0.errors import Error, ErrorCode
+from l0.monitoring.redact import url_without_password
 from l0.routes.health import UNKNOWN, Admission, InMemoryRouteHealth, Outcome, RouteHealthPolicy
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ class RedisRouteHealth:
                 url_or_client, socket_connect_timeout=timeout, socket_timeout=max(timeout, 1.0)
             )
             self._owns_client = True
-            self._where = _redacted(url_or_client)
+            self._where = url_without_password(url_or_client)
         elif isinstance(url_or_client, Redis):
             self._client, self._owns_client, self._where = url_or_client, False, repr(url_or_client)
         else:
@@ -361,20 +362,6 @@ class RedisRouteHealth:
 
     def __repr__(self) -> str:
         return f"RedisRouteHealth({self._where}, prefix={self.prefix!r})"
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for logs."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 __all__ = ["RedisRouteHealth"]

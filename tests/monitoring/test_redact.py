@@ -8,7 +8,7 @@ from enum import Enum
 
 import pytest
 
-from l0.monitoring.redact import REDACTED, is_secret_key, redact, scrub
+from l0.monitoring.redact import REDACTED, is_secret_key, redact, scrub, url_without_password
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,18 @@ def test_exceptions_are_written_down_by_the_error_writer_given() -> None:
 
     assert redact({"deep": [(error,)]}, write_error=writer) == {"deep": [["written"]]}
     assert seen == [error]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("postgresql://ada:hunter2@db.local/runs", "postgresql://ada:***@db.local/runs"),
+        ("postgresql://ada:p%40ss@[::1]:5432/runs", "postgresql://ada:***@[::1]:5432/runs"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+        ("postgresql://ada@db.local/runs", "postgresql://ada@db.local/runs"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    """What the Redis and PostgreSQL stores log and repr: the URL, its password starred."""
+    assert url_without_password(url) == shown
