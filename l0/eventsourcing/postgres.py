@@ -288,18 +288,7 @@ class PostgresEventStore:
             return await cursor.fetchall()
 
         rows = await self._run(work)
-        return [
-            EventEnvelope.from_dict(
-                {
-                    "stream_id": stream_id,
-                    "seq": seq,
-                    "type": kind,
-                    "now": now,
-                    "data": json.loads(data),
-                }
-            )
-            for seq, kind, now, data in rows
-        ]
+        return [EventEnvelope.from_row(stream_id, *row) for row in rows]
 
     async def exists(self, stream_id: str) -> bool:
         async def work(connection: AsyncConnection[Any]) -> bool:

@@ -179,18 +179,7 @@ class SQLiteEventStore:
             ).fetchall()
 
         rows = await self._run(work)
-        return [
-            EventEnvelope.from_dict(
-                {
-                    "stream_id": stream_id,
-                    "seq": seq,
-                    "type": kind,
-                    "now": now,
-                    "data": json.loads(data),
-                }
-            )
-            for seq, kind, now, data in rows
-        ]
+        return [EventEnvelope.from_row(stream_id, *row) for row in rows]
 
     async def exists(self, stream_id: str) -> bool:
         def work(connection: sqlite3.Connection) -> bool:

@@ -13,6 +13,7 @@ Everything here is plain data with `to_dict`/`from_dict`, so recordings survive 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -113,6 +114,14 @@ class EventEnvelope:
             "now": self.event.now,
             "data": dict(self.event.data),
         }
+
+    @classmethod
+    def from_row(cls, stream_id: str, seq: Any, kind: Any, now: Any, data: str) -> EventEnvelope:
+        """An envelope from a database row (`seq, type, now, data` as JSON text), as the
+        SQLite and PostgreSQL stores keep them."""
+        return cls.from_dict(
+            {"stream_id": stream_id, "seq": seq, "type": kind, "now": now, "data": json.loads(data)}
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventEnvelope:

@@ -82,6 +82,14 @@ def _invalid(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
 
 
+def check_outcome(outcome: object) -> None:
+    """What every store's `report` accepts as an outcome (INVALID_ARGUMENT otherwise)."""
+    if outcome not in ("success", "failure", "abandoned"):
+        raise _invalid(
+            f"report(outcome=...) must be success, failure or abandoned, got {outcome!r}"
+        )
+
+
 def _seconds(name: str, value: object, *, positive: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise _invalid(f"RouteHealthPolicy({name}=...) must be seconds >= 0, got {value!r}")
@@ -216,10 +224,7 @@ class InMemoryRouteHealth:
         now: float,
         retry_after: float | None = None,
     ) -> None:
-        if outcome not in ("success", "failure", "abandoned"):
-            raise _invalid(
-                f"report(outcome=...) must be success, failure or abandoned, got {outcome!r}"
-            )
+        check_outcome(outcome)
         with self._lock:
             entry = self._routes.get(route)
             if entry is None:
@@ -285,5 +290,6 @@ __all__ = [
     "Outcome",
     "RouteHealthPolicy",
     "RouteHealthStore",
+    "check_outcome",
     "default_route_health",
 ]

@@ -39,7 +39,14 @@ import sniffio
 
 from l0.errors import Error, ErrorCode
 from l0.monitoring.redact import url_without_password
-from l0.routes.health import UNKNOWN, Admission, InMemoryRouteHealth, Outcome, RouteHealthPolicy
+from l0.routes.health import (
+    UNKNOWN,
+    Admission,
+    InMemoryRouteHealth,
+    Outcome,
+    RouteHealthPolicy,
+    check_outcome,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -330,10 +337,7 @@ class RedisRouteHealth:
         now: float,
         retry_after: float | None = None,
     ) -> None:
-        if outcome not in ("success", "failure", "abandoned"):
-            raise _invalid(
-                f"report(outcome=...) must be success, failure or abandoned, got {outcome!r}"
-            )
+        check_outcome(outcome)
         if admission.epoch <= -2:  # admitted by the local store
             local = Admission(
                 admission.allowed, admission.probe, _local_epoch(admission.epoch),
