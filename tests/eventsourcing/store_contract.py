@@ -130,6 +130,40 @@ class EventStoreContract:
         assert not await store.exists("a") and await store.get_metadata("a") is None
         assert await store.list_streams() == []
 
+    async def test_streams_keep_their_order_and_deleted_ones_are_forgotten(
+        self, store: EventStore
+    ) -> None:
+        """append/read/exists/list_streams/delete: streams listed in the order they were
+        first written, each read back in sequence order."""
+        await store.append("b", envelopes("b", 2))
+        await store.append("a", envelopes("a", 3))
+        await store.append("a", envelopes("a", 1, start=3))
+        assert await store.list_streams() == ["b", "a"]
+        assert await store.read("a") == envelopes("a", 4)
+        assert await store.exists("a") and not await store.exists("zzz")
+        assert await store.read("zzz") == []
+        await store.delete("a")
+        assert await store.list_streams() == ["b"]
+        assert await store.read("a") == []
+
+    async def test_metadata_and_snapshots_saved_alone_round_trip(self, store: EventStore) -> None:
+        """`save_metadata` and `save_snapshot` outside an append: read back as saved, the
+        latest snapshot wins; unknown streams have neither."""
+        assert isinstance(store, EventStoreWithSnapshots)
+        saved = StreamMetadata(
+            stream_id="a", created_at=1.5, status="aborted", token_count=3, context={"k": [1, "ü"]}
+        )
+        await store.save_metadata(saved)
+        assert await store.get_metadata("a") == saved
+        assert await store.get_metadata("b") is None
+        state = ReplayedState.from_state(l0.State(content="abc", token_count=3), phase="complete")
+        await store.save_snapshot(Snapshot("a", 4, state, created_at=2.0))
+        await store.save_snapshot(Snapshot("a", 9, state, created_at=3.0))
+        latest = await store.get_snapshot("a")
+        assert latest is not None and latest.sequence == 9 and latest.state == state
+        assert latest.state.to_state().content == "abc"
+        assert await store.get_snapshot("b") is None
+
     async def test_a_run_records_into_the_store_and_replays_from_it(
         self, store: EventStore
     ) -> None:

@@ -27,7 +27,7 @@ class TestSQLiteEventStore(EventStoreContract):
 
 
 class JsonlRoundTripStore(InMemoryEventStore):
-    """Every append goes through a JSON Lines export and import of the whole store, as a
+    """Every write goes through a JSON Lines export and import of the whole store, as a
     recording attached to a bug report would."""
 
     async def append(
@@ -39,11 +39,23 @@ class JsonlRoundTripStore(InMemoryEventStore):
         snapshot: Snapshot | None = None,
     ) -> None:
         await super().append(stream_id, events, metadata, snapshot=snapshot)
+        await self._round_trip()
+
+    async def save_metadata(self, metadata: StreamMetadata) -> None:
+        await super().save_metadata(metadata)
+        await self._round_trip()
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        await super().save_snapshot(snapshot)
+        await self._round_trip()
+
+    async def _round_trip(self) -> None:
         reloaded = await loads(await dumps(self) if await self.list_streams() else "")
         assert isinstance(reloaded, InMemoryEventStore)
         for sid in await self.list_streams():
             assert await reloaded.read(sid) == await self.read(sid)
             assert await reloaded.get_metadata(sid) == await self.get_metadata(sid)
+            assert await reloaded.get_snapshot(sid) == await self.get_snapshot(sid)
 
 
 class TestJsonlRoundTrip(EventStoreContract):

@@ -10,18 +10,12 @@ import anyio
 import pytest
 
 import l0
-from l0.errors import ErrorCode
 from l0.eventsourcing import (
     EventEnvelope,
     EventReplayer,
-    EventStore,
-    EventStoreWithSnapshots,
     InMemoryEventStore,
     RecordedEvent,
     RecordedEventType,
-    ReplayedState,
-    Snapshot,
-    StreamMetadata,
 )
 from l0.eventsourcing.compare import ReplayComparison
 from l0.eventsourcing.facade import EventSourcing
@@ -39,55 +33,6 @@ def envelopes(stream_id: str, count: int, start: int = 0) -> list[EventEnvelope]
         )
         for n in range(start, start + count)
     ]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> EventStore:
-    if request.param == "memory":
-        return InMemoryEventStore()
-    return SQLiteEventStore(tmp_path / "recordings.db")
-
-
-async def test_a_store_keeps_streams_in_order_and_forgets_deleted_ones(store: EventStore) -> None:
-    """append/read/exists/list_streams/delete behave the same for every store."""
-    assert isinstance(store, EventStoreWithSnapshots)
-    await store.append("b", envelopes("b", 2))
-    await store.append("a", envelopes("a", 3))
-    await store.append("a", envelopes("a", 1, start=3))
-    assert await store.list_streams() == ["b", "a"]
-    assert [e.sequence for e in await store.read("a")] == [0, 1, 2, 3]
-    assert await store.read("a") == envelopes("a", 4)
-    assert await store.exists("a") and not await store.exists("zzz")
-    assert await store.read("zzz") == []
-    await store.delete("a")
-    assert await store.list_streams() == ["b"]
-
-
-async def test_a_store_refuses_gaps_and_foreign_envelopes(store: EventStore) -> None:
-    """Sequence numbers must continue the stream's; envelopes must belong to it."""
-    await store.append("a", envelopes("a", 2))
-    with pytest.raises(l0.Error) as caught:
-        await store.append("a", envelopes("a", 1, start=5))
-    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
-    with pytest.raises(l0.Error):
-        await store.append("a", envelopes("b", 1, start=2))
-    assert len(await store.read("a")) == 2
-
-
-async def test_metadata_and_snapshots_round_trip(store: EventStore) -> None:
-    """Metadata and the latest snapshot come back as they were saved."""
-    assert isinstance(store, EventStoreWithSnapshots)
-    metadata = StreamMetadata(stream_id="a", created_at=1.5, status="completed", token_count=3)
-    await store.save_metadata(metadata)
-    assert await store.get_metadata("a") == metadata
-    assert await store.get_metadata("b") is None
-    state = ReplayedState.from_state(l0.State(content="abc", token_count=3), phase="complete")
-    await store.save_snapshot(Snapshot("a", 4, state, created_at=2.0))
-    await store.save_snapshot(Snapshot("a", 9, state, created_at=3.0))
-    latest = await store.get_snapshot("a")
-    assert latest is not None and latest.sequence == 9 and latest.state == state
-    assert latest.state.to_state().content == "abc"
-    assert await store.get_snapshot("b") is None
 
 
 async def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -20,11 +20,8 @@ from l0.errors import ErrorCode
 from l0.eventsourcing import (
     EventEnvelope,
     EventReplayer,
-    EventStoreWithSnapshots,
     RecordedEvent,
     RecordedEventType,
-    ReplayedState,
-    Snapshot,
     StreamMetadata,
 )
 from l0.eventsourcing.facade import EventSourcing
@@ -57,47 +54,6 @@ async def store(postgres_url: str) -> object:
     opened = PostgresEventStore(postgres_url, timeout=20)
     yield opened
     await opened.aclose()
-
-
-async def test_a_store_keeps_streams_in_order_and_forgets_deleted_ones(
-    store: PostgresEventStore,
-) -> None:
-    assert isinstance(store, EventStoreWithSnapshots)
-    await store.append("b", envelopes("b", 2))
-    await store.append("a", envelopes("a", 3))
-    await store.append("a", envelopes("a", 1, start=3))
-    assert await store.list_streams() == ["b", "a"]
-    assert await store.read("a") == envelopes("a", 4)
-    assert await store.exists("a") and not await store.exists("zzz")
-    assert await store.read("zzz") == []
-    await store.delete("a")
-    assert await store.list_streams() == ["b"]
-    assert await store.read("a") == []
-
-
-async def test_gaps_and_foreign_envelopes_are_refused(store: PostgresEventStore) -> None:
-    await store.append("a", envelopes("a", 2))
-    with pytest.raises(l0.Error) as caught:
-        await store.append("a", envelopes("a", 1, start=5))
-    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
-    with pytest.raises(l0.Error):
-        await store.append("a", envelopes("b", 1, start=2))
-    assert len(await store.read("a")) == 2
-
-
-async def test_metadata_and_snapshots_round_trip(store: PostgresEventStore) -> None:
-    metadata = StreamMetadata(
-        stream_id="a", created_at=1.5, status="aborted", token_count=3, context={"k": [1, "ü"]}
-    )
-    await store.save_metadata(metadata)
-    assert await store.get_metadata("a") == metadata
-    assert await store.get_metadata("b") is None
-    state = ReplayedState.from_state(l0.State(content="abc", token_count=3), phase="complete")
-    await store.save_snapshot(Snapshot("a", 4, state, created_at=2.0))
-    await store.save_snapshot(Snapshot("a", 9, state, created_at=3.0))
-    latest = await store.get_snapshot("a")
-    assert latest is not None and latest.sequence == 9 and latest.state == state
-    assert await store.get_snapshot("b") is None
 
 
 async def test_text_the_json_type_is_picky_about_survives_exactly(
