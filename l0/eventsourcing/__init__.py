@@ -11,7 +11,7 @@ See docs/replay.md for what is recorded and how a replay works.
 """
 
 from l0.eventsourcing.errors import SerializedError
-from l0.eventsourcing.recorder import EventRecorder
+from l0.eventsourcing.recording import EventRecorder
 from l0.eventsourcing.replayer import EventReplayer, ReplayCallbacks, ReplayResult
 from l0.eventsourcing.store import EventStore, EventStoreWithSnapshots, InMemoryEventStore
 from l0.eventsourcing.types import (

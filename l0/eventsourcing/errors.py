@@ -131,7 +131,7 @@ class SerializedError:
         error.context = ErrorContext(**self.context) if self.context else ErrorContext()
         error.violations = [GuardrailViolation(**v) for v in self.violations]
         if self.network_type is not None:
-            error.network_type = NetworkErrorType(self.network_type)  # type: ignore[attr-defined]
+            error.network_type = NetworkErrorType(self.network_type)
         if self.timeout_type is not None:
             error.timeout_type = self.timeout_type  # type: ignore[attr-defined]
             error.timeout_seconds = self.timeout_seconds  # type: ignore[attr-defined]

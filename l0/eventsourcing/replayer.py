@@ -1,12 +1,14 @@
 """Replaying a recording: a fresh core, the same facts, the same run — no provider, no loop.
 
 `replay_envelopes` rebuilds the run's plan (with stand-ins for stream factories and user
-callbacks), its clock origin, its random generator and its stream id, then hands the core
-every recorded fact in order, exactly as the driver did: each fact record becomes the fact
-again (l0.eventsourcing.facts) and goes to `core.handle`; tokens and chunks go to
-`core.token` and `core.event` (collecting the events they return); a `DRAIN` takes the
-waiting events where the driver did. User code is not called again: guardrail outcomes
-(those of off-loop checks included) and `calculate_delay` results come from the recording,
+callbacks), its clock origin, its random generator and its stream id, builds a plain
+`RunCore` from them, then feeds it every recorded call in order through the same port the
+driver used (l0.runtime.facts.RunInput; the recorder logged what passed through it): each
+fact record becomes the fact again (l0.eventsourcing.facts) and goes to `handle`; tokens
+and chunks go to `token` and `event` (collecting the events they return); a `DRAIN` takes
+the waiting events where the driver did; `QUIET` and `ABORT_REQUESTED` set what they set.
+User code is not called again: guardrail outcomes (those of off-loop checks included) come
+from the recording through the core's engine, `calculate_delay` results through its plan,
 in order. The replay is synchronous and deterministic; `ReplayResult` holds what it
 produced.
 
@@ -56,8 +58,7 @@ from l0.machine.models import StateTransition
 from l0.metrics import MetricsSnapshot
 from l0.observability import ObservabilityEvent
 from l0.runtime.core import RunCore
-from l0.runtime.facts import CheckFinished, Fail, RunCheck
-from l0.runtime.plan import RunPlan
+from l0.runtime.facts import CheckFinished, Fail, RunCheck, RunInput
 from l0.types import Event, RuntimeState, State
 
 R = RecordedEventType
@@ -201,37 +202,6 @@ class ReplayEngine(GuardrailEngine):
         return found_from_dict(answer, self.rules)
 
 
-class ReplayCore(RunCore):
-    """A core whose guardrails answer from the recording and whose metrics stay its own."""
-
-    def __init__(
-        self,
-        plan: RunPlan,
-        *,
-        now: float,
-        epoch: float,
-        rng: random.Random,
-        bus: EventBus,
-        answers: deque[RecordedEvent],
-        thread_threshold: int | None,
-    ) -> None:
-        self.kept = _KeptMetrics()  # never the process's counters
-        super().__init__(plan, now=now, epoch=epoch, rng=rng, bus=bus, metrics=self.kept)
-        if self.engine is not None:
-            self.engine = ReplayEngine(
-                plan.guardrails,
-                bus=bus,
-                answers=answers,
-                thread_threshold=thread_threshold,
-                check_interval=plan.check_interval,
-            )
-
-    @property
-    def metrics(self) -> MetricsSnapshot | None:
-        """The run's totals, once it ended."""
-        return self.kept.snapshot
-
-
 class _KeptMetrics:
     """A metrics sink that keeps one run's totals."""
 
@@ -282,15 +252,25 @@ class _Replay:
             on_event=None,
             context=context,
         )
-        self.core = ReplayCore(
+        self.kept = _KeptMetrics()  # the run's totals: never the process's counters
+        bus = EventBus(self._on_lifecycle, context, stream_id=self.stream_id)
+        self.core = RunCore(
             plan,
             now=init["now"],
             epoch=init["epoch"],
             rng=_rng(init["rng"]),
-            bus=EventBus(self._on_lifecycle, context, stream_id=self.stream_id),
-            answers=answers,
-            thread_threshold=init.get("thread_threshold"),
+            bus=bus,
+            metrics=self.kept,
         )
+        if self.core.engine is not None:  # its guardrails answer from the recording
+            self.core.engine = ReplayEngine(
+                plan.guardrails,
+                bus=bus,
+                answers=answers,
+                thread_threshold=init.get("thread_threshold"),
+                check_interval=plan.check_interval,
+            )
+        self.port: RunInput = self.core  # where the recorded calls go, as the driver's did
         if callbacks.on_transition is not None:
             self.core.subscribe(callbacks.on_transition)
         self._found: Found | None = None
@@ -309,7 +289,7 @@ class _Replay:
         if self.callbacks.on_lifecycle is not None:
             self.callbacks.on_lifecycle(event)
         for _ in range(self.nested_aborts.get(len(self.lifecycle) - 1, 0)):
-            self.core.request_abort()
+            self.port.request_abort()
 
     def _deliver(self, event: Event | None) -> None:
         if event is None:
@@ -318,7 +298,7 @@ class _Replay:
         if self.callbacks.on_event is not None:
             self.callbacks.on_event(event)
 
-    def run(self) -> tuple[BaseException | None, ReplayCore]:
+    def run(self) -> BaseException | None:
         raised: BaseException | None = None  # what the previous fact raised into the driver
         for envelope in self.envelopes[1:]:
             record = envelope.event
@@ -342,16 +322,16 @@ class _Replay:
                 raised = exc
             except Exception as exc:  # the driver reports it as the failure that follows
                 raised = exc
-        return raised, self.core
+        return raised
 
     def _apply(self, record: RecordedEvent) -> None:
-        core, kind, data = self.core, record.type, record.data
+        core, port, kind, data = self.core, self.port, record.type, record.data
         now = 0.0 if record.now is None else record.now  # facts that carry no time
         if kind is R.TOKEN:
-            self._deliver(core.token(data["text"], now))
+            self._deliver(port.token(data["text"], now))
             return
         if kind is R.CHUNK:
-            event = core.event(chunk_from_dict(data), now)
+            event = port.event(chunk_from_dict(data), now)
             if core.events_waiting and not core.stop_reading:
                 # As the driver does: text this chunk released (an overlap resolved) goes out
                 # ahead of the chunk's own event. The DRAIN recorded next then finds nothing.
@@ -360,20 +340,20 @@ class _Replay:
             return
         fact = record_fact(kind, data)
         if fact is not None:
-            core.handle(fact, now)
+            port.handle(fact, now)
         elif kind is R.DRAIN:
             self._drain()
         elif kind is R.ABORT_REQUESTED:
-            core.request_abort()
+            port.request_abort()
         elif kind is R.CHECK:
             self._check(data)
         elif kind is R.CHECKED:
             self._checked(now)
         elif kind is R.QUIET:
-            core.quiet = bool(data["quiet"])
+            port.quiet = bool(data["quiet"])
 
     def _drain(self) -> None:
-        for event in self.core.take_events():
+        for event in self.port.take_events():
             self._deliver(event)
 
     def _check(self, data: Any) -> None:
@@ -388,7 +368,7 @@ class _Replay:
         if core.engine is None or found is None or not isinstance(core.decision, RunCheck):
             raise _diverged("a guardrail result was handed over without a pending check")
         self._found = None
-        core.handle(CheckFinished(found), now)
+        self.port.handle(CheckFinished(found), now)
 
 
 def replay_envelopes(
@@ -407,7 +387,8 @@ def replay_envelopes(
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise _diverged(f"its INIT record is malformed ({type(exc).__name__}: {exc})") from exc
-    raised, core = replay.run()
+    raised = replay.run()
+    core = replay.core
     decision = core.decision
     error = decision.error if isinstance(decision, Fail) else raised
     return ReplayResult(
@@ -419,7 +400,7 @@ def replay_envelopes(
         phase=core.phase,
         visits=dict(core.visits),
         history=core.history,
-        metrics=core.metrics,
+        metrics=replay.kept.snapshot,  # the run's totals, once it ended
         recorded_lifecycle=replay.recorded,
         metadata=metadata,
         snapshot=snapshot,
@@ -458,7 +439,6 @@ class EventReplayer:
 __all__ = [
     "EventReplayer",
     "ReplayCallbacks",
-    "ReplayCore",
     "ReplayEngine",
     "ReplayResult",
     "replay_envelopes",

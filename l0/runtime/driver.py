@@ -51,6 +51,7 @@ from l0.runtime.facts import (
     Left,
     Open,
     RunCheck,
+    RunInput,
     Sleep,
 )
 from l0.runtime.interrupts import Interrupted, still_open
@@ -103,12 +104,17 @@ def _outcome(exc: BaseException) -> str:
 
 
 class Driver:
-    """Runs one `RunCore` to its end (see the module docstring)."""
+    """Runs one `RunCore` to its end (see the module docstring). What it hands the run goes
+    through `port` (l0.runtime.facts.RunInput): the core itself, or a recorder in front of it;
+    what it reads (phase, flags, plan) it reads from the core."""
 
-    def __init__(self, core: RunCore, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, core: RunCore, clock: Callable[[], float] | None = None, port: RunInput | None = None
+    ) -> None:
         # Every field is set here, whatever the run does later: CPython keeps a driver's fields
         # inline (fast to read per chunk) only while each driver sets the names the first did.
         self.core = core
+        self.port: RunInput = core if port is None else port
         self._scope: anyio.CancelScope | None = None
         timeout = core.plan.timeout
         self._initial = timeout.initial_token_seconds
@@ -127,7 +133,7 @@ class Driver:
     def abort(self, generator: AsyncGenerator[Event, None] | None = None) -> None:
         """Stop the run as soon as possible (callable from any task of the same loop).
         `generator` is `events()` as the consumer holds it (perhaps wrapped)."""
-        self.core.request_abort()
+        self.port.request_abort()
         if self._scope is not None:
             self._scope.cancel()
         if self._watchdog is not None:
@@ -208,26 +214,27 @@ class Driver:
     async def events(self) -> AsyncGenerator[Event, None]:
         """Every event of the run, in order; raises the run's error at the end if it failed."""
         core = self.core
+        port = self.port  # where facts, tokens and chunks go (the core, unless recorded)
         clock = self._clock
         now = clock()
         if self._total is not None:
             self._total_deadline = now + self._total
         self._watchdog = make_watchdog(clock)
-        decision: Decision = core.handle(START, now)
-        token = core.token
-        chunk_event = core.event
+        decision: Decision = port.handle(START, now)
+        token = port.token
+        chunk_event = port.event
         gate = self._gate  # route health, asked at attempt boundaries (routing.py)
         hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
         try:
             while True:
                 if core.events_waiting:
-                    for item in core.take_events():
+                    for item in port.take_events():
                         yield item
                 if type(decision) is Open:
                     if gate is not None:
                         skipped = await gate.admit(decision.factory_index, core)
                         if skipped is not None:
-                            decision = core.handle(Failed(skipped), clock())
+                            decision = port.handle(Failed(skipped), clock())
                             continue
                     iterator: Any = None
                     raw: Any = None
@@ -241,7 +248,7 @@ class Driver:
                         else:
                             raw, iterator = await self._open(decision, first_deadline)
                         self._attempt = (iterator, raw)
-                        core.handle(OPENED, clock())
+                        port.handle(OPENED, clock())
                         # The first read waits for the first token; later ones for the next.
                         deadline = min(first_deadline, self._total_deadline)
                         inter = self._inter
@@ -287,7 +294,7 @@ class Driver:
                                     and not core.stop_reading
                                 ):
                                     # events this chunk released ahead of its own (rare)
-                                    released = core.take_events()
+                                    released = port.take_events()
                                     if watchdog is not None:
                                         watchdog.reading = False
                                     for item in released:
@@ -307,7 +314,7 @@ class Driver:
                                     else:
                                         now = clock()
                                 if core.stop_reading:
-                                    stopped = core.handle(READING_STOPPED, clock())
+                                    stopped = port.handle(READING_STOPPED, clock())
                                     if type(stopped) is not RunCheck:
                                         outcome = stopped  # the attempt is over
                                         break
@@ -322,19 +329,19 @@ class Driver:
                                     deadline = now + inter
                                     self._read_deadline = min(deadline, total_deadline)
                             else:
-                                outcome = core.handle(STREAM_ENDED, clock())
+                                outcome = port.handle(STREAM_ENDED, clock())
                         except asyncio.CancelledError:
                             if watchdog is None:
                                 raise
                             self._raise_if_ours(watchdog)
                             raise
                         if outcome is None:  # (every way out of the loop above sets it)
-                            outcome = core.handle(READING_STOPPED, clock())
+                            outcome = port.handle(READING_STOPPED, clock())
                         decision = outcome
                     except Interrupted as why:
                         decision = self._on_interrupt(why)
                     except Exception as exc:
-                        decision = core.handle(Failed(exc), clock())
+                        decision = port.handle(Failed(exc), clock())
                     finally:
                         self._attempt = None
                         if self._watchdog is not None:
@@ -372,14 +379,14 @@ class Driver:
             # the run still ends once, for its span, its metrics and its recording.
             if core.phase != "complete" and core.phase != "error":
                 ending = _outcome(exc)
-                core.handle(Left(ending, exc if ending == "failed" else None), self._clock())
+                port.handle(Left(ending, exc if ending == "failed" else None), self._clock())
             raise
 
     def _on_interrupt(self, why: Interrupted) -> Decision:
         now = self._clock()
         if why.timeout_type is None:
-            return self.core.handle(ABORTED, now)
-        return self.core.handle(DeadlinePassed(why.timeout_type, why.seconds), now)
+            return self.port.handle(ABORTED, now)
+        return self.port.handle(DeadlinePassed(why.timeout_type, why.seconds), now)
 
     async def _open(self, decision: Open, deadline: float) -> tuple[Any, Any]:
         """Call the factory (with the continuation, if it can take one) and get an iterator
@@ -427,8 +434,8 @@ class Driver:
         except Interrupted as why:
             return self._on_interrupt(why)
         if core.abort_requested:
-            return core.handle(ABORTED, self._clock())
-        return core.handle(WOKE, self._clock())
+            return self.port.handle(ABORTED, self._clock())
+        return self.port.handle(WOKE, self._clock())
 
     async def _consult(self, decision: Consult) -> Decision:
         core = self.core
@@ -446,8 +453,8 @@ class Driver:
                 code=ErrorCode.INVALID_ARGUMENT,
             )
             problem.__cause__ = exc
-            return core.handle(Failed(problem), self._clock())
-        return core.handle(CallbackAnswered(bool(answer)), self._clock())
+            return self.port.handle(Failed(problem), self._clock())
+        return self.port.handle(CallbackAnswered(bool(answer)), self._clock())
 
     async def _final_check(self, decision: RunCheck) -> Decision:
         """A check the run waits on before deciding how it ends."""
@@ -470,11 +477,11 @@ class Driver:
         try:
             found = await anyio.to_thread.run_sync(evaluate, core.state)
         except Exception as exc:
-            return core.handle(Failed(exc), self._clock())
+            return self.port.handle(Failed(exc), self._clock())
         finally:
             if watchdog is not None:
                 watchdog.reading = reading
-        return core.handle(CheckFinished(found), self._clock())
+        return self.port.handle(CheckFinished(found), self._clock())
 
 
 __all__ = ["Driver", "backend_clock"]

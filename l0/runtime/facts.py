@@ -11,16 +11,19 @@ A decision says what the driver does next: open a stream, sleep, consult the use
 consumer that are not the answer to a token (RESET, COMPLETE, ERROR, text released after an
 overlap) leave through `core.take_events()`, and only there.
 
-A recording is the list of facts (plus the token and chunk calls, and the answers of user
-code the core consulted); a replay hands the same facts to a fresh core.
+Everything the driver hands in goes through one port, `RunInput`: the core itself, or, when
+the run is recorded, a recorder that logs each call and forwards it to the core
+(l0.eventsourcing.recorder). A recording is that log (plus the answers of user code the core
+consulted); a replay hands the same calls to a fresh core.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, overload
 
 from l0.guardrails.engine import Found
-from l0.types import ErrorCategory
+from l0.types import ErrorCategory, Event
 
 # -- facts (driver -> core) --------------------------------------------------------------------
 
@@ -207,6 +210,34 @@ class Fail:
 
 Decision = Open | Sleep | Consult | RunCheck | Finish | Fail
 
+
+# -- the port (driver -> core) -----------------------------------------------------------------
+
+
+class RunInput(Protocol):
+    """Where the driver and the stream hand a run what happened: facts, tokens, chunks,
+    `read()`'s quiet switch and abort requests, and where they take the waiting events.
+    `RunCore` is one (a run that records nothing pays nothing); so is the recorder, which
+    logs each call and forwards it to its core."""
+
+    quiet: bool
+
+    @overload
+    def handle(self, fact: DecidingFact, now: float) -> Decision: ...
+    @overload
+    def handle(self, fact: HedgeDue, now: float) -> Open | None: ...
+    @overload
+    def handle(self, fact: Fact, now: float) -> Decision | None: ...
+
+    def token(self, text: str, now: float) -> Event | None: ...
+
+    def event(self, chunk: object, now: float) -> Event | None: ...
+
+    def take_events(self) -> list[Event]: ...
+
+    def request_abort(self) -> None: ...
+
+
 __all__ = [
     "ABORTED",
     "HEDGE_DUE",
@@ -234,6 +265,7 @@ __all__ = [
     "Opened",
     "ReadingStopped",
     "RunCheck",
+    "RunInput",
     "Sleep",
     "Start",
     "StreamEnded",

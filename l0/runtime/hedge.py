@@ -24,7 +24,7 @@ import anyio
 
 from l0.errors import TimeoutError as L0TimeoutError
 from l0.runtime.chunks import open_iterator
-from l0.runtime.facts import HEDGE_DUE, HedgeDropped, HedgeSettled, Open
+from l0.runtime.facts import HEDGE_DUE, HedgeDropped, HedgeSettled, Open, RunInput
 from l0.runtime.interrupts import Interrupted, still_open
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class DriverView(Protocol):
     module does not import the driver's."""
 
     core: RunCore
+    port: RunInput  # where the race's facts go (the core, or a recorder in front of it)
     _clock: Callable[[], float]
     _initial: float
     _scope: anyio.CancelScope | None
@@ -155,7 +156,7 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
                     gate = driver._gate
                     if gate is not None and not await gate.admit_hedge(decision.factory_index + 1):
                         continue  # route health would skip the next route: no hedge
-                    hedge = core.handle(HEDGE_DUE, clock())
+                    hedge = driver.port.handle(HEDGE_DUE, clock())
                     if hedge is not None:
                         index_of[1] = hedge.factory_index
                         group.start_soon(_racer, driver, 1, hedge, clock() + initial, opened, send)
@@ -167,7 +168,7 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
                     break
                 live -= 1
                 dropped = HedgeDropped(index_of[slot], _racer_error(message, index_of, initial))
-                core.handle(dropped, clock())
+                driver.port.handle(dropped, clock())
             group.cancel_scope.cancel()
     finally:
         driver._scope = None
@@ -186,7 +187,7 @@ async def race(driver: DriverView, decision: Open, deadline: float) -> tuple[Any
         raise driver._interruption("initial_token", initial)  # the total deadline passed
     slot, outcome, payload = result
     if core.phase == "hedging":
-        core.handle(HedgeSettled(index_of[slot]), clock())
+        driver.port.handle(HedgeSettled(index_of[slot]), clock())
     if driver._gate is not None:
         driver._gate.hedge_over(won=slot != 0)
     if outcome == "timeout":

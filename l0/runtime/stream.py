@@ -78,6 +78,7 @@ class Stream:
             clock = backend_clock()
             now = clock()
             plan, epoch = self._plan, time.time()
+            recorder = None
             if plan.event_store is None:
                 core = RunCore(
                     plan,
@@ -89,9 +90,10 @@ class Stream:
                     state=self._state,
                 )
             else:
-                from l0.eventsourcing.recorder import RecordingCore
+                from l0.eventsourcing.recorder import FactRecorder
 
-                core = recording = RecordingCore(
+                # The driver hands it what it would hand the core: it logs, then forwards.
+                recorder = FactRecorder(
                     plan,
                     store=plan.event_store,
                     now=now,
@@ -101,17 +103,18 @@ class Stream:
                     metrics=Metrics.get_global(),
                     state=self._state,
                 )
+                core = recorder.core
             if logger.isEnabledFor(logging.INFO):  # recoveries at INFO, the lifecycle at DEBUG
                 from l0.run_log import log_event
 
                 core.bus.add_handler(log_event)
             self._core = core
-            self._driver = Driver(core, clock)
+            self._driver = Driver(core, clock, recorder)
             if self._early_abort:
-                core.request_abort()
+                self._driver.port.request_abort()
             events = self._driver.events()
-            if plan.event_store is not None:
-                events = recording.recorded(events)
+            if recorder is not None:
+                events = recorder.recording.recorded(events)
             self._events = events
         return self._events
 
@@ -176,8 +179,8 @@ class Stream:
             return self._state.content
         events = self._start()
         self._stepped = True
-        assert self._core is not None
-        self._core.quiet = True  # text accumulates in the state; token events are not needed
+        assert self._driver is not None
+        self._driver.port.quiet = True  # text accumulates in the state; token events are not needed
         async for _event in events:
             pass
         return self._state.content

@@ -25,7 +25,8 @@ from l0.eventsourcing import (
 )
 from l0.eventsourcing.facade import EventSourcing
 from l0.eventsourcing.jsonl import Damage, dumps, loads
-from l0.eventsourcing.recorder import BATCH_RECORDS, RecordingCore
+from l0.eventsourcing.recorder import FactRecorder
+from l0.eventsourcing.recording import BATCH_RECORDS
 from l0.eventsourcing.sqlite import SQLiteEventStore
 from l0.eventsourcing.store import incomplete_streams
 from l0.testing.scripted import Script, ScriptedFactory
@@ -177,11 +178,12 @@ async def test_cancellation_is_prompt_while_another_process_holds_the_write_lock
                 scope.cancel()  # lands in the run, waiting on the silent provider
     assert stream.state.content == "abc"
     assert locker.holding
-    core = stream._core
-    assert isinstance(core, RecordingCore)
+    assert stream._driver is not None
+    recorder = stream._driver.port
+    assert isinstance(recorder, FactRecorder)
     if store.busy_timeout > 1.0:
         # returned while the writer's attempt still waits on the lock (not after it)
-        assert not core.recorder.writer.settled
+        assert not recorder.recording.recorder.writer.settled
     locker.release()
     await EventSourcing.drain()
     metadata = await store.get_metadata(stream.stream_id)

@@ -25,7 +25,7 @@ from l0.eventsourcing import (
 )
 from l0.eventsourcing.codec import event_to_dict, lifecycle_to_dict
 from l0.eventsourcing.facade import EventSourcing
-from l0.eventsourcing.recorder import RecordingCore
+from l0.eventsourcing.recorder import FactRecorder
 from l0.runtime.core import RunCore
 from l0.runtime.plan import make_plan
 from l0.runtime.stream import Stream
@@ -88,15 +88,20 @@ async def test_a_recorded_run_is_listed_and_replays_to_the_same_state() -> None:
 
 
 async def test_recording_is_off_without_a_store() -> None:
-    """Without event_store the run uses the plain core: recording costs nothing."""
+    """Without event_store the driver hands everything to the plain core itself: recording
+    costs nothing. With one, a recorder stands in front of the same plain core."""
     stream = await l0.run(stream=ScriptedFactory(Script.tokens("abc")))
     await stream.read()
     assert type(stream._core) is RunCore
+    assert stream._driver is not None and stream._driver.port is stream._core
     recorded = await l0.run(
         stream=ScriptedFactory(Script.tokens("abc")), event_store=InMemoryEventStore()
     )
     await recorded.read()
-    assert isinstance(recorded._core, RecordingCore)
+    assert type(recorded._core) is RunCore
+    assert recorded._driver is not None
+    port = recorded._driver.port
+    assert isinstance(port, FactRecorder) and port.core is recorded._core
 
 
 async def test_an_event_store_that_is_not_one_is_refused() -> None:

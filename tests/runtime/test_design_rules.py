@@ -69,8 +69,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "vocabulary",
         (
-            "l0._version", "l0.types", "l0.errors", "l0.observability", "l0.timeout",
-            "l0.retry", "l0.continuation", "l0.metrics", "l0.progress", "l0.callbacks",
+            "l0._version", "l0.types", "l0.error_analysis", "l0.errors", "l0.observability",
+            "l0.timeout", "l0.retry", "l0.continuation", "l0.metrics", "l0.progress",
+            "l0.callbacks",
         ),
     ),
     (
