@@ -6,9 +6,11 @@ at the very end once the text is complete), which makes the result independent o
 text was split into pieces. At a test point it takes the last 12 characters as a needle,
 finds their nearest earlier occurrences (`str.rfind`, in C) within `window` characters, and
 for each candidate distance ``d`` checks whether the last ``threshold`` copies of a unit of
-``d`` (repeated up to at least `min_unit` characters) are identical. A unit must contain at
-least two different words, so rules (``-----``), rows of numbers and lists like
-``None, None, None`` never count as a loop (a model repeating one word is not caught).
+``d`` (repeated up to at least `min_unit` characters) are identical (only distances up to a
+`threshold`-th of the window leave room for `threshold` copies, so only that far back is
+searched). A unit must contain at least two different words, so rules (``-----``), rows of
+numbers and lists like ``None, None, None`` never count as a loop (a model repeating one
+word is not caught).
 
 A loop is reported once `threshold` copies are complete and at most `step` more characters
 of it have arrived. Cost: a list append per feed, and per test point one join of the kept
@@ -84,9 +86,13 @@ class LoopDetector:
         if end - lowest < 2 * _NEEDLE:
             return None
         needle = window[end - _NEEDLE : end]
+        # `threshold` copies of a unit at least as long as the period fit between `lowest`
+        # and `end`, so the needle's earlier copy is at most that share of it back: a copy
+        # further back would fail the span test below, so rfind need not read that far.
+        nearest = end - _NEEDLE - (end - lowest) // self.threshold
         search_end = end - 1
         for _ in range(_CANDIDATES):
-            found = window.rfind(needle, lowest, search_end)
+            found = window.rfind(needle, nearest, search_end)
             if found < 0:
                 return None
             period = end - _NEEDLE - found
