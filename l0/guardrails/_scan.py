@@ -18,10 +18,12 @@ With those rules a pattern whose matches are at most ``max_match`` characters lo
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
 the text arrives whole or in pieces. One combined alternation (built when the patterns share
 their flags and have no groups) is tried first: when it finds nothing, no pattern can match
-and the per-pattern searches are skipped (the common case). It leaves out the patterns' leading
-word boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the
-letters a phrase can start with, about twice as fast. Where it does match, the patterns are
-tried only at the positions it matched (see `_first_matches`).
+and the per-pattern searches are skipped (the common case). It moves the patterns' leading
+word boundaries (`\\b`) behind the literal letters that follow them, as lookbehinds, or
+leaves them out (`_relaxed`): either way `re` can skip ahead to the letters a phrase can start
+with, about twice as fast, and the moved ones still keep near misses like "hi hope this
+helps" out. Where it does match, the patterns are tried only at the positions it matched
+(see `_first_matches`).
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -83,7 +85,7 @@ class PatternSet(NamedTuple):
         if compiled and len({p.flags for p in compiled}) == 1 and not any(
             p.groups for p in compiled
         ):
-            joined = "|".join(f"(?:{_without_word_boundaries(p.pattern)})" for p in compiled)
+            joined = "|".join(f"(?:{_relaxed(p.pattern)})" for p in compiled)
             try:
                 prefilter = compile(joined, compiled[0].flags)
             except Exception:  # e.g. a global flag like "(?i)" inside the alternation
@@ -124,29 +126,57 @@ def _alternation(
     patterns: Sequence[Searchable], compile: Callable[[str, int], Searchable]
 ) -> Searchable:
     """The relaxed `patterns` as one alternation of capturing groups."""
-    joined = "|".join(f"({_without_word_boundaries(p.pattern)})" for p in patterns)
+    joined = "|".join(f"({_relaxed(p.pattern)})" for p in patterns)
     return compile(joined, patterns[0].flags)
 
 
-def _without_word_boundaries(pattern: str) -> str:
-    """`pattern` with its leading `\\b` assertions removed (at its start, or at the start of a
-    group or an alternative): a pattern that matches at least everything the original
-    matches, at the same positions. Without them `re` can skip ahead to the letters a match
-    can start with; the other `\\b`s cost nothing to keep and keep near misses ("has an aim"
-    for "as an ai") out. A `\\b` also stays where removing it would make the pattern match
-    less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner pattern must stay
-    as strict as it was; and inside character classes (where it means a backspace)."""
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _leading_literal(pattern: str, index: int) -> str:
+    """The literal word characters (ASCII letters, digits, `_`) that start at `index`, less
+    a last one that a quantifier applies to."""
+    end = index
+    while end < len(pattern) and pattern[end] in _WORD_CHARS:
+        end += 1
+    if end < len(pattern) and pattern[end] in "*+?{":
+        end -= 1
+    return pattern[index:end]
+
+
+def _relaxed(pattern: str) -> str:
+    """`pattern` rewritten so that `re` can skip ahead to the letters a match can start
+    with: its leading `\\b` assertions (at its start, or at the start of a group or an
+    alternative) moved or removed. A pattern that matches at least everything the original
+    matches, at the same positions.
+
+    A leading `\\b` before literal word characters `L` becomes a lookbehind after them,
+    ``L(?<!\\w.{len(L)})``: the character before `L` is no word character, which is what
+    `\\b` said there (`L` starts with one), so the pattern matches exactly where it did ("hi
+    hope this helps" is no candidate for "\\bi hope this helps"), and `re` still sees `L` as
+    the literal a match starts with. Any other leading `\\b` is removed: the pattern then
+    matches more, never less. The other `\\b`s cost nothing to keep and keep near misses
+    ("has an aim" for "as an ai") out. A `\\b` also stays where changing it would make the
+    pattern match less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner
+    pattern must stay as strict as it was; and inside character classes (where it means a
+    backspace)."""
     out: list[str] = []
-    groups: list[bool] = []  # for each open group: is it (inside) a negative lookaround?
+    groups: list[bool] = []  # for each open group: is it (inside) a lookaround?
+    negatives: list[bool] = []  # ... a negative one?
     index, in_class = 0, False
     while index < len(pattern):
         char = pattern[index]
         if char == "\\" and index + 1 < len(pattern):
             pair = pattern[index : index + 2]
-            negative = bool(groups) and groups[-1]
+            negative = bool(negatives) and negatives[-1]
             leading = index == 0 or pattern.endswith(("(", "(?:", "|"), 0, index)
-            if not (pair == "\\b" and leading and not in_class and not negative):
-                out.append(pair)
+            if pair == "\\b" and leading and not in_class and not negative:
+                literal = "" if groups and groups[-1] else _leading_literal(pattern, index + 2)
+                if literal:
+                    out.append(f"{literal}(?<!\\w{'.' * len(literal)})")
+                index += 2 + len(literal)
+                continue
+            out.append(pair)
             index += 2
             continue
         if in_class:
@@ -161,10 +191,14 @@ def _without_word_boundaries(pattern: str) -> str:
                 index += skip
                 continue
         elif char == "(":
-            outer = bool(groups) and groups[-1]
-            groups.append(outer or pattern.startswith(("(?!", "(?<!"), index))
+            around = pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), index)
+            groups.append((bool(groups) and groups[-1]) or around)
+            negatives.append(
+                (bool(negatives) and negatives[-1]) or pattern.startswith(("(?!", "(?<!"), index)
+            )
         elif char == ")" and groups:
             groups.pop()
+            negatives.pop()
         out.append(char)
         index += 1
     return "".join(out)
