@@ -14,10 +14,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 import l0
-from l0.guardrails._scan import MAX_CANDIDATES, PatternSet, PhraseScanner, _relaxed
+from l0.drift import _meta_patterns
+from l0.guardrails._prefilter import Prefilter, alternatives, relaxed as _relaxed
+from l0.guardrails._scan import MAX_CANDIDATES, PatternSet, PhraseScanner
 from l0.guardrails._user_patterns import compile_user_pattern
 from l0.guardrails.content_rules import DEFAULT_PATTERNS, _default_pattern_set
 from l0.types import State
@@ -151,3 +154,56 @@ def test_a_near_miss_at_a_word_boundary_is_no_candidate() -> None:
     assert prefilter.search("oh hi hope this helps, canvas a language model.") is None
     found = prefilter.search("oh, i hope this helps.")
     assert found is not None and found.group() == "i hope this helps"
+
+
+# Alternatives in groups and classes, escaped bars, optional first letters, flags.
+SPLITTABLE = [
+    r"[|(]x|y", r"(?:a|b)c|d", r"a\|b|c", r"[]|]z|s", r"(?:(?:ca|do)g|x)", r"a?b|ab",
+    r"\bcat|\bdog|(?i:s)", r"x{2}|\d+|c(?=a)", r"(?:\bca|\bdo)g", r"o\b|\bo",
+]
+
+
+@settings(max_examples=300)
+@given(
+    patterns=st.lists(
+        st.sampled_from([*SPLITTABLE, *BOUNDED, *DEFAULT_PATTERNS]), min_size=1, max_size=6,
+        unique=True,
+    ),
+    text=st.lists(
+        st.sampled_from(["cat", "dog", "cag", "s", " ", "a", "b", "o", "1", "|", "(", "]", "x",
+                         "xx", "as an ai", "i hope this helps", "hi", "my", "delve into", "S"]),
+        max_size=30,
+    ).map("".join),
+    compile=st.sampled_from([re.compile, compile_user_pattern]),
+)
+def test_the_grouped_prefilter_matches_where_one_alternation_does(
+    patterns: list[str], text: str, compile: Callable[[str, int], Any]
+) -> None:
+    """Split into top-level alternatives and grouped by first letter, the pre-filter finds,
+    from every position, its next match where one alternation of the relaxed patterns does
+    (the scanner tries the patterns only there)."""
+    compiled = [compile(p, 0) for p in patterns]
+    prefilter = Prefilter.build(compiled, compile)
+    assert prefilter is not None
+    whole = compile("|".join(f"(?:{_relaxed(p)})" for p in patterns), 0)
+    for at in range(len(text) + 1):
+        a, b = whole.search(text, at), prefilter.search(text, at)
+        assert (a and a.start()) == (b and b.start())
+
+
+@pytest.mark.parametrize("pattern", [*SPLITTABLE, *DEFAULT_PATTERNS])
+def test_alternatives_are_the_top_level_branches(pattern: str) -> None:
+    parts = alternatives(pattern)
+    assert all(re.compile(part) for part in parts)
+    text = "cat dog cag x|y [z ab b xx 12 s as an ai i'm an ai delve into it"
+    joined = re.compile("|".join(f"(?:{part})" for part in parts))
+    original = re.compile(pattern)
+    assert [m.span() for m in joined.finditer(text)] == [m.span() for m in original.finditer(text)]
+
+
+def test_the_default_phrases_are_grouped_by_first_letter() -> None:
+    """Six groups (as, i, my, let, feel, delve): each `re` finds by its literal start."""
+    prefilter = _default_pattern_set().prefilter
+    assert prefilter is not None and len(prefilter.parts) == 6
+    meta = _meta_patterns().prefilter
+    assert meta is not None and len(meta.parts) == 3  # one pattern of seven alternatives
