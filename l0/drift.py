@@ -355,7 +355,8 @@ class _DriftRuleSession:
         self._session = DriftSession(config, scan_batch=scan_batch)
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
-        return self._violations(self._session.feed(delta))
+        findings = self._session.feed(delta)
+        return self._violations(findings) if findings else []
 
     def flush(self, state: State) -> list[GuardrailViolation]:
         return self._violations(self._session.flush())

@@ -18,7 +18,7 @@ Each distinct violation is reported once per attempt, however many checks see it
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, RuleSession
@@ -40,12 +40,22 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
     returns anything but a list of violations is the caller's mistake (INVALID_ARGUMENT)."""
     try:
         found = check(*args)
-    except Error as exc:
-        if exc.code is not ErrorCode.INVALID_ARGUMENT:
-            raise _raised(rule, exc) from exc
-        raise  # the caller's mistake, said by the rule (e.g. a pattern out of time)
     except Exception as exc:
-        raise _raised(rule, exc) from exc
+        _reraise(rule, exc)
+    if type(found) is not list or found:
+        return _checked(rule, found)
+    return found
+
+
+def _reraise(rule: GuardrailRule, exc: Exception) -> NoReturn:
+    """Raise what a rule that raised `exc` means (see `_run`)."""
+    if isinstance(exc, Error) and exc.code is ErrorCode.INVALID_ARGUMENT:
+        raise exc  # the caller's mistake, said by the rule (e.g. a pattern out of time)
+    raise _raised(rule, exc) from exc
+
+
+def _checked(rule: GuardrailRule, found: object) -> list[GuardrailViolation]:
+    """What a rule returned, as a list of violations (INVALID_ARGUMENT if it is not one)."""
     if type(found) is not list:
         if not isinstance(found, (list, tuple)):
             raise _wrong_result(rule, found)
@@ -83,32 +93,47 @@ def shorten(message: str, limit: int = MESSAGE_LIMIT) -> str:
 class _Group:
     """The streaming rules checked every `every` tokens, and how far they have read."""
 
-    __slots__ = ("every", "fed", "fed_parts", "plain", "rules", "sessions")
+    __slots__ = ("every", "fed_parts", "feeds", "plain", "rules", "sessions")
 
     def __init__(self, every: int, rules: list[GuardrailRule]) -> None:
         self.every = every
         self.rules = rules
         self.plain = [r for r in rules if r.session is None]
         self.sessions: list[tuple[GuardrailRule, RuleSession]] = []
-        self.fed = 0  # characters handed to this group's sessions
-        self.fed_parts = 0  # ... and the state's pieces they came in
+        # Each session's rule and bound `feed`, looked up once per attempt, not per check.
+        self.feeds: list[tuple[GuardrailRule, Callable[..., Any]]] = []
+        self.fed_parts = 0  # the state's pieces handed to this group's sessions
 
     def start(self) -> None:
         self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
-        self.fed = self.fed_parts = 0
+        self.feeds = [(rule, session.feed) for rule, session in self.sessions]
+        self.fed_parts = 0
 
     def take(self, state: State) -> str:
         """The text added since this group last looked."""
         delta = state.parts_since(self.fed_parts)
         self.fed_parts = state.part_count
-        self.fed += len(delta)
         return delta
 
-    def evaluate(self, state: State, found: Found, *, flush: bool = False) -> None:
+    def evaluate(self, state: State, found: Found) -> None:
+        delta = self.take(state)
+        for rule, feed in self.feeds:  # `_run`, inlined: this runs every few tokens
+            try:
+                violations = feed(delta, state)
+            except Exception as exc:
+                _reraise(rule, exc)
+            if type(violations) is not list or violations:
+                violations = _checked(rule, violations)
+            found.append((rule, violations))
+        for rule in self.plain:
+            found.append((rule, _run(rule, rule.check, state)))
+
+    def evaluate_flushed(self, state: State, found: Found) -> None:
+        """`evaluate`, then the sessions that batch look at everything fed so far."""
         delta = self.take(state)
         for rule, session in self.sessions:
             violations = _run(rule, session.feed, delta, state)
-            flush_session = getattr(session, "flush", None) if flush else None
+            flush_session = getattr(session, "flush", None)
             if flush_session is not None:
                 violations.extend(_run(rule, flush_session, state))
             found.append((rule, violations))
@@ -176,7 +201,7 @@ class GuardrailEngine:
         found: Found = []
         for group in self._groups:
             if count is None:
-                group.evaluate(state, found, flush=True)
+                group.evaluate_flushed(state, found)
             elif count % group.every == 0:
                 group.evaluate(state, found)
         return found
