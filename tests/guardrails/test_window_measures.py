@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 
 from hypothesis import given, settings, strategies as st
@@ -59,3 +60,18 @@ def test_a_window_with_few_distinct_characters_stays_below_the_entropy_floor(
     assert entropy(text) < ENTROPY_FLOOR
     assert entropy("".join(alphabet) * 3) < ENTROPY_FLOOR
     assert MAX_DISTINCT_BELOW_FLOOR == 45 and math.log2(46) > ENTROPY_FLOOR
+
+
+@settings(max_examples=500)
+@given(
+    text=st.lists(
+        st.sampled_from([":", ";", "-", "(", ")", " ", "\n", "x", ":)", " :-(", "a:", "\t;"]),
+        max_size=40,
+    ).map("".join)
+)
+def test_emoticons_are_found_as_the_plain_pattern_finds_them(text: str) -> None:
+    """`_EMOTICON` checks the whitespace before the colon after it (faster): same matches."""
+    plain = re.compile(r"(?<=\s)[:;]-?[()](?=\s|$)")
+    assert [m.span() for m in _EMOTICON.finditer(text)] == [
+        m.span() for m in plain.finditer(text)
+    ]
