@@ -17,6 +17,7 @@ Each distinct violation is reported once per attempt, however many checks see it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -31,6 +32,7 @@ DEFAULT_THREAD_THRESHOLD = 10_000  # characters
 MESSAGE_LIMIT = 300  # characters of a violation's message: it ends up in errors and logs
 DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming checks
 DRIFT_CHECK_INTERVAL = 25  # tokens between drift checks
+DUE_TABLE_LIMIT = 4096  # largest common multiple of the intervals `due` looks up in a table
 
 Found = list[tuple[GuardrailRule, list[GuardrailViolation]]]
 
@@ -144,7 +146,8 @@ class _Group:
 class GuardrailEngine:
     """Per-run guardrail runner (see the module docstring)."""
 
-    __slots__ = ("_bus", "_groups", "_plain_streaming", "_rules", "_seen", "thread_threshold")
+    __slots__ = ("_bus", "_due", "_groups", "_plain_streaming", "_rules", "_seen",
+                 "thread_threshold")
 
     def __init__(
         self,
@@ -164,6 +167,14 @@ class GuardrailEngine:
                 by_interval.setdefault(every, []).append(rule)
         self._groups = [_Group(every, group) for every, group in sorted(by_interval.items())]
         self._plain_streaming = any(group.plain for group in self._groups)
+        # Whether any group runs at count c, for c modulo the intervals' common multiple
+        # (`due` runs every few tokens); empty when that multiple is too large to tabulate.
+        period = math.lcm(*(group.every for group in self._groups)) if self._groups else 1
+        self._due: tuple[bool, ...] = (
+            tuple(any(c % group.every == 0 for group in self._groups) for c in range(period))
+            if period <= DUE_TABLE_LIMIT
+            else ()
+        )
         self._bus = bus
         self.thread_threshold = thread_threshold
         self._seen: set[tuple[str, str, int | None]] = set()
@@ -189,6 +200,9 @@ class GuardrailEngine:
 
     def due(self, count: int) -> bool:
         """Whether any group runs at token `count`."""
+        due = self._due
+        if due:
+            return due[count % len(due)]
         # A plain loop: this runs every few tokens and any() over a generator costs more.
         for group in self._groups:  # noqa: SIM110
             if count % group.every == 0:
@@ -225,7 +239,14 @@ class GuardrailEngine:
         self, state: State, ts: float, count: int | None = None
     ) -> list[GuardrailViolation]:
         """Check the text added since each due group last ran; returns new violations."""
-        return self.report("streaming", self.evaluate_streaming(state, count), ts)
+        found = self.evaluate_streaming(state, count)
+        if not self._bus.active:
+            for _rule, violations in found:
+                if violations:
+                    break
+            else:
+                return []  # the usual case: nothing found, nobody listening
+        return self.report("streaming", found, ts)
 
     def check_final(self, state: State, ts: float) -> list[GuardrailViolation]:
         """Check the complete output once; returns new violations."""
