@@ -57,21 +57,33 @@ class LoopDetector:
         """Check the test points inside `text`; the first loop, when this piece reveals it."""
         if self.found is not None:
             return None
-        self._length += len(text)
-        self._pending.append(text)
-        if self._length < self._next_point:
+        length = self._length = self._length + len(text)
+        pending = self._pending
+        pending.append(text)
+        point = self._next_point
+        if length < point:
             return None  # no test point yet: nothing to join
-        self._pending.insert(0, self._tail)
-        window = "".join(self._pending)
-        self._pending.clear()
-        offset = self._length - len(window)  # stream offset of window[0]
-        while self._next_point <= self._length:
-            loop = self._check(window, self._next_point - offset, offset)
-            self._next_point += self.step
-            if loop is not None:
-                self.found = loop
-                return loop
-        self._tail = window[-self.window :]
+        pending.insert(0, self._tail)
+        window = "".join(pending)
+        pending.clear()
+        offset = length - len(window)  # stream offset of window[0]
+        size, threshold = self.window, self.threshold
+        while point <= length:
+            end = point - offset
+            point += self.step
+            # `_check`'s first search, inlined: most test points end there (no earlier copy
+            # of the needle), so they cost no call.
+            reach = end if end < size else size
+            if reach >= 2 * _NEEDLE and window.rfind(
+                window[end - _NEEDLE : end], end - _NEEDLE - reach // threshold, end - 1
+            ) >= 0:
+                loop = self._check(window, end, offset)
+                if loop is not None:
+                    self._next_point = point
+                    self.found = loop
+                    return loop
+        self._next_point = point
+        self._tail = window[-size:]
         return None
 
     def finish(self) -> Loop | None:
