@@ -123,10 +123,10 @@ _COMMON_ENGLISH = (
 )
 COMMON_ENGLISH = tuple(_COMMON_ENGLISH.split())
 
-# Phrases that pass the pattern guardrails' pre-filter (it leaves out the phrases' leading
-# word boundaries) but are not what the patterns look for: each one makes the scanner check
-# the patterns where it matched. Then some that only the word boundary at their end keeps
-# out of the pre-filter (near misses all the same, for the full patterns).
+# Near misses of the pattern guardrails' phrases: a phrase with a letter more before it
+# ("hi hope this helps" for "i hope this helps"; the pre-filter once let these through to
+# the patterns, now its word-boundary lookbehinds reject them), then some with a letter more
+# after it, which only the word boundary at their end keeps out.
 NEAR_MISSES = (
     " hi hope this helps",
     " redelve into it",
@@ -568,7 +568,8 @@ def vocabulary_section(report: dict[str, Any]) -> str:
         "Vocabularies: `bench`, the benchmark's own words; `english`, common English words "
         "with a period every ~17 words; `punctuated`, short sentences with quotes, "
         "parentheses, numbers and questions; `near_misses`, English where every ~12 words "
-        "a phrase trips the pattern guardrails' pre-filter without being a match.",
+        "a phrase nearly matches a pattern guardrail (a letter more before or after it: "
+        "\"hi hope this helps\", \"has an aim\").",
         "",
         "| target | measured | met |",
         "|---|---|---|",

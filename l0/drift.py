@@ -14,7 +14,9 @@ Four deterministic signals, each found at most once per stream, each with a posi
   code sit around 4.0-4.5, random printable garbage around 6.2). A window written mostly in
   CJK, kana, Hangul or emoji (naturally high entropy) or holding a data token (40+
   characters of base64/hex/key alphabet, entropy around 5.8) is never a spike (it still
-  counts in the mean, which only makes later spikes harder to reach).
+  counts in the mean, which only makes later spikes harder to reach). A window with too few
+  distinct characters to reach 5.5 bits is measured only when a later window could spike
+  (`l0.guardrails._windows`): prose, which never gets there, costs a `set` per window.
 
 Windows are consecutive, non-overlapping `window_size`-character slices of the text (plus,
 at the end, the last `window_size` characters). A window is compared only with windows that
