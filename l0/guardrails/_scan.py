@@ -115,8 +115,8 @@ class PhraseMatch(NamedTuple):
 class PhraseScanner:
     """Per-stream scanner reporting each pattern's first occurrence once (module docstring)."""
 
-    __slots__ = ("_batch", "_keep", "_pending", "_pending_size", "_remaining", "_set", "_tail",
-                 "_tail_start")
+    __slots__ = ("_batch", "_clean", "_keep", "_pending", "_pending_size", "_remaining", "_set",
+                 "_tail", "_tail_start")
 
     def __init__(self, pattern_set: PatternSet, *, batch: int = BATCH) -> None:
         self._set = pattern_set
@@ -127,6 +127,9 @@ class PhraseScanner:
         self._pending: list[str] = []  # text not scanned yet
         self._pending_size = 0
         self._remaining = list(range(len(pattern_set.patterns)))
+        # The pre-filter found nothing in the last window scanned, which ends with the tail:
+        # then neither can the final scan of the tail, and `finish` skips it.
+        self._clean = False
 
     def feed(self, text: str) -> list[PhraseMatch]:
         """Add the next piece; the first occurrences found in the text scanned now."""
@@ -151,7 +154,7 @@ class PhraseScanner:
         if not self._remaining:
             return []
         found = self._advance() if self._pending else []
-        if self._tail:
+        if self._tail and not self._clean:
             found.extend(self._scan(self._tail, final=True))
         return found
 
@@ -180,6 +183,7 @@ class PhraseScanner:
             firsts = {i: patterns[i].search(haystack, start) for i in self._remaining}
         else:
             candidate = prefilter.search(haystack, start)
+            self._clean = candidate is None
             if candidate is None:
                 return []  # the common case: no pattern can match in this window
             firsts = _first_matches(pattern_set, self._remaining, haystack, candidate)

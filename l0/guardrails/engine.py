@@ -17,6 +17,7 @@ Each distinct violation is reported once per attempt, however many checks see it
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -92,6 +93,17 @@ def shorten(message: str, limit: int = MESSAGE_LIMIT) -> str:
     return message[: limit - len(note)] + note
 
 
+@functools.lru_cache(maxsize=64)
+def _due_table(intervals: tuple[int, ...]) -> tuple[bool, ...]:
+    """Whether any of `intervals` divides c, for c modulo their common multiple (`due` runs
+    every few tokens; built once per set of intervals, not per run); empty when that
+    multiple is too large to tabulate."""
+    period = math.lcm(*intervals) if intervals else 1
+    if period > DUE_TABLE_LIMIT:
+        return ()
+    return tuple(any(c % every == 0 for every in intervals) for c in range(period))
+
+
 class _Group:
     """The streaming rules checked every `every` tokens, and how far they have read."""
 
@@ -107,8 +119,8 @@ class _Group:
         self.fed_parts = 0  # the state's pieces handed to this group's sessions
 
     def start(self) -> None:
-        self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
-        self.feeds = [(rule, session.feed) for rule, session in self.sessions]
+        sessions = self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
+        self.feeds = [(rule, session.feed) for rule, session in sessions]
         self.fed_parts = 0
 
     def take(self, state: State) -> str:
@@ -167,14 +179,7 @@ class GuardrailEngine:
                 by_interval.setdefault(every, []).append(rule)
         self._groups = [_Group(every, group) for every, group in sorted(by_interval.items())]
         self._plain_streaming = any(group.plain for group in self._groups)
-        # Whether any group runs at count c, for c modulo the intervals' common multiple
-        # (`due` runs every few tokens); empty when that multiple is too large to tabulate.
-        period = math.lcm(*(group.every for group in self._groups)) if self._groups else 1
-        self._due: tuple[bool, ...] = (
-            tuple(any(c % group.every == 0 for group in self._groups) for c in range(period))
-            if period <= DUE_TABLE_LIMIT
-            else ()
-        )
+        self._due = _due_table(tuple(sorted(by_interval)))
         self._bus = bus
         self.thread_threshold = thread_threshold
         self._seen: set[tuple[str, str, int | None]] = set()

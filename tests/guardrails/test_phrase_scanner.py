@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.drift import _meta_patterns
-from l0.guardrails._prefilter import Prefilter, alternatives, relaxed as _relaxed
+from l0.guardrails._prefilter import SHORT, Prefilter, alternatives, relaxed as _relaxed
 from l0.guardrails._scan import MAX_CANDIDATES, PatternSet, PhraseScanner
 from l0.guardrails._user_patterns import compile_user_pattern
 from l0.guardrails.content_rules import DEFAULT_PATTERNS, _default_pattern_set
@@ -172,7 +172,7 @@ SPLITTABLE = [
     text=st.lists(
         st.sampled_from(["cat", "dog", "cag", "s", " ", "a", "b", "o", "1", "|", "(", "]", "x",
                          "xx", "as an ai", "i hope this helps", "hi", "my", "delve into", "S"]),
-        max_size=30,
+        max_size=60,
     ).map("".join),
     compile=st.sampled_from([re.compile, compile_user_pattern]),
 )
@@ -181,11 +181,13 @@ def test_the_grouped_prefilter_matches_where_one_alternation_does(
 ) -> None:
     """Split into top-level alternatives and grouped by first letter, the pre-filter finds,
     from every position, its next match where one alternation of the relaxed patterns does
-    (the scanner tries the patterns only there)."""
+    (the scanner tries the patterns only there). Within SHORT characters of the end it
+    searches one alternation itself: both ways are exercised."""
     compiled = [compile(p, 0) for p in patterns]
     prefilter = Prefilter.build(compiled, compile)
     assert prefilter is not None
     whole = compile("|".join(f"(?:{_relaxed(p)})" for p in patterns), 0)
+    text = text * (1 + SHORT // max(1, len(text)))  # longer than SHORT: the groups are searched
     for at in range(len(text) + 1):
         a, b = whole.search(text, at), prefilter.search(text, at)
         assert (a and a.start()) == (b and b.start())
