@@ -125,8 +125,10 @@ class _Group:
 
     def take(self, state: State) -> str:
         """The text added since this group last looked."""
-        delta = state.parts_since(self.fed_parts)
-        self.fed_parts = state.part_count
+        # `State.parts_since` and `part_count`, inlined: this runs every few tokens.
+        parts = state._parts
+        delta = "".join(parts[self.fed_parts :])
+        self.fed_parts = len(parts)
         return delta
 
     def evaluate(self, state: State, found: Found) -> None:
