@@ -15,8 +15,8 @@ telling its distinct characters does (a `set`), and a window with at most
 (entropy <= log2(distinct)), so it can never be a spike. Such windows join the baseline
 unmeasured: their entropies are needed only for the mean a later window that could spike is
 compared with, and are measured then, in order, so the running sum is the same float the
-eager sum would be. Prose never gets there; up to `MAX_UNMEASURED` windows wait (a bounded
-copy of the text, about 100 KB with the default window), then they are measured at once.
+eager sum would be. Prose never gets there; up to `MAX_UNMEASURED` characters wait (a bounded
+copy of the text, 100,000 characters), then they are measured at once.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections import Counter
 ENTROPY_FLOOR = 5.5  # bits per character; prose and code stay well below
 # A window with at most this many distinct characters has entropy <= log2(45) < 5.5 bits.
 MAX_DISTINCT_BELOW_FLOOR = math.ceil(2**ENTROPY_FLOOR) - 1
-MAX_UNMEASURED = 512  # windows waiting to be measured (memory: 512 windows of text)
+MAX_UNMEASURED = 100_000  # characters of windows waiting to be measured, at most
 _WIDE_SHARE = 0.3  # more than this share of wide characters: entropy means nothing
 _A = "['’]"
 _SLANG = re.compile(
@@ -103,7 +103,7 @@ class WindowBaseline:
     once (the reference the lazy form is tested against)."""
 
     __slots__ = ("entropies", "entropy_sum", "last", "lazy", "marker_sum", "unmeasured",
-                 "windows")
+                 "unmeasured_size", "windows")
 
     def __init__(self, *, lazy: bool = True) -> None:
         self.windows = 0
@@ -112,6 +112,7 @@ class WindowBaseline:
         self.entropy_sum = 0.0
         self.lazy = lazy
         self.unmeasured: list[str] = []  # windows whose entropy counts but is not summed yet
+        self.unmeasured_size = 0  # their characters
         # (markers, entropy) of the last window; entropy None: not measured (or not tracked)
         self.last: tuple[int, float | None] | None = None
 
@@ -135,8 +136,9 @@ class WindowBaseline:
         self.windows += 1
         self.marker_sum += markers
         self.unmeasured.append(window)
+        self.unmeasured_size += len(window)
         self.last = (markers, None)
-        if len(self.unmeasured) >= MAX_UNMEASURED:
+        if self.unmeasured_size >= MAX_UNMEASURED:
             self.measure()
 
     def measure(self) -> None:
@@ -150,6 +152,7 @@ class WindowBaseline:
         if self.last is not None and self.unmeasured:  # the last window waited too
             self.last = (self.last[0], value)
         self.unmeasured.clear()
+        self.unmeasured_size = 0
 
     def before(self, *, skip_last: bool) -> tuple[float | None, float | None]:
         """Mean markers and mean entropy of the earlier windows (None when there are none)."""
