@@ -140,7 +140,9 @@ class DriftResult:
 
 
 class DriftSession:
-    """One stream's drift state: `feed` pieces in order, `finish` once at the end."""
+    """One stream's drift state: `feed` pieces in order, `finish` once at the end.
+    (`lazy_entropy=False` measures every window at once: the reference the lazy
+    measurement is tested against.)"""
 
     __slots__ = ("_baseline", "_config", "_finished", "_last_window", "_length", "_loops",
                  "_meta", "_pending", "_pending_size", "_windowed", "findings")
