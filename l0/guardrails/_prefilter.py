@@ -37,7 +37,6 @@ class Searchable(Protocol):
     def match(self, string: str, pos: int = ...) -> Any: ...
 
 
-
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
