@@ -14,7 +14,9 @@ Four deterministic signals, each found at most once per stream, each with a posi
   code sit around 4.0-4.5, random printable garbage around 6.2). A window written mostly in
   CJK, kana, Hangul or emoji (naturally high entropy) or holding a data token (40+
   characters of base64/hex/key alphabet, entropy around 5.8) is never a spike (it still
-  counts in the mean, which only makes later spikes harder to reach).
+  counts in the mean, which only makes later spikes harder to reach). A window with too few
+  distinct characters to reach 5.5 bits is measured only when a later window could spike
+  (`l0.guardrails._windows`): prose, which never gets there, costs a `set` per window.
 
 Windows are consecutive, non-overlapping `window_size`-character slices of the text (plus,
 at the end, the last `window_size` characters). A window is compared only with windows that
@@ -138,12 +140,16 @@ class DriftResult:
 
 
 class DriftSession:
-    """One stream's drift state: `feed` pieces in order, `finish` once at the end."""
+    """One stream's drift state: `feed` pieces in order, `finish` once at the end.
+    (`lazy_entropy=False` measures every window at once: the reference the lazy
+    measurement is tested against.)"""
 
     __slots__ = ("_baseline", "_config", "_finished", "_last_window", "_length", "_loops",
                  "_meta", "_pending", "_pending_size", "_windowed", "findings")
 
-    def __init__(self, config: DriftConfig, *, scan_batch: int = BATCH) -> None:
+    def __init__(
+        self, config: DriftConfig, *, scan_batch: int = BATCH, lazy_entropy: bool = True
+    ) -> None:
         self._config = config
         self._meta = (
             PhraseScanner(_meta_patterns(), batch=scan_batch)
@@ -156,7 +162,7 @@ class DriftSession:
         self._pending: list[str] = []  # text of the window being filled
         self._pending_size = 0
         self._last_window = ""  # the last full window, for the final one
-        self._baseline = WindowBaseline()
+        self._baseline = WindowBaseline(lazy=lazy_entropy)
         self._windowed = config.detect_tone_shift or config.detect_entropy_spike
         self._length = 0
         self._finished = False
@@ -233,9 +239,9 @@ class DriftSession:
 
     def _judge(self, window: str, start: int, new: list[DriftFinding], *, final: bool) -> None:
         config = self._config
-        mean_markers, mean_entropy = self._baseline.before(skip_last=final)
+        baseline = self._baseline
+        mean_markers = baseline.mean_markers(skip_last=final)
         markers = informal_markers(window.lower()) if config.detect_tone_shift else 0
-        bits = entropy(window) if config.detect_entropy_spike else None
         if (
             mean_markers is not None
             and mean_markers <= 0.5
@@ -246,7 +252,17 @@ class DriftSession:
                 f"tone shift: {markers} informal markers in the window at {start} after a "
                 f"formal start ({mean_markers:.1f} per window before)",
             ))
-        if bits is not None and mean_entropy is not None:
+        if not config.detect_entropy_spike:
+            if not final:
+                baseline.add(markers, None)
+            return
+        if not baseline.may_spike(window):  # too few distinct characters to reach the floor
+            if not final:
+                baseline.add_unmeasured(markers, window)
+            return
+        _, mean_entropy = baseline.before(skip_last=final)
+        bits = entropy(window)
+        if mean_entropy is not None:
             rise = bits - mean_entropy
             if (
                 rise >= config.entropy_threshold
@@ -259,7 +275,7 @@ class DriftSession:
                     f"{rise:.2f} above the earlier mean {mean_entropy:.2f}",
                 ))
         if not final:
-            self._baseline.add(markers, bits)
+            baseline.add(markers, bits)
 
     # -- findings -----------------------------------------------------------------------------
 
@@ -343,7 +359,8 @@ class _DriftRuleSession:
         self._session = DriftSession(config, scan_batch=scan_batch)
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
-        return self._violations(self._session.feed(delta))
+        findings = self._session.feed(delta)
+        return self._violations(findings) if findings else []
 
     def flush(self, state: State) -> list[GuardrailViolation]:
         return self._violations(self._session.flush())

@@ -8,6 +8,7 @@ import random
 import string
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -20,7 +21,9 @@ from l0.drift import (
     DriftDetector,
     DriftFinding,
     DriftResult,
+    DriftSession,
 )
+from l0.guardrails import _windows
 from l0.guardrails.presets import Guardrails
 from l0.testing.scripted import Script, ScriptedFactory
 from l0.types import State
@@ -224,6 +227,44 @@ def test_session_over_any_split_equals_detect(text: str, sizes: list[int]) -> No
     session.feed(text[at:])
     session.finish()
     assert session.result == Drift.detect(text)
+
+
+# Pieces whose windows fall on both sides of the distinct-character bound: prose (about 30
+# distinct characters), code and punctuated text (40-50), garbage and data (60 and more).
+MIXED = st.lists(
+    st.sampled_from([
+        PROSE[:180], STORY[:150], CODE_ANSWER[:160], garbage(120, 3), garbage(60, 4),
+        base64.b64encode(random.Random(2).randbytes(90)).decode(), CHINESE[:80], RUSSIAN[:90],
+        " lol omg so cool!! 😂 gonna ", "\n\n", string.punctuation, string.digits,
+    ]),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=MIXED,
+    sizes=st.lists(st.integers(1, 90), max_size=30),
+    window_size=st.sampled_from([50, 64, 200]),
+    entropy_threshold=st.sampled_from([0.25, 1.5]),
+    max_unmeasured=st.sampled_from([1, 100, 300, 100_000]),  # characters
+)
+def test_lazy_entropy_finds_what_measuring_every_window_finds(
+    text: str, sizes: list[int], window_size: int, entropy_threshold: float, max_unmeasured: int
+) -> None:
+    """Windows too plain to spike are measured only when a later one could spike: every
+    feed reports what a session measuring every window at once reports, to the float."""
+    config = DriftConfig(window_size=window_size, entropy_threshold=entropy_threshold)
+    with mock.patch.object(_windows, "MAX_UNMEASURED", max_unmeasured):
+        lazy = DriftSession(config)
+        eager = DriftSession(config, lazy_entropy=False)
+        at = 0
+        for size in [*sizes, len(text)]:
+            piece = text[at : at + size]
+            at += size
+            assert lazy.feed(piece) == eager.feed(piece)
+        assert lazy.finish() == eager.finish()
+    assert lazy.result == eager.result
 
 
 def test_session_reports_each_finding_once_as_it_appears() -> None:

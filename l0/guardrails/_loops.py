@@ -6,9 +6,11 @@ at the very end once the text is complete), which makes the result independent o
 text was split into pieces. At a test point it takes the last 12 characters as a needle,
 finds their nearest earlier occurrences (`str.rfind`, in C) within `window` characters, and
 for each candidate distance ``d`` checks whether the last ``threshold`` copies of a unit of
-``d`` (repeated up to at least `min_unit` characters) are identical. A unit must contain at
-least two different words, so rules (``-----``), rows of numbers and lists like
-``None, None, None`` never count as a loop (a model repeating one word is not caught).
+``d`` (repeated up to at least `min_unit` characters) are identical (only distances up to a
+`threshold`-th of the window leave room for `threshold` copies, so only that far back is
+searched). A unit must contain at least two different words, so rules (``-----``), rows of
+numbers and lists like ``None, None, None`` never count as a loop (a model repeating one
+word is not caught).
 
 A loop is reported once `threshold` copies are complete and at most `step` more characters
 of it have arrived. Cost: a list append per feed, and per test point one join of the kept
@@ -55,21 +57,33 @@ class LoopDetector:
         """Check the test points inside `text`; the first loop, when this piece reveals it."""
         if self.found is not None:
             return None
-        self._length += len(text)
-        self._pending.append(text)
-        if self._length < self._next_point:
+        length = self._length = self._length + len(text)
+        pending = self._pending
+        pending.append(text)
+        point = self._next_point
+        if length < point:
             return None  # no test point yet: nothing to join
-        self._pending.insert(0, self._tail)
-        window = "".join(self._pending)
-        self._pending.clear()
-        offset = self._length - len(window)  # stream offset of window[0]
-        while self._next_point <= self._length:
-            loop = self._check(window, self._next_point - offset, offset)
-            self._next_point += self.step
-            if loop is not None:
-                self.found = loop
-                return loop
-        self._tail = window[-self.window :]
+        pending.insert(0, self._tail)
+        window = "".join(pending)
+        pending.clear()
+        offset = length - len(window)  # stream offset of window[0]
+        size, threshold = self.window, self.threshold
+        while point <= length:
+            end = point - offset
+            point += self.step
+            # `_check`'s first search, inlined: most test points end there (no earlier copy
+            # of the needle), so they cost no call.
+            reach = end if end < size else size
+            if reach >= 2 * _NEEDLE and window.rfind(
+                window[end - _NEEDLE : end], end - _NEEDLE - reach // threshold, end - 1
+            ) >= 0:
+                loop = self._check(window, end, offset)
+                if loop is not None:
+                    self._next_point = point
+                    self.found = loop
+                    return loop
+        self._next_point = point
+        self._tail = window[-size:]
         return None
 
     def finish(self) -> Loop | None:
@@ -84,9 +98,13 @@ class LoopDetector:
         if end - lowest < 2 * _NEEDLE:
             return None
         needle = window[end - _NEEDLE : end]
+        # `threshold` copies of a unit at least as long as the period fit between `lowest`
+        # and `end`, so the needle's earlier copy is at most that share of it back: a copy
+        # further back would fail the span test below, so rfind need not read that far.
+        nearest = end - _NEEDLE - (end - lowest) // self.threshold
         search_end = end - 1
         for _ in range(_CANDIDATES):
-            found = window.rfind(needle, lowest, search_end)
+            found = window.rfind(needle, nearest, search_end)
             if found < 0:
                 return None
             period = end - _NEEDLE - found

@@ -16,12 +16,11 @@ most ``batch + LOOKAROUND`` characters after it completes.
 
 With those rules a pattern whose matches are at most ``max_match`` characters long and decided
 by ``LOOKAROUND`` characters of context on each side is found at the same position whether
-the text arrives whole or in pieces. One combined alternation (built when the patterns share
-their flags and have no groups) is tried first: when it finds nothing, no pattern can match
-and the per-pattern searches are skipped (the common case). It leaves out the patterns' leading
-word boundaries (`\\b`): that only widens what it matches, and lets `re` skip ahead to the
-letters a phrase can start with, about twice as fast. Where it does match, the patterns are
-tried only at the positions it matched (see `_first_matches`).
+the text arrives whole or in pieces. A pre-filter (`_prefilter`: the patterns relaxed, in a
+few alternations, built when the patterns share their flags and have no groups) is searched
+first: when it finds nothing, no pattern can match and the per-pattern searches are skipped
+(the common case). Where it does match, the patterns are tried only at the positions it
+matched (see `_first_matches`).
 Patterns written in lower case can be matched against lower-cased text, which Python's
 ``re`` does several times faster than ``re.IGNORECASE``.
 """
@@ -30,31 +29,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple
+
+from l0.guardrails._prefilter import Prefilter, Searchable, relaxed
 
 LOOKAROUND = 16
 BATCH = 256
 
 
-class Searchable(Protocol):
-    """What the scanner needs of a compiled pattern (`re.Pattern`, or a user's
-    `TimedPattern`)."""
-
-    @property
-    def pattern(self) -> str: ...
-    @property
-    def flags(self) -> int: ...
-    @property
-    def groups(self) -> int: ...
-    def search(self, string: str, pos: int = ...) -> Any: ...
-    def match(self, string: str, pos: int = ...) -> Any: ...
-
-
 class PatternSet(NamedTuple):
     patterns: tuple[Searchable, ...]
-    # All patterns, relaxed, as one alternation, when their flags agree and they have no
-    # groups of their own.
-    prefilter: Searchable | None
+    # All patterns, relaxed, in a few alternations, when their flags agree and they have no
+    # groups of their own (`_prefilter`).
+    prefilter: Prefilter | None
     lowercase: bool  # patterns are meant for lower-cased text
     max_match: int  # longest match the incremental scan is guaranteed to find
     # To match at a position the pre-filter found, compiled when first needed: tails[i] is
@@ -78,17 +65,8 @@ class PatternSet(NamedTuple):
         """Compile `patterns` (strings with `compile(pattern, flags)`; compiled ones are kept)
         and their prefilter (with `compile` too)."""
         compiled = tuple(compile(p, flags) if isinstance(p, str) else p for p in patterns)
-        prefilter = None
-        # Groups would be renumbered (or clash, if named) in one alternation: no prefilter then.
-        if compiled and len({p.flags for p in compiled}) == 1 and not any(
-            p.groups for p in compiled
-        ):
-            joined = "|".join(f"(?:{_without_word_boundaries(p.pattern)})" for p in compiled)
-            try:
-                prefilter = compile(joined, compiled[0].flags)
-            except Exception:  # e.g. a global flag like "(?i)" inside the alternation
-                prefilter = None
-        return cls(compiled, prefilter, lowercase, max_match, {}, compile)
+        return cls(compiled, Prefilter.build(compiled, compile), lowercase, max_match, {},
+                   compile)
 
     def tail(self, index: int) -> Searchable | None:
         """The relaxed patterns after `index` as one alternation whose group i + 1 is the
@@ -124,50 +102,8 @@ def _alternation(
     patterns: Sequence[Searchable], compile: Callable[[str, int], Searchable]
 ) -> Searchable:
     """The relaxed `patterns` as one alternation of capturing groups."""
-    joined = "|".join(f"({_without_word_boundaries(p.pattern)})" for p in patterns)
+    joined = "|".join(f"({relaxed(p.pattern)})" for p in patterns)
     return compile(joined, patterns[0].flags)
-
-
-def _without_word_boundaries(pattern: str) -> str:
-    """`pattern` with its leading `\\b` assertions removed (at its start, or at the start of a
-    group or an alternative): a pattern that matches at least everything the original
-    matches, at the same positions. Without them `re` can skip ahead to the letters a match
-    can start with; the other `\\b`s cost nothing to keep and keep near misses ("has an aim"
-    for "as an ai") out. A `\\b` also stays where removing it would make the pattern match
-    less: inside a negative lookaround (`(?!...)`, `(?<!...)`), whose inner pattern must stay
-    as strict as it was; and inside character classes (where it means a backspace)."""
-    out: list[str] = []
-    groups: list[bool] = []  # for each open group: is it (inside) a negative lookaround?
-    index, in_class = 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            pair = pattern[index : index + 2]
-            negative = bool(groups) and groups[-1]
-            leading = index == 0 or pattern.endswith(("(", "(?:", "|"), 0, index)
-            if not (pair == "\\b" and leading and not in_class and not negative):
-                out.append(pair)
-            index += 2
-            continue
-        if in_class:
-            if char == "]":
-                in_class = False
-        elif char == "[":
-            in_class = True
-            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
-                # a leading "]" is a literal member of the class
-                skip = 2 if pattern[index + 1] == "]" else 3
-                out.append(pattern[index : index + skip])
-                index += skip
-                continue
-        elif char == "(":
-            outer = bool(groups) and groups[-1]
-            groups.append(outer or pattern.startswith(("(?!", "(?<!"), index))
-        elif char == ")" and groups:
-            groups.pop()
-        out.append(char)
-        index += 1
-    return "".join(out)
 
 
 class PhraseMatch(NamedTuple):
@@ -179,8 +115,8 @@ class PhraseMatch(NamedTuple):
 class PhraseScanner:
     """Per-stream scanner reporting each pattern's first occurrence once (module docstring)."""
 
-    __slots__ = ("_batch", "_keep", "_pending", "_pending_size", "_remaining", "_set", "_tail",
-                 "_tail_start")
+    __slots__ = ("_batch", "_clean", "_keep", "_pending", "_pending_size", "_remaining", "_set",
+                 "_tail", "_tail_start")
 
     def __init__(self, pattern_set: PatternSet, *, batch: int = BATCH) -> None:
         self._set = pattern_set
@@ -191,6 +127,9 @@ class PhraseScanner:
         self._pending: list[str] = []  # text not scanned yet
         self._pending_size = 0
         self._remaining = list(range(len(pattern_set.patterns)))
+        # The pre-filter found nothing in the last window scanned, which ends with the tail:
+        # then neither can the final scan of the tail, and `finish` skips it.
+        self._clean = False
 
     def feed(self, text: str) -> list[PhraseMatch]:
         """Add the next piece; the first occurrences found in the text scanned now."""
@@ -215,7 +154,7 @@ class PhraseScanner:
         if not self._remaining:
             return []
         found = self._advance() if self._pending else []
-        if self._tail:
+        if self._tail and not self._clean:
             found.extend(self._scan(self._tail, final=True))
         return found
 
@@ -244,6 +183,7 @@ class PhraseScanner:
             firsts = {i: patterns[i].search(haystack, start) for i in self._remaining}
         else:
             candidate = prefilter.search(haystack, start)
+            self._clean = candidate is None
             if candidate is None:
                 return []  # the common case: no pattern can match in this window
             firsts = _first_matches(pattern_set, self._remaining, haystack, candidate)
@@ -337,4 +277,4 @@ def scan_all(pattern_set: PatternSet, text: str, *, complete: bool) -> list[Phra
     return found
 
 
-__all__ = ["LOOKAROUND", "PatternSet", "PhraseMatch", "PhraseScanner", "scan_all"]
+__all__ = ["LOOKAROUND", "PatternSet", "PhraseMatch", "PhraseScanner", "Searchable", "scan_all"]

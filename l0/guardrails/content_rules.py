@@ -105,7 +105,8 @@ class _PatternSession:
         self._recoverable = recoverable
 
     def feed(self, delta: str, state: State) -> list[GuardrailViolation]:
-        return self._report(self._scanner.feed(delta))
+        matches = self._scanner.feed(delta)
+        return self._report(matches) if matches else []
 
     def flush(self, state: State) -> list[GuardrailViolation]:
         """Scan what is batched now (e.g. before a checkpoint is trusted)."""

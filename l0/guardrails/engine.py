@@ -17,8 +17,10 @@ Each distinct violation is reported once per attempt, however many checks see it
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from l0.errors import Error, ErrorCode
 from l0.guardrails.types import GuardrailRule, GuardrailViolation, RuleSession
@@ -31,6 +33,7 @@ DEFAULT_THREAD_THRESHOLD = 10_000  # characters
 MESSAGE_LIMIT = 300  # characters of a violation's message: it ends up in errors and logs
 DEFAULT_CHECK_INTERVAL = 15  # tokens between streaming checks
 DRIFT_CHECK_INTERVAL = 25  # tokens between drift checks
+DUE_TABLE_LIMIT = 4096  # largest common multiple of the intervals `due` looks up in a table
 
 Found = list[tuple[GuardrailRule, list[GuardrailViolation]]]
 
@@ -40,12 +43,22 @@ def _run(rule: GuardrailRule, check: Callable[..., Any], *args: Any) -> list[Gua
     returns anything but a list of violations is the caller's mistake (INVALID_ARGUMENT)."""
     try:
         found = check(*args)
-    except Error as exc:
-        if exc.code is not ErrorCode.INVALID_ARGUMENT:
-            raise _raised(rule, exc) from exc
-        raise  # the caller's mistake, said by the rule (e.g. a pattern out of time)
     except Exception as exc:
-        raise _raised(rule, exc) from exc
+        _reraise(rule, exc)
+    if type(found) is not list or found:
+        return _checked(rule, found)
+    return found
+
+
+def _reraise(rule: GuardrailRule, exc: Exception) -> NoReturn:
+    """Raise what a rule that raised `exc` means (see `_run`)."""
+    if isinstance(exc, Error) and exc.code is ErrorCode.INVALID_ARGUMENT:
+        raise exc  # the caller's mistake, said by the rule (e.g. a pattern out of time)
+    raise _raised(rule, exc) from exc
+
+
+def _checked(rule: GuardrailRule, found: object) -> list[GuardrailViolation]:
+    """What a rule returned, as a list of violations (INVALID_ARGUMENT if it is not one)."""
     if type(found) is not list:
         if not isinstance(found, (list, tuple)):
             raise _wrong_result(rule, found)
@@ -80,35 +93,63 @@ def shorten(message: str, limit: int = MESSAGE_LIMIT) -> str:
     return message[: limit - len(note)] + note
 
 
+@functools.lru_cache(maxsize=64)
+def _due_table(intervals: tuple[int, ...]) -> tuple[bool, ...]:
+    """Whether any of `intervals` divides c, for c modulo their common multiple (`due` runs
+    every few tokens; built once per set of intervals, not per run); empty when that
+    multiple is too large to tabulate."""
+    period = math.lcm(*intervals) if intervals else 1
+    if period > DUE_TABLE_LIMIT:
+        return ()
+    return tuple(any(c % every == 0 for every in intervals) for c in range(period))
+
+
 class _Group:
     """The streaming rules checked every `every` tokens, and how far they have read."""
 
-    __slots__ = ("every", "fed", "fed_parts", "plain", "rules", "sessions")
+    __slots__ = ("every", "fed_parts", "feeds", "plain", "rules", "sessions")
 
     def __init__(self, every: int, rules: list[GuardrailRule]) -> None:
         self.every = every
         self.rules = rules
         self.plain = [r for r in rules if r.session is None]
         self.sessions: list[tuple[GuardrailRule, RuleSession]] = []
-        self.fed = 0  # characters handed to this group's sessions
-        self.fed_parts = 0  # ... and the state's pieces they came in
+        # Each session's rule and bound `feed`, looked up once per attempt, not per check.
+        self.feeds: list[tuple[GuardrailRule, Callable[..., Any]]] = []
+        self.fed_parts = 0  # the state's pieces handed to this group's sessions
 
     def start(self) -> None:
-        self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
-        self.fed = self.fed_parts = 0
+        sessions = self.sessions = [(r, r.session()) for r in self.rules if r.session is not None]
+        self.feeds = [(rule, session.feed) for rule, session in sessions]
+        self.fed_parts = 0
 
     def take(self, state: State) -> str:
         """The text added since this group last looked."""
-        delta = state.parts_since(self.fed_parts)
-        self.fed_parts = state.part_count
-        self.fed += len(delta)
+        # `State.parts_since` and `part_count`, inlined: this runs every few tokens.
+        parts = state._parts
+        delta = "".join(parts[self.fed_parts :])
+        self.fed_parts = len(parts)
         return delta
 
-    def evaluate(self, state: State, found: Found, *, flush: bool = False) -> None:
+    def evaluate(self, state: State, found: Found) -> None:
+        delta = self.take(state)
+        for rule, feed in self.feeds:  # `_run`, inlined: this runs every few tokens
+            try:
+                violations = feed(delta, state)
+            except Exception as exc:
+                _reraise(rule, exc)
+            if type(violations) is not list or violations:
+                violations = _checked(rule, violations)
+            found.append((rule, violations))
+        for rule in self.plain:
+            found.append((rule, _run(rule, rule.check, state)))
+
+    def evaluate_flushed(self, state: State, found: Found) -> None:
+        """`evaluate`, then the sessions that batch look at everything fed so far."""
         delta = self.take(state)
         for rule, session in self.sessions:
             violations = _run(rule, session.feed, delta, state)
-            flush_session = getattr(session, "flush", None) if flush else None
+            flush_session = getattr(session, "flush", None)
             if flush_session is not None:
                 violations.extend(_run(rule, flush_session, state))
             found.append((rule, violations))
@@ -119,7 +160,8 @@ class _Group:
 class GuardrailEngine:
     """Per-run guardrail runner (see the module docstring)."""
 
-    __slots__ = ("_bus", "_groups", "_plain_streaming", "_rules", "_seen", "thread_threshold")
+    __slots__ = ("_bus", "_due", "_groups", "_plain_streaming", "_rules", "_seen",
+                 "thread_threshold")
 
     def __init__(
         self,
@@ -139,6 +181,7 @@ class GuardrailEngine:
                 by_interval.setdefault(every, []).append(rule)
         self._groups = [_Group(every, group) for every, group in sorted(by_interval.items())]
         self._plain_streaming = any(group.plain for group in self._groups)
+        self._due = _due_table(tuple(sorted(by_interval)))
         self._bus = bus
         self.thread_threshold = thread_threshold
         self._seen: set[tuple[str, str, int | None]] = set()
@@ -164,6 +207,9 @@ class GuardrailEngine:
 
     def due(self, count: int) -> bool:
         """Whether any group runs at token `count`."""
+        due = self._due
+        if due:
+            return due[count % len(due)]
         # A plain loop: this runs every few tokens and any() over a generator costs more.
         for group in self._groups:  # noqa: SIM110
             if count % group.every == 0:
@@ -176,7 +222,7 @@ class GuardrailEngine:
         found: Found = []
         for group in self._groups:
             if count is None:
-                group.evaluate(state, found, flush=True)
+                group.evaluate_flushed(state, found)
             elif count % group.every == 0:
                 group.evaluate(state, found)
         return found
@@ -200,7 +246,14 @@ class GuardrailEngine:
         self, state: State, ts: float, count: int | None = None
     ) -> list[GuardrailViolation]:
         """Check the text added since each due group last ran; returns new violations."""
-        return self.report("streaming", self.evaluate_streaming(state, count), ts)
+        found = self.evaluate_streaming(state, count)
+        if not self._bus.active:
+            for _rule, violations in found:
+                if violations:
+                    break
+            else:
+                return []  # the usual case: nothing found, nobody listening
+        return self.report("streaming", found, ts)
 
     def check_final(self, state: State, ts: float) -> list[GuardrailViolation]:
         """Check the complete output once; returns new violations."""
