@@ -35,6 +35,7 @@ import jiter
 
 from l0.adapters.diagnosis import html_page_error
 from l0.adapters.openai import FINISH_GRACE, ChunkReader, OpenAIAdapterOptions
+from l0.client.body import direct_body
 from l0.client.sse import SSEDecoder
 from l0.types import Event, EventType
 
@@ -122,7 +123,8 @@ class LeanChatStream:
         feed = reader.feed
         response = self.http_response
         request = response.request
-        body = response.aiter_bytes()
+        # Straight from the connection where it came the usual way (body.py), else httpx2's.
+        body: AsyncIterator[bytes] = direct_body(response) or response.aiter_bytes()
         next_read = body.__anext__
         timeouts, failures = _transport_errors()
         decoder = SSEDecoder()

@@ -1,0 +1,305 @@
+"""A streamed response body read straight from its HTTP/1.1 connection (the lean path's reader).
+
+On the lean path (lean.py) the SDK sends the request and httpx2/httpcore2 receive the
+response head; then comes the hot part, the body: one read per chunk when a model streams at
+its own pace. `response.aiter_bytes()` passes every read through five async generators and
+opens a cancel scope per read for the client's read timeout (`anyio.fail_after`), which
+together cost more CPU than everything l0 does with the chunk.
+
+`direct_body(response)` reads the same connection one layer down. It asks the connection's
+own `h11` state machine for the body's events and feeds it what the connection's socket
+stream receives, as httpcore2 does, so the HTTP is still h11's: chunked transfer encoding,
+a content length, the end of the message, a peer that breaks off. What changes:
+
+- the client's read timeout (`timeout=` of the SDK, the request's `timeout` extension)
+  still bounds each read, but on asyncio one loop timer per body does it (`_ReadTimer`): it
+  is armed once and, when it fires, it either cancels the read that has waited too long or
+  sets itself again for the read pending then. On trio a cancel scope per read, as
+  httpcore2's trio backend does;
+- all the `Data` events that one read completes come out together: the SSE decoder runs
+  once for every chunk that arrived together;
+- errors are the ones httpx2 raises, built the same way: a failed read is
+  `httpx2.ReadError` from `httpcore2.ReadError` from the socket stream's error, a timeout
+  `httpx2.ReadTimeout`, a broken message `httpx2.RemoteProtocolError` from h11's;
+- closing does not change: `response.aclose()` hands the connection back to the pool when
+  h11 saw the whole message (keep-alive) and closes it otherwise (left early, an error).
+
+It is used only where the response came exactly that way; anything else reads
+`aiter_bytes()` as before: a transport or network backend of the user's, HTTP/2, a
+compressed body (`content-encoding`, which httpx2 decodes), a `trace` extension or
+httpcore2's debug logging (both want the events the shortcut skips), a body already read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+_READ_BYTES = 64 * 1024  # what httpcore2 asks of the socket per read (READ_NUM_BYTES)
+
+
+@functools.cache
+def _stack() -> dict[str, Any] | None:
+    """The classes the shortcut recognises, from the installed httpx2/httpcore2 (None when
+    they are missing or laid out otherwise)."""
+    try:
+        import h11
+        import httpcore2
+        import httpx2
+        from httpcore2._async.connection_pool import PoolByteStream
+        from httpcore2._async.http11 import AsyncHTTP11Connection, HTTP11ConnectionByteStream
+        from httpcore2._backends.anyio import AnyIOStream
+        from httpx2._client import BoundAsyncStream
+        from httpx2._transports.default import AsyncResponseStream
+    except ImportError:
+        return None
+    return {
+        "h11": h11,
+        "httpcore2": httpcore2,
+        "httpx2": httpx2,
+        "layers": (BoundAsyncStream, AsyncResponseStream, PoolByteStream),
+        "byte_stream": HTTP11ConnectionByteStream,
+        "connection": AsyncHTTP11Connection,
+        "anyio_stream": AnyIOStream,
+    }
+
+
+def direct_body(response: Any) -> DirectBody | None:
+    """A reader of `response`'s body straight from its connection, or None when the
+    response did not come over the stack it knows (see the module docstring)."""
+    stack = _stack()
+    if stack is None or not isinstance(response, stack["httpx2"].Response):
+        return None
+    if response.is_stream_consumed or response.is_closed:
+        return None
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return None  # httpx2 decodes it (gzip, br, zstd...)
+    request = response.request
+    if request.extensions.get("trace") is not None:
+        return None
+    if logging.getLogger("httpcore2.http11").isEnabledFor(logging.DEBUG):
+        return None
+    stream: Any = response.stream
+    for layer, inner in zip(
+        stack["layers"], ("_stream", "_httpcore_stream", "_stream"), strict=True
+    ):
+        if type(stream) is not layer:
+            return None
+        stream = getattr(stream, inner, None)
+    if type(stream) is not stack["byte_stream"] or stream._closed:
+        return None
+    connection = stream._connection
+    if type(connection) is not stack["connection"]:
+        return None
+    h11 = stack["h11"]
+    state = connection._h11_state
+    if state.their_state is not h11.SEND_BODY:
+        return None
+    network = connection._network_stream
+    timeout = (request.extensions.get("timeout") or {}).get("read")
+    if type(network) is stack["anyio_stream"]:
+        receive = network._stream.receive
+        kind = "anyio"
+    elif type(network).__name__ == "TrioStream" and type(network).__module__.startswith(
+        "httpcore2._backends"
+    ):
+        receive = network._stream.receive_some
+        kind = "trio"
+    else:
+        return None
+    response.is_stream_consumed = True  # as aiter_bytes() marks it: nobody reads it twice
+    return DirectBody(stack, state, receive, kind, timeout, request)
+
+
+class DirectBody:
+    """The body's bytes, one `await body.__anext__()` per read of the socket (with every
+    whole piece of body that read completed); `StopAsyncIteration` at the message's end."""
+
+    __slots__ = (
+        "_ended",
+        "_error",
+        "_h11",
+        "_kind",
+        "_receive",
+        "_request",
+        "_stack",
+        "_state",
+        "_timeout",
+        "_timer",
+    )
+
+    def __init__(
+        self,
+        stack: dict[str, Any],
+        state: Any,
+        receive: Callable[[int], Awaitable[bytes]],
+        kind: str,
+        timeout: float | None,
+        request: Any,
+    ) -> None:
+        self._stack = stack
+        self._h11 = stack["h11"]
+        self._state = state  # the connection's h11.Connection
+        self._receive = receive
+        self._kind = kind
+        self._timeout = timeout
+        self._request = request
+        self._timer = _ReadTimer.make(timeout) if kind == "anyio" and timeout is not None else None
+        self._error: BaseException | None = None  # raised at the next read (data came first)
+        self._ended = False
+
+    def __aiter__(self) -> DirectBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._ended:
+            raise StopAsyncIteration
+        h11 = self._h11
+        data_type = h11.Data
+        need_data = h11.NEED_DATA
+        state = self._state
+        body: bytes | None = None
+        while True:
+            try:
+                event = state.next_event()
+            except h11.RemoteProtocolError as exc:
+                error = self._mapped("RemoteProtocolError", exc)
+                if body is None:
+                    raise error from error.__cause__
+                self._error = error  # the body that came before it is read first
+                return body
+            if type(event) is data_type:
+                piece = bytes(event.data)
+                body = piece if body is None else body + piece
+            elif event is need_data:
+                if body is not None:
+                    return body  # everything this read completed; the next read waits
+                state.receive_data(await self._read())
+            elif type(event) is h11.EndOfMessage or event is h11.PAUSED:
+                self._ended = True
+                if body is None:
+                    raise StopAsyncIteration
+                return body
+            # (any other event is skipped, as httpcore2 skips it)
+
+    async def _read(self) -> bytes:
+        """One read of the socket stream, under the client's read timeout."""
+        seconds = self._timeout
+        if self._kind == "trio":
+            import trio
+
+            try:
+                with trio.fail_after(math.inf if seconds is None else seconds):
+                    return await self._receive(_READ_BYTES)
+            except trio.TooSlowError as exc:
+                raise self._mapped("ReadTimeout", exc)  # noqa: B904 (its own cause, set there)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise self._mapped("ReadError", exc)  # noqa: B904
+        import anyio
+
+        try:
+            timer = self._timer
+            if timer is not None:
+                return await timer.bounded(self._receive(_READ_BYTES))
+            if seconds is None:
+                return await self._receive(_READ_BYTES)
+            with anyio.fail_after(seconds):  # anyio on trio, Python 3.10: a scope per read
+                return await self._receive(_READ_BYTES)
+        except anyio.EndOfStream:
+            return b""
+        except TimeoutError as exc:
+            raise self._mapped("ReadTimeout", exc)  # noqa: B904 (its own cause, set there)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise self._mapped("ReadError", exc)  # noqa: B904
+
+    def _mapped(self, name: str, exc: BaseException) -> BaseException:
+        """httpx2's `name` error for `exc`, chained as httpcore2 and httpx2 chain it."""
+        core: BaseException = getattr(self._stack["httpcore2"], name)(exc)
+        core.__cause__ = exc
+        outer: BaseException = getattr(self._stack["httpx2"], name)(
+            str(core), request=self._request
+        )
+        outer.__cause__ = core
+        return outer
+
+    async def aclose(self) -> None:
+        """Stop the read timer (the connection is closed or released with the response)."""
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+
+
+class _ReadTimer:
+    """The read timeout of one body on asyncio: one loop timer instead of a cancel scope per
+    read. `bounded(read)` notes when the read began and which task waits; the timer, set for
+    the first read, looks when it fires: a read that has waited `seconds` is cancelled (and
+    the cancellation turned into `TimeoutError` with `Task.uncancel()`, as
+    `asyncio.timeout()` does, so anyone else's cancellation still goes through); otherwise
+    it sets itself for the pending read's deadline, or waits for the next read to set it."""
+
+    __slots__ = ("_handle", "_loop", "_seconds", "fired", "started", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self._loop = loop
+        self._seconds = seconds
+        self._handle: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[Any] | None = None  # the task whose read waits, if one does
+        self.started = 0.0
+        self.fired = False
+
+    @classmethod
+    def make(cls, seconds: float) -> _ReadTimer | None:
+        if sys.version_info < (3, 11):
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (anyio's backend on trio)
+            return None
+        return cls(loop, seconds)
+
+    async def bounded(self, read: Awaitable[bytes]) -> bytes:
+        task = asyncio.current_task()
+        self.task = task
+        self.started = now = self._loop.time()
+        if self._handle is None:
+            self._handle = self._loop.call_at(now + self._seconds, self._check)
+        try:
+            return await read
+        except asyncio.CancelledError:
+            if self.fired:
+                self.fired = False
+                assert task is not None
+                if task.uncancel() == 0:  # only ours: the read timed out
+                    raise TimeoutError from None
+            raise
+        finally:
+            self.task = None
+
+    def _check(self) -> None:
+        self._handle = None
+        task = self.task
+        if task is None:
+            return  # no read waits: the next one sets the timer
+        due = self.started + self._seconds
+        if self._loop.time() < due:
+            self._handle = self._loop.call_at(due, self._check)
+            return
+        self.fired = True
+        task.cancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+__all__ = ["DirectBody", "direct_body"]
