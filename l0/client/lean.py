@@ -123,16 +123,17 @@ class LeanChatStream:
         feed = reader.feed
         response = self.http_response
         request = response.request
-        # Straight from the connection where it came the usual way (body.py), else httpx2's.
-        body: AsyncIterator[bytes] = direct_body(response) or response.aiter_bytes()
-        next_read = body.__anext__
         timeouts, failures = _transport_errors()
         decoder = SSEDecoder()
+        body: AsyncIterator[bytes] | None = None
         try:
             page = await html_page_error(response)
             if page is not None:  # a proxy's or portal's page: say so, do not retry it
                 yield Event(type=EventType.ERROR, error=page)
                 return
+            # Straight from the connection where it came the usual way (body.py), else httpx2's.
+            body = direct_body(response) or response.aiter_bytes()
+            next_read = body.__anext__
             try:
                 delivered = False  # any text or tool call: then the answer was a stream
                 ended = False
@@ -183,7 +184,8 @@ class LeanChatStream:
             for event in reader.ending(delivered, response, include_usage=_OPTIONS.include_usage):
                 yield event
         finally:
-            await _close_iterator(body)
+            if body is not None:
+                await _close_iterator(body)
             await self.aclose()
 
     async def _drain(self, body: AsyncIterator[bytes]) -> None:
