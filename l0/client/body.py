@@ -103,8 +103,10 @@ def direct_body(response: Any) -> DirectBody | None:
         return None
     network = connection._network_stream
     timeout = (request.extensions.get("timeout") or {}).get("read")
+    socket_stream: Any = None
     if type(network) is stack["anyio_stream"]:
-        receive = network._stream.receive
+        socket_stream = _QueuedSocket.over(network._stream)
+        receive = network._stream.receive if socket_stream is None else socket_stream.receive
         kind = "anyio"
     elif type(network).__name__ == "TrioStream" and type(network).__module__.startswith(
         "httpcore2._backends"
@@ -114,7 +116,7 @@ def direct_body(response: Any) -> DirectBody | None:
     else:
         return None
     response.is_stream_consumed = True  # as aiter_bytes() marks it: nobody reads it twice
-    return DirectBody(stack, state, receive, kind, timeout, request)
+    return DirectBody(stack, state, receive, kind, timeout, request, socket_stream)
 
 
 class DirectBody:
@@ -128,6 +130,7 @@ class DirectBody:
         "_kind",
         "_receive",
         "_request",
+        "_socket",
         "_stack",
         "_state",
         "_timeout",
@@ -142,8 +145,10 @@ class DirectBody:
         kind: str,
         timeout: float | None,
         request: Any,
+        socket_stream: _QueuedSocket | None = None,
     ) -> None:
         self._stack = stack
+        self._socket = socket_stream
         self._h11 = stack["h11"]
         self._state = state  # the connection's h11.Connection
         self._receive = receive
@@ -232,10 +237,77 @@ class DirectBody:
         return outer
 
     async def aclose(self) -> None:
-        """Stop the read timer (the connection is closed or released with the response)."""
+        """Stop the read timer and hand the socket back as anyio keeps it (the connection
+        itself is closed or released with the response)."""
         if self._timer is not None:
             self._timer.close()
             self._timer = None
+        if self._socket is not None:
+            self._socket.release()
+            self._socket = None
+
+
+class _QueuedSocket:
+    """`receive()` of anyio's asyncio `SocketStream`, without its cost per read.
+
+    anyio resumes the transport's reading before each read that waits and pauses it after
+    (two `epoll_ctl` calls and a loop handle per read) and yields to the loop once more when
+    data is there already. Here reading stays resumed while the body is read, and a read
+    takes what the stream's protocol queued, or waits for its `read_event`, exactly as
+    anyio's `receive()` does otherwise (the same end of stream and the same errors);
+    `release()` pauses reading again, the state anyio keeps between its reads. Used only on
+    the stream anyio builds for a plain TCP connection (`over` checks it); TLS streams read
+    through `receive()`."""
+
+    __slots__ = ("_event", "_protocol", "_queue", "_resumed", "_stream", "_transport")
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._transport = stream._transport
+        self._protocol = stream._protocol
+        self._queue = stream._protocol.read_queue
+        self._event = stream._protocol.read_event
+        self._resumed = False
+
+    @classmethod
+    def over(cls, stream: Any) -> _QueuedSocket | None:
+        """One over anyio's asyncio `SocketStream` (None for any other stream)."""
+        kind = type(stream)
+        if kind.__name__ != "SocketStream" or kind.__module__ != "anyio._backends._asyncio":
+            return None
+        protocol = getattr(stream, "_protocol", None)
+        if not isinstance(getattr(protocol, "read_event", None), asyncio.Event) or not hasattr(
+            protocol, "read_queue"
+        ):
+            return None
+        return cls(stream)
+
+    async def receive(self, max_bytes: int) -> bytes:
+        import anyio
+
+        queue = self._queue
+        if not queue:
+            protocol = self._protocol
+            if not (self._event.is_set() or self._transport.is_closing() or protocol.is_at_eof):
+                if not self._resumed:
+                    self._resumed = True
+                    self._transport.resume_reading()
+                await self._event.wait()
+            if not queue:
+                if self._stream._closed:
+                    raise anyio.ClosedResourceError
+                if protocol.exception:
+                    raise anyio.BrokenResourceError from protocol.exception
+                raise anyio.EndOfStream
+        chunk: bytes = queue.popleft()
+        if not queue:
+            self._event.clear()
+        return chunk
+
+    def release(self) -> None:
+        if self._resumed:
+            self._resumed = False
+            self._transport.pause_reading()
 
 
 class _ReadTimer:
