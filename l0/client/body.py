@@ -127,6 +127,7 @@ class DirectBody:
         "_ended",
         "_error",
         "_h11",
+        "_hungry",
         "_kind",
         "_receive",
         "_request",
@@ -158,6 +159,7 @@ class DirectBody:
         self._timer = _ReadTimer.make(timeout) if kind == "anyio" and timeout is not None else None
         self._error: BaseException | None = None  # raised at the next read (data came first)
         self._ended = False
+        self._hungry = False  # h11 needs more data: read before asking it again
 
     def __aiter__(self) -> DirectBody:
         return self
@@ -173,20 +175,25 @@ class DirectBody:
         need_data = h11.NEED_DATA
         state = self._state
         body: bytes | None = None
+        # h11 said NEED_DATA when the last call returned: asking it again would say the same
+        event: Any = need_data if self._hungry else None
+        self._hungry = False
         while True:
-            try:
-                event = state.next_event()
-            except h11.RemoteProtocolError as exc:
-                error = self._mapped("RemoteProtocolError", exc)
-                if body is None:
-                    raise error from error.__cause__
-                self._error = error  # the body that came before it is read first
-                return body
+            if event is None:
+                try:
+                    event = state.next_event()
+                except h11.RemoteProtocolError as exc:
+                    error = self._mapped("RemoteProtocolError", exc)
+                    if body is None:
+                        raise error from error.__cause__
+                    self._error = error  # the body that came before it is read first
+                    return body
             if type(event) is data_type:
                 piece = bytes(event.data)
                 body = piece if body is None else body + piece
             elif event is need_data:
                 if body is not None:
+                    self._hungry = True
                     return body  # everything this read completed; the next read waits
                 state.receive_data(await self._read())
             elif type(event) is h11.EndOfMessage or event is h11.PAUSED:
@@ -195,6 +202,7 @@ class DirectBody:
                     raise StopAsyncIteration
                 return body
             # (any other event is skipped, as httpcore2 skips it)
+            event = None
 
     async def _read(self) -> bytes:
         """One read of the socket stream, under the client's read timeout."""
