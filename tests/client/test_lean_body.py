@@ -1,12 +1,14 @@
 """The lean path's body reader (l0/client/body.py) against httpx2's own, on the same bytes.
 
 `direct_body` reads a response body from the connection's h11 state, skipping httpx2's and
-httpcore2's read layers. Hypothesis writes HTTP responses a server might send (chunked with
-any chunk sizes, a content length, a body ended by closing the connection; gzip, which must
-take httpx2's path; an end cut short by a close or a reset; any split into TCP writes) and a
-raw socket server plays each one twice over one keep-alive client: read once with
-`direct_body`, once with `aiter_bytes()`. The bytes, the error (type, text and causes) and
-whether the next request reuses the connection must be the same, on asyncio and trio.
+httpcore2's read layers (and h11's own work for plain whole chunks). Hypothesis writes HTTP
+responses a server might send: chunked with any chunk sizes, sizes written as servers write
+them (upper case, leading zeros, an extension), a content length, a body ended by closing
+the connection; gzip, which must take httpx2's path; an end cut short by a close or a
+reset, a broken chunk header or chunk end; any split into TCP writes. A raw socket server
+plays each one twice over one keep-alive client: read once with `direct_body`, once with
+`aiter_bytes()`. The bytes, the error (type, text and causes) and whether the next request
+reuses the connection must be the same, on asyncio and trio.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ def raw_server() -> Iterator[RawServer]:
 # -- responses a server might send -----------------------------------------------------------
 
 
+SIZE_FORMATS = [b"%x", b"%x", b"%x", b"%X", b"%04x", b"%x;ext=1", b"%x "]
+CHUNK_ENDS = [b"\r\n"] * 8 + [b"XY"]
+
+
 @st.composite
 def responses(draw: st.DrawFn) -> tuple[Scripted, bool]:
     """A response, and whether it ends properly (so the connection can be used again)."""
@@ -119,29 +125,45 @@ def responses(draw: st.DrawFn) -> tuple[Scripted, bool]:
     head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
     if encoding == "gzip":
         head += b"content-encoding: gzip\r\n"
+    starts = [0]  # where chunks start in the payload: TCP writes often split there
     if framing == "chunked":
         cuts = sorted(draw(st.sets(st.integers(1, max(1, len(body) - 1)), max_size=5)))
         pieces = [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)]) if body[a:b]]
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
+        payload = b""
+        broken = False
+        for piece in pieces:
+            starts.append(
+                len(payload)
+            )  # sizes written as servers write them; rarely a bad chunk end
+            size = draw(st.sampled_from(SIZE_FORMATS)) % len(piece)
+            end = draw(st.sampled_from(CHUNK_ENDS))
+            broken = broken or end != b"\r\n"
+            payload += size + b"\r\n" + piece + end
         # the end of the body, or a broken chunk header (h11 raises after the chunks before it)
-        payload += draw(st.sampled_from([b"0\r\n\r\n", b"0\r\n\r\n", b"zz\r\n\r\n"]))
+        last = draw(st.sampled_from([b"0\r\n\r\n", b"0\r\n\r\n", b"zz\r\n\r\n"]))
+        broken = broken or last.startswith(b"zz")
+        payload += last
         head += b"transfer-encoding: chunked\r\n"
     elif framing == "length":
         payload = body
+        broken = False
         head += b"content-length: %d\r\n" % len(body)
     else:
         payload = body
+        broken = False
         head += b"connection: close\r\n"
     wire = head + b"\r\n" + payload
     cut = draw(st.sampled_from([None, None, "fin", "rst"]))
     if cut is not None and framing != "close":
         wire = wire[: len(head) + 2 + draw(st.integers(0, max(0, len(payload) - 1)))]
-    splits = sorted(
-        draw(st.sets(st.integers(len(head) + 2, max(len(head) + 2, len(wire))), max_size=4))
-    )
+    offsets = st.one_of(st.integers(0, len(payload)), st.sampled_from(starts))
+    splits = set(draw(st.sets(offsets, max_size=4)))
+    if draw(st.booleans()):  # one write per chunk, as a streaming server writes them
+        splits.update(starts)
+    splits = sorted({min(len(head) + 2 + offset, len(wire)) for offset in splits})
     writes = tuple(wire[a:b] for a, b in itertools.pairwise([0, *splits, len(wire)]) if b > a)
     end = cut or ("fin" if framing == "close" else "keep")
-    reusable = cut is None and framing != "close" and not payload.endswith(b"zz\r\n\r\n")
+    reusable = cut is None and framing != "close" and not broken
     return Scripted(writes, gap=0.002 if len(writes) > 1 else 0.0, end=end), reusable
 
 
