@@ -13,6 +13,7 @@ reuses the connection must be the same, on asyncio and trio.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import itertools
@@ -34,7 +35,7 @@ from hypothesis import given, settings, strategies as st
 
 import l0
 from l0.client import lean
-from l0.client.body import DirectBody, direct_body
+from l0.client.body import DirectBody, _ReadTimer, direct_body
 
 BACKENDS = ["asyncio", "trio"]
 
@@ -327,17 +328,31 @@ async def test_a_read_that_waits_too_long_times_out_as_on_the_sdk_path(
     assert time.monotonic() - started < 1.5
 
 
-@pytest.mark.anyio
-async def test_someone_elses_cancellation_goes_through_the_read_timer(
-    raw_server: RawServer,
-) -> None:
-    """A cancel scope of the caller's that expires while a read waits is the caller's, not a
-    read timeout, even with the read timer set."""
-    raw_server.replies.append(Scripted((HEAD, SLOW[0], SLOW[1]), gap=2.0))
-    async with openai.AsyncOpenAI(base_url=raw_server.url, api_key="test", timeout=30) as raw:
-        with anyio.move_on_after(0.3) as scope:
-            await stream_text(raw)
-    assert scope.cancelled_caught
+async def _timed_out_read(also_cancelled: bool) -> None:
+    """A read under a `_ReadTimer` that has waited past its deadline when the timer looks;
+    `also_cancelled`: someone else cancels the reading task at the same moment."""
+    timer = _ReadTimer.make(10.0)
+    assert timer is not None
+    never = asyncio.Event()
+    reading = asyncio.ensure_future(timer.bounded(never.wait()))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # the read waits
+    timer.started -= 20.0  # ... and has waited longer than its 10 s
+    timer._check()
+    if also_cancelled:
+        reading.cancel()
+    await reading
+
+
+def test_the_read_timer_turns_its_own_cancellation_into_a_timeout() -> None:
+    with pytest.raises(TimeoutError):
+        asyncio.run(_timed_out_read(also_cancelled=False))
+
+
+def test_someone_elses_cancellation_goes_through_the_read_timer() -> None:
+    """A task cancelled from outside while the timer fires stays cancelled (Task.uncancel
+    counts both): the timer never turns a caller's cancellation into a timeout."""
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(_timed_out_read(also_cancelled=True))
 
 
 def _mock_answer(request: httpx2.Request) -> httpx2.Response:
