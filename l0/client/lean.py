@@ -6,8 +6,8 @@ URL, headers, Azure, organisation and project, and a non-2xx status raised as it
 exception class), but l0 reads the body itself (straight from the connection where it came
 over the SDK's own HTTP/1.1 stack, `body.py`; else httpx2's `aiter_bytes()`): `SSEDecoder`
 splits the bytes into events, `jiter` parses each chunk's JSON into plain dicts, and the
-OpenAI adapter's `ChunkReader` (the same one the SDK path uses) turns them into l0 events. So what reaches the runtime is
-exactly what `OpenAIAdapter.wrap` yields on the SDK path:
+OpenAI adapter's `ChunkReader` (the same one the SDK path uses) turns them into l0 events.
+So what reaches the runtime is exactly what `OpenAIAdapter.wrap` yields on the SDK path:
 
 - `data: [DONE]` ends the stream (the rest of the body is drained briefly, as the SDK does,
   so the connection can be reused); comments and keep-alives are skipped;
