@@ -325,6 +325,11 @@ def streams_ratio(report: dict[str, Any]) -> float | None:
     return float(rows[LEAN]["streams"] / rows["bare SDK"]["streams"])
 
 
+def _cpu_at(row: dict[str, Any]) -> float:
+    """CPU per chunk at the most streams a scenario sustained."""
+    return float(row["trials"][str(row["streams"])]["cpu_us_per_chunk"])
+
+
 def table(report: dict[str, Any]) -> str:
     lines = [
         f"server in another process, load average {report['load_average'][0]:.1f} "
@@ -356,7 +361,12 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"{name:<28}{row['streams']:>6}{more} streams{cost}")
         ratio = streams_ratio(report)
         if ratio is not None:
-            lines.append(f"lean path, everything on, over the bare SDK: {ratio:.2f}x the streams")
+            rows = report["sustained"]
+            cpu_ratio = _cpu_at(rows["bare SDK"]) / _cpu_at(rows[LEAN])
+            lines.append(
+                f"lean path, everything on, over the bare SDK: {ratio:.2f}x the streams "
+                f"(by CPU per chunk where each stopped: {cpu_ratio:.2f}x)"
+            )
     if report.get("floor"):
         lines.append("")
         lines.append(floor_table(report["floor"]))
