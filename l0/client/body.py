@@ -330,7 +330,9 @@ class _QueuedSocket:
     anyio's `receive()` does otherwise (the same end of stream and the same errors);
     `release()` pauses reading again, the state anyio keeps between its reads. Used only on
     the stream anyio builds for a plain TCP connection (`over` checks it); TLS streams read
-    through `receive()`."""
+    through `receive()`. (The price: while the body is read, the socket does not hold the
+    server back when the consumer pauses; what comes meanwhile, at most the rest of one
+    answer, waits in the queue.)"""
 
     __slots__ = ("_event", "_protocol", "_queue", "_resumed", "_stream", "_transport")
 
