@@ -48,6 +48,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 _READ_BYTES = 64 * 1024  # what httpcore2 asks of the socket per read (READ_NUM_BYTES)
+# The private fields read here, checked once against the installed h11 (`_stack`).
+_CHUNKED_READER_FIELDS = ("_bytes_in_chunk", "_bytes_to_discard", "_reading_trailer")
+_H11_CONNECTION_FIELDS = ("_reader", "_receive_buffer", "_receive_buffer_closed")
 
 
 @functools.cache
@@ -69,7 +72,11 @@ def _stack() -> dict[str, Any] | None:
     with contextlib.suppress(ImportError):
         from h11._readers import ChunkedReader
 
-        chunked_reader = ChunkedReader
+        probe = h11.Connection(h11.CLIENT)
+        if all(hasattr(ChunkedReader(), name) for name in _CHUNKED_READER_FIELDS) and all(
+            hasattr(probe, name) for name in _H11_CONNECTION_FIELDS
+        ):
+            chunked_reader = ChunkedReader
     return {
         "h11": h11,
         "httpcore2": httpcore2,
@@ -98,6 +105,13 @@ def direct_body(response: Any) -> DirectBody | None:
         return None
     if logging.getLogger("httpcore2.http11").isEnabledFor(logging.DEBUG):
         return None
+    try:
+        return _reader_of(stack, response, request)
+    except AttributeError:  # a release laid out otherwise: httpx2's own reading then
+        return None
+
+
+def _reader_of(stack: dict[str, Any], response: Any, request: Any) -> DirectBody | None:
     stream: Any = response.stream
     for layer, inner in zip(
         stack["layers"], ("_stream", "_httpcore_stream", "_stream"), strict=True
@@ -351,9 +365,11 @@ class _QueuedSocket:
         if kind.__name__ != "SocketStream" or kind.__module__ != "anyio._backends._asyncio":
             return None
         protocol = getattr(stream, "_protocol", None)
-        if not isinstance(getattr(protocol, "read_event", None), asyncio.Event) or not hasattr(
-            protocol, "read_queue"
-        ):
+        if not isinstance(getattr(protocol, "read_event", None), asyncio.Event):
+            return None
+        if not all(hasattr(protocol, name) for name in ("read_queue", "is_at_eof", "exception")):
+            return None
+        if not (hasattr(stream, "_transport") and hasattr(stream, "_closed")):
             return None
         return cls(stream)
 
