@@ -23,9 +23,15 @@ machine's monotonic clock; the server reports its write times after the trial). 
 (then bisects) until the p99 latency exceeds 20 ms; the last N that kept it
 is what one core sustains. Each N gets a second trial when the first misses (the better
 one counts): on a shared machine a neighbour's burst of CPU delays a trial for reasons that
-are not the client's.
+are not the client's. The target: the lean path sustains five times the bare SDK's streams.
 
-    python benchmarks/lean.py [--quick] [--json OUT] [--write-results benchmarks/RESULTS.md]
+`--floor N` measures instead what a paced chunk costs at each layer under the lean path, N
+streams at once: a bare asyncio `Protocol` reading the same HTTP response, an anyio socket,
+httpx2's `aiter_raw()`, the SDK's request with httpx2's `aiter_bytes()`, then the lean path
+with no options and with everything on.
+
+    python benchmarks/lean.py [--quick] [--rows cpu,sustained] [--scenarios bare,lean]
+                              [--floor N] [--json OUT] [--write-results benchmarks/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -107,8 +113,10 @@ def clients(base_url: str) -> dict[str, Callable[[str], Awaitable[list[str]]]]:
     }
 
 
-async def cpu_per_chunk(base_url: str, chunks: int, reps: int) -> dict[str, dict[str, float]]:
-    runs = clients(base_url)
+async def cpu_per_chunk(
+    base_url: str, chunks: int, reps: int, names: list[str] | None = None
+) -> dict[str, dict[str, float]]:
+    runs = chosen(clients(base_url), names)
     expected = text_tokens(chunks)
     model = f"fast-{chunks}"
     samples: dict[str, list[float]] = {name: [] for name in runs}
@@ -226,10 +234,19 @@ def timed_clients(base_url: str) -> dict[str, Callable[..., Awaitable[list[float
     }
 
 
-async def sustained(base_url: str, tokens: int, start: int, limit: int) -> dict[str, Any]:
+def chosen(scenarios: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
+    """The scenarios whose name contains one of `names` (all of them without a filter)."""
+    if not names:
+        return scenarios
+    return {key: value for key, value in scenarios.items() if any(n in key for n in names)}
+
+
+async def sustained(
+    base_url: str, tokens: int, start: int, limit: int, names: list[str] | None = None
+) -> dict[str, Any]:
     """Per scenario: the most paced streams whose p99 token latency stays within 20 ms."""
     result: dict[str, Any] = {}
-    for name, run in timed_clients(base_url).items():
+    for name, run in chosen(timed_clients(base_url), names).items():
         await paced_trial(run, 4, 10, base_url)  # warm-up
         good, bad = 0, None
         trials: dict[int, dict[str, float]] = {}
@@ -256,7 +273,9 @@ async def sustained(base_url: str, tokens: int, start: int, limit: int) -> dict[
     return result
 
 
-async def measure(base_url: str, quick: bool, reps: int) -> dict[str, Any]:
+async def measure(
+    base_url: str, quick: bool, reps: int, rows: list[str], names: list[str] | None
+) -> dict[str, Any]:
     chunks = 200 if quick else 2000
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -264,10 +283,13 @@ async def measure(base_url: str, quick: bool, reps: int) -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "chunks": chunks,
     }
-    report["cpu"] = await cpu_per_chunk(base_url, chunks, 1 if quick else reps)
-    report["sustained"] = await sustained(
-        base_url, 20 if quick else 200, 4 if quick else 25, 8 if quick else 3200
-    )
+    if "cpu" in rows:
+        report["cpu"] = await cpu_per_chunk(base_url, chunks, 1 if quick else reps, names)
+    if "sustained" in rows:
+        report["sustained"] = await sustained(
+            base_url, 20 if quick else 200, 4 if quick else 25, 8 if quick else 3200, names
+        )
+    report["load_average_after"] = os.getloadavg()
     return report
 
 
@@ -291,30 +313,63 @@ def with_server(action: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str,
         port_file.unlink(missing_ok=True)
 
 
+LEAN = "l0 lean path, everything"
+STREAMS_TARGET = 5.0  # the lean path sustains five times the bare SDK's streams
+
+
+def streams_ratio(report: dict[str, Any]) -> float | None:
+    """Streams the lean path sustains over the bare SDK's (None when not both measured)."""
+    rows = report.get("sustained", {})
+    if "bare SDK" not in rows or LEAN not in rows or not rows["bare SDK"]["streams"]:
+        return None
+    return float(rows[LEAN]["streams"] / rows["bare SDK"]["streams"])
+
+
+def _cpu_at(row: dict[str, Any]) -> float:
+    """CPU per chunk at the most streams a scenario sustained."""
+    return float(row["trials"][str(row["streams"])]["cpu_us_per_chunk"])
+
+
 def table(report: dict[str, Any]) -> str:
-    cpu = report["cpu"]
-    bare = cpu["bare SDK"]["cpu_us_per_chunk"]
     lines = [
-        f"{report['chunks']} chunks per stream, server in another process, "
-        f"load average {report['load_average'][0]:.1f} on {report['cpus']} CPUs",
-        f"{'':<28}{'CPU/chunk':>12}{'chunks/s/core':>15}{'x bare SDK':>12}",
+        f"server in another process, load average {report['load_average'][0]:.1f} "
+        f"(after: {report.get('load_average_after', report['load_average'])[0]:.1f}) "
+        f"on {report['cpus']} CPUs"
     ]
-    for name, row in cpu.items():
-        lines.append(
-            f"{name:<28}{row['cpu_us_per_chunk']:>9.1f} us{row['chunks_per_second']:>15,.0f}"
-            f"{row['cpu_us_per_chunk'] / bare:>12.2f}"
-        )
-    lines.append("")
-    lines.append("50-token/s streams one core sustains (p99 token latency <= 20 ms), and the")
-    lines.append("streams its CPU per chunk there would allow on a whole core (1 / CPU / 50):")
-    for name, row in report["sustained"].items():
-        more = "+" if row["capped"] else ""
-        at = row["trials"].get(str(row["streams"]))
-        cost = ""
-        if at:
-            bound = 1e6 / at["cpu_us_per_chunk"] / (1 / INTERVAL)
-            cost = f", {at['cpu_us_per_chunk']:.1f} us CPU/chunk there: {bound:.0f} streams"
-        lines.append(f"{name:<28}{row['streams']:>6}{more} streams{cost}")
+    cpu = report.get("cpu")
+    if cpu:
+        bare = cpu["bare SDK"]["cpu_us_per_chunk"] if "bare SDK" in cpu else None
+        lines.append(f"{report['chunks']} chunks per stream, read flat out:")
+        lines.append(f"{'':<28}{'CPU/chunk':>12}{'chunks/s/core':>15}{'x bare SDK':>12}")
+        for name, row in cpu.items():
+            ratio = f"{row['cpu_us_per_chunk'] / bare:>12.2f}" if bare else ""
+            lines.append(
+                f"{name:<28}{row['cpu_us_per_chunk']:>9.1f} us{row['chunks_per_second']:>15,.0f}"
+                f"{ratio}"
+            )
+    if report.get("sustained"):
+        lines.append("")
+        lines.append("50-token/s streams one core sustains (p99 token latency <= 20 ms), and the")
+        lines.append("streams its CPU per chunk there would allow on a whole core (1 / CPU / 50):")
+        for name, row in report["sustained"].items():
+            more = "+" if row["capped"] else ""
+            at = row["trials"].get(str(row["streams"]))
+            cost = ""
+            if at:
+                bound = 1e6 / at["cpu_us_per_chunk"] / (1 / INTERVAL)
+                cost = f", {at['cpu_us_per_chunk']:.1f} us CPU/chunk there: {bound:.0f} streams"
+            lines.append(f"{name:<28}{row['streams']:>6}{more} streams{cost}")
+        ratio = streams_ratio(report)
+        if ratio is not None:
+            rows = report["sustained"]
+            cpu_ratio = _cpu_at(rows["bare SDK"]) / _cpu_at(rows[LEAN])
+            lines.append(
+                f"lean path, everything on, over the bare SDK: {ratio:.2f}x the streams "
+                f"(by CPU per chunk where each stopped: {cpu_ratio:.2f}x)"
+            )
+    if report.get("floor"):
+        lines.append("")
+        lines.append(floor_table(report["floor"]))
     return "\n".join(lines)
 
 
@@ -322,7 +377,18 @@ def write_results(path: Path, report: dict[str, Any]) -> None:
     """Replace (or add) this benchmark's own section of RESULTS.md."""
     cpu = report["cpu"]
     bare = cpu["bare SDK"]["cpu_us_per_chunk"]
-    lean = cpu["l0 lean path, everything"]["cpu_us_per_chunk"]
+    lean = cpu[LEAN]["cpu_us_per_chunk"]
+    rows = [
+        f"| lean path, everything on, <= 1/5 of the bare SDK's CPU per chunk | "
+        f"{lean / bare:.2f}x | {'yes' if lean <= bare / 5 else '**no**'} |"
+    ]
+    ratio = streams_ratio(report)
+    if ratio is not None:
+        rows.append(
+            f"| lean path, everything on, sustains >= {STREAMS_TARGET:.0f}x the bare SDK's "
+            f"50-token/s streams per core | {ratio:.2f}x | "
+            f"{'yes' if ratio >= STREAMS_TARGET else '**no**'} |"
+        )
     body = "\n".join(
         [
             "## The lean stream path (the real openai SDK over HTTP)",
@@ -333,8 +399,7 @@ def write_results(path: Path, report: dict[str, Any]) -> None:
             "",
             "| target | measured | met |",
             "|---|---|---|",
-            f"| lean path, everything on, <= 1/5 of the bare SDK's CPU per chunk | "
-            f"{lean / bare:.2f}x | {'yes' if lean <= bare / 5 else '**no**'} |",
+            *rows,
             "",
             "```",
             table(report),
@@ -344,14 +409,172 @@ def write_results(path: Path, report: dict[str, Any]) -> None:
     write_section(str(path), "lean", body)
 
 
+# -- the floor: what a paced chunk costs at each layer -------------------------------------------
+
+_CONTENT = b'"delta": {"content": '  # in each content chunk the server writes, once
+
+
+def floor_clients(base_url: str) -> dict[str, Callable[..., Awaitable[list[float]]]]:
+    """Readers of the same paced response, from a bare socket up to the lean path; each
+    returns an arrival time per content chunk (counted in the bytes for the raw readers)."""
+    import anyio
+    import httpx2
+    import openai
+
+    import l0
+
+    host, port = base_url.split("//")[1].split("/")[0].split(":")
+    raw = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    http = httpx2.AsyncClient()
+
+    def request(model: str) -> bytes:
+        body = json.dumps({"model": model, "messages": USER, "stream": True}).encode()
+        return (
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json"
+            b"\r\ncontent-length: %d\r\n\r\n%s" % (host.encode(), len(body), body)
+        )
+
+    def arrived(arrivals: list[float], data: bytes, clock: Callable[[], float]) -> None:
+        count = data.count(_CONTENT)
+        if count:
+            arrivals.extend([clock()] * count)
+
+    async def protocol(model: str, clock: Callable[[], float]) -> list[float]:
+        loop = asyncio.get_running_loop()
+        arrivals: list[float] = []
+        done = loop.create_future()
+
+        class Reader(asyncio.Protocol):
+            def data_received(self, data: bytes) -> None:
+                arrived(arrivals, data, clock)
+                if data.endswith(b"0\r\n\r\n") and not done.done():
+                    done.set_result(None)
+
+        transport, _ = await loop.create_connection(Reader, host, int(port))
+        transport.write(request(model))
+        await done
+        transport.close()
+        return arrivals
+
+    async def anyio_socket(model: str, clock: Callable[[], float]) -> list[float]:
+        arrivals: list[float] = []
+        async with await anyio.connect_tcp(host, int(port)) as sock:
+            await sock.send(request(model))
+            while True:
+                data = await sock.receive()
+                arrived(arrivals, data, clock)
+                if data.endswith(b"0\r\n\r\n"):
+                    return arrivals
+
+    async def httpx2_raw(model: str, clock: Callable[[], float]) -> list[float]:
+        arrivals: list[float] = []
+        payload = {"model": model, "messages": USER, "stream": True}
+        async with http.stream("POST", f"{base_url}/chat/completions", json=payload) as answer:
+            async for data in answer.aiter_raw():
+                arrived(arrivals, data, clock)
+        return arrivals
+
+    async def sdk_bytes(model: str, clock: Callable[[], float]) -> list[float]:
+        arrivals: list[float] = []
+        create = raw.chat.completions.with_streaming_response.create
+        async with create(model=model, messages=USER, stream=True) as answer:
+            async for data in answer.http_response.aiter_bytes():
+                arrived(arrivals, data, clock)
+        return arrivals
+
+    timed = timed_clients(base_url)
+    core = l0.wrap(raw)
+
+    async def lean_core(model: str, clock: Callable[[], float]) -> list[float]:
+        arrivals = []
+        stream = await core.chat.completions.create(model=model, messages=USER, stream=True)
+        async for event in stream:
+            if event.is_token:
+                arrivals.append(clock())
+        return arrivals
+
+    return {
+        "asyncio Protocol": protocol,
+        "anyio socket": anyio_socket,
+        "httpx2 aiter_raw()": httpx2_raw,
+        "SDK request, aiter_bytes()": sdk_bytes,
+        "l0 lean path, core": lean_core,
+        LEAN: timed[LEAN],
+        "bare SDK": timed["bare SDK"],
+    }
+
+
+async def floor(base_url: str, streams: int, reps: int) -> dict[str, Any]:
+    """CPU per paced chunk of each reader at `streams` streams (interleaved; the median)."""
+    runs = floor_clients(base_url)
+    for run in runs.values():
+        await paced_trial(run, 4, 10, base_url)  # warm-up
+    trials: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, run in runs.items():
+            trials[name].append(await paced_trial(run, streams, 200, base_url))
+    return {
+        "streams": streams,
+        "rows": {
+            name: {
+                "cpu_us_per_chunk": statistics.median(t["cpu_us_per_chunk"] for t in got),
+                "p99_ms": statistics.median(t["p99_ms"] for t in got),
+            }
+            for name, got in trials.items()
+        },
+    }
+
+
+def floor_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"CPU per paced chunk at each layer, {result['streams']} streams at 50 chunks/s "
+        "(median of the trials):",
+        f"{'':<28}{'CPU/chunk':>12}{'p99 latency':>14}",
+    ]
+    for name, row in result["rows"].items():
+        lines.append(f"{name:<28}{row['cpu_us_per_chunk']:>9.1f} us{row['p99_ms']:>11.1f} ms")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes: prove it works")
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument(
+        "--rows",
+        default="cpu,sustained",
+        help="which rows to measure: cpu (flat out), sustained (the concurrency row)",
+    )
+    parser.add_argument(
+        "--scenarios", help="only the scenarios whose name contains one of these (comma-separated)"
+    )
+    parser.add_argument(
+        "--floor",
+        type=int,
+        metavar="N",
+        help="instead: CPU per paced chunk at each layer under the lean path, N streams",
+    )
     parser.add_argument("--json", help="write the report here")
     parser.add_argument("--write-results", help="update this RESULTS.md's lean section")
     args = parser.parse_args()
-    report = with_server(lambda url: measure(url, args.quick, args.reps))
+    rows = args.rows.split(",")
+    names = args.scenarios.split(",") if args.scenarios else None
+    if args.write_results and (names or rows != ["cpu", "sustained"] or args.floor):
+        parser.error("--write-results needs the full benchmark (no --rows, --scenarios, --floor)")
+
+    async def action(url: str) -> dict[str, Any]:
+        if args.floor:
+            report = {
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "cpus": os.cpu_count(),
+                "load_average": os.getloadavg(),
+                "floor": await floor(url, args.floor, 1 if args.quick else 3),
+            }
+            report["load_average_after"] = os.getloadavg()
+            return report
+        return await measure(url, args.quick, args.reps, rows, names)
+
+    report = with_server(action)
     print(table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -3,10 +3,11 @@
 The `openai` SDK spends most of a stream's CPU building a Pydantic object for every chunk.
 On this path the SDK still makes the request (`with_streaming_response.create`: auth, base
 URL, headers, Azure, organisation and project, and a non-2xx status raised as its own
-exception class), but l0 reads the body itself: `SSEDecoder` splits the bytes into events,
-`jiter` parses each chunk's JSON into plain dicts, and the OpenAI adapter's `ChunkReader`
-(the same one the SDK path uses) turns them into l0 events. So what reaches the runtime is
-exactly what `OpenAIAdapter.wrap` yields on the SDK path:
+exception class), but l0 reads the body itself (straight from the connection where it came
+over the SDK's own HTTP/1.1 stack, `body.py`; else httpx2's `aiter_bytes()`): `SSEDecoder`
+splits the bytes into events, `jiter` parses each chunk's JSON into plain dicts, and the
+OpenAI adapter's `ChunkReader` (the same one the SDK path uses) turns them into l0 events.
+So what reaches the runtime is exactly what `OpenAIAdapter.wrap` yields on the SDK path:
 
 - `data: [DONE]` ends the stream (the rest of the body is drained briefly, as the SDK does,
   so the connection can be reused); comments and keep-alives are skipped;
@@ -35,6 +36,7 @@ import jiter
 
 from l0.adapters.diagnosis import html_page_error
 from l0.adapters.openai import FINISH_GRACE, ChunkReader, OpenAIAdapterOptions
+from l0.client.body import direct_body
 from l0.client.sse import SSEDecoder
 from l0.types import Event, EventType
 
@@ -122,15 +124,17 @@ class LeanChatStream:
         feed = reader.feed
         response = self.http_response
         request = response.request
-        body = response.aiter_bytes()
-        next_read = body.__anext__
         timeouts, failures = _transport_errors()
         decoder = SSEDecoder()
+        body: AsyncIterator[bytes] | None = None
         try:
             page = await html_page_error(response)
             if page is not None:  # a proxy's or portal's page: say so, do not retry it
                 yield Event(type=EventType.ERROR, error=page)
                 return
+            # Straight from the connection where it came the usual way (body.py), else httpx2's.
+            body = direct_body(response) or response.aiter_bytes()
+            next_read = body.__anext__
             try:
                 delivered = False  # any text or tool call: then the answer was a stream
                 ended = False
@@ -181,7 +185,8 @@ class LeanChatStream:
             for event in reader.ending(delivered, response, include_usage=_OPTIONS.include_usage):
                 yield event
         finally:
-            await _close_iterator(body)
+            if body is not None:
+                await _close_iterator(body)
             await self.aclose()
 
     async def _drain(self, body: AsyncIterator[bytes]) -> None:
