@@ -368,3 +368,24 @@ def test_the_reader_is_not_used_for_a_transport_of_the_users() -> None:
             return direct_body(response)
 
     assert anyio.run(main) is None
+
+
+def test_the_reader_is_used_only_on_the_releases_it_was_checked_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A release of h11, httpcore2, httpx2 or anyio outside `CHECKED_RELEASES` may lay out
+    its private fields alike and mean something else by them: httpx2's own reading then."""
+    from l0.client import body
+
+    assert body._checked_releases()
+    for index, (name, _lowest, _beyond) in enumerate(body.CHECKED_RELEASES):
+        ranges = list(body.CHECKED_RELEASES)
+        ranges[index] = (name, (99, 0), (100, 0))
+        monkeypatch.setattr(body, "CHECKED_RELEASES", tuple(ranges))
+        body._stack.cache_clear()
+        try:
+            assert not body._checked_releases() and body._stack() is None
+        finally:
+            monkeypatch.undo()
+            body._stack.cache_clear()
+    assert body._stack() is not None
