@@ -58,6 +58,17 @@ async def run(
     keeps failing is skipped for the next ones until one probe finds it well. With
     `hedge_after` (milliseconds), a route that has not produced its first token by then gets
     the next route racing it; the first to produce a token is kept, the other closed."""
+    if (
+        fallbacks is guardrails is retry is timeout is adapter is on_event is context is None
+        and build_continuation_prompt is event_store is drift_detector is breaker is None
+        and route_health is hedge_after is None
+        and continue_from_last_good_token is False
+        and check_interval == DEFAULT_CHECK_INTERVAL
+        and type(check_interval) is int
+    ):
+        # Every option at its default (the common case): the options are the same for every
+        # such run, built and checked once (they are frozen).
+        return Stream(make_plan(stream, _RUN_DEFAULTS))
     options = RunOptions(
         fallbacks=fallbacks,
         guardrails=guardrails,
@@ -194,6 +205,10 @@ def wrap(
     return LazyStream(plan)
 
 
+# What `run(stream)` builds when no option is given (the defaults of its signature).
+_RUN_DEFAULTS = RunOptions(
+    continue_from_last_good_token=False, check_interval=DEFAULT_CHECK_INTERVAL
+)
 _ONE_ATTEMPT = RunOptions(retry=Retry(attempts=0, max_retries=0))  # wrap(stream): no retries
 
 __all__ = ["RunKeywords", "RunKeywordsBesidesFallbacks", "RunOptions", "l0", "run", "wrap"]

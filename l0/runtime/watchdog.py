@@ -224,13 +224,11 @@ def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Task[A
     """`asyncio.current_task` as cheap as this Python allows: the driver asks once per event
     handed to the consumer. It is C code from 3.12; on 3.11 a bound lookup in asyncio's own
     table of current tasks does the same without the Python-level wrapper."""
-    table = _current_tasks_table()
-    if table is None:
+    if _CURRENT_TASKS is None:
         return asyncio.current_task
-    return functools.partial(table.get, loop)
+    return functools.partial(_CURRENT_TASKS.get, loop)
 
 
-@functools.cache
 def _current_tasks_table() -> dict[Any, Any] | None:
     """asyncio's table of current tasks, where reading it directly is faster (3.11)."""
     if isinstance(asyncio.current_task, types.BuiltinFunctionType):
@@ -239,9 +237,15 @@ def _current_tasks_table() -> dict[Any, Any] | None:
     return table if isinstance(table, dict) else None
 
 
+_CURRENT_TASKS = _current_tasks_table()  # looked up once per process
+
+
+_UNCANCEL = sys.version_info >= (3, 11)  # Task.uncancel, which the watchdog relies on
+
+
 def make_watchdog(clock: Callable[[], float]) -> Watchdog | None:
     """A watchdog when running on asyncio with Task.uncancel (3.11+), else None."""
-    if sys.version_info < (3, 11):
+    if not _UNCANCEL:
         return None
     try:
         loop = asyncio.get_running_loop()
