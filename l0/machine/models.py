@@ -40,7 +40,7 @@ def _machine(machine_name: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def _machine_error() -> type[Exception]:
+def machine_error() -> type[Exception]:
     from transitions.core import MachineError
 
     return MachineError
@@ -87,12 +87,15 @@ class MachineModel:
             )
         try:
             event.trigger_with(self, kwargs)
-        except _machine_error() as exc:
-            raise Error(
-                f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
-                f"in l0/machine/declarations/{self.machine_name}.toml",
-                code=ErrorCode.INVALID_TRANSITION,
-            ) from exc
+        except machine_error() as exc:
+            raise self._illegal(trigger) from exc
+
+    def _illegal(self, trigger: str) -> Error:
+        return Error(
+            f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
+            f"in l0/machine/declarations/{self.machine_name}.toml",
+            code=ErrorCode.INVALID_TRANSITION,
+        )
 
     def wall_time(self) -> float:
         """The Unix time of a transition fired without `epoch=`; models that fire that way
@@ -155,4 +158,4 @@ class MachineModel:
         )
 
 
-__all__ = ["Listener", "MachineModel", "StateTransition"]
+__all__ = ["Listener", "MachineModel", "StateTransition", "machine_error"]

@@ -24,7 +24,7 @@ from typing import Any
 
 from l0.errors import ErrorContext, FailureType
 from l0.guardrails.engine import GuardrailEngine
-from l0.machine.models import MachineModel
+from l0.machine.models import MachineModel, machine_error
 from l0.metrics import MetricsSink
 from l0.observability import EventSink
 from l0.runtime import policy
@@ -132,7 +132,15 @@ class RunBase(MachineModel):
     def _fire(self, trigger: str, now: float, **kwargs: Any) -> None:
         kwargs["now"] = now
         kwargs["epoch"] = now + self._epoch_offset
-        self.fire_with(trigger, kwargs)
+        # `fire_with`, written out: a run fires a few triggers, each a call less.
+        event = self._triggers.get(trigger)
+        if event is None:
+            self.fire_with(trigger, kwargs)  # raises: no such trigger
+            return
+        try:
+            event.trigger_with(self, kwargs)
+        except machine_error() as exc:
+            raise self._illegal(trigger) from exc
 
     def _take_decision(self) -> Decision:
         decision = self.decision
