@@ -159,9 +159,9 @@ def lean_machine_class() -> type[Machine]:
                     if dest.on_enter:
                         dest.enter(event_data)
                 for func in transition.after:
-                    (getattr(model, func) if func.__class__ is str else func)(event_data)
+                    (getattr(model, func) if isinstance(func, str) else func)(event_data)
                 for func in machine._after_state_change:
-                    (getattr(model, func) if func.__class__ is str else func)(event_data)
+                    (getattr(model, func) if isinstance(func, str) else func)(event_data)
                 event_data.result = True
                 return True
             return False

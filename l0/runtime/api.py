@@ -59,9 +59,19 @@ async def run(
     `hedge_after` (milliseconds), a route that has not produced its first token by then gets
     the next route racing it; the first to produce a token is kept, the other closed."""
     if (
-        fallbacks is guardrails is retry is timeout is adapter is on_event is context is None
-        and build_continuation_prompt is event_store is drift_detector is breaker is None
-        and route_health is hedge_after is None
+        fallbacks is None
+        and guardrails is None
+        and retry is None
+        and timeout is None
+        and adapter is None
+        and on_event is None
+        and context is None
+        and build_continuation_prompt is None
+        and event_store is None
+        and drift_detector is None
+        and breaker is None
+        and route_health is None
+        and hedge_after is None
         and continue_from_last_good_token is False
         and check_interval == DEFAULT_CHECK_INTERVAL
         and type(check_interval) is int

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 _TOKEN = EventType.TOKEN
 _COMPLETE = EventType.COMPLETE
+_new_event = object.__new__
 
 
 def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
@@ -138,7 +139,17 @@ class RunCore(HedgeRacing):
             return None
         if self.quiet:
             return None
-        return Event(_TOKEN, text, None, None, None, stamp)
+        # `Event(_TOKEN, text, None, None, None, stamp)`, its fields stored here rather than
+        # by the dataclass's __init__: a call less per delivered token (test_core checks that
+        # the two are equal, so a new field of Event cannot be missed here).
+        event = _new_event(Event)
+        event.type = _TOKEN
+        event.text = text
+        event.data = None
+        event.error = None
+        event.usage = None
+        event.timestamp = stamp
+        return event
 
     def _note_gap(self, text: str, now: float) -> None:
         """Keep the longest silence between outputs (Guardrails.stall)."""

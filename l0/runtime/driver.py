@@ -54,7 +54,7 @@ from l0.runtime.facts import (
     Sleep,
 )
 from l0.runtime.interrupts import Interrupted, still_open
-from l0.runtime.watchdog import Watchdog, make_watchdog
+from l0.runtime.watchdog import Watchdog, make_watchdog, task_of
 from l0.types import Event
 
 if TYPE_CHECKING:
@@ -256,7 +256,8 @@ class Driver:
                             chunks = self._scoped_reads(iterator)
                         else:
                             chunks = iterator
-                            watchdog.task = watchdog.current_task()
+                            loop = watchdog.loop
+                            watchdog.task = task_of(loop)
                             watchdog.inter = inter
                             watchdog.total = total_deadline
                             watchdog.first = True
@@ -293,18 +294,18 @@ class Driver:
                                     for item in released:
                                         yield item
                                     if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
+                                        watchdog.task = task_of(loop)
                                         watchdog.reading = True
                                 if event is not None:
                                     if watchdog is not None:
                                         watchdog.reading = False
-                                    yield event
-                                    if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
+                                        yield event
+                                        watchdog.task = task_of(loop)
                                         watchdog.reading = True
                                         if watchdog.turned:  # the consumer's time does not count
                                             watchdog.wait_from(watchdog.refresh())
                                     else:
+                                        yield event
                                         now = clock()
                                 if core.stop_reading:
                                     stopped = core.handle(READING_STOPPED, clock())
