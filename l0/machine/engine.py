@@ -53,7 +53,8 @@ def lean_machine_class() -> type[Machine]:
     most of the cost of a short stream. The subclasses keep the semantics l0's declarations
     use — conditions, prepare/before/after callbacks, state enter/exit callbacks, string
     callbacks resolved on the model, invalid triggers raising `MachineError` — and refuse the
-    machine options they do not implement (queued processing, exception and finalize hooks).
+    machine options they do not implement (queued processing, exception and finalize hooks, a
+    state kept in another attribute than `phase`).
     """
     import itertools
 
@@ -118,8 +119,7 @@ def lean_machine_class() -> type[Machine]:
             `LeanTransition.execute` is written out here for the edge taken: a run fires a
             few triggers, and one call less each is a measurable part of a short stream."""
             machine = self.machine
-            attribute = machine.model_attribute
-            source = getattr(model, attribute)
+            source = model.phase  # (the lean machine keeps the state in `phase`)
             candidates = self.transitions.get(source)
             if not candidates:
                 raise MachineError(f"Can't trigger event {self.name} from state {source}!")
@@ -154,7 +154,7 @@ def lean_machine_class() -> type[Machine]:
                 if dest_name:
                     if source_state.on_exit:
                         source_state.exit(event_data)
-                    setattr(model, attribute, dest_name)
+                    model.phase = dest_name
                     dest = event_data.state = states[dest_name]
                     if dest.on_enter:
                         dest.enter(event_data)
@@ -173,7 +173,12 @@ def lean_machine_class() -> type[Machine]:
 
         def __init__(self, **kwargs: Any) -> None:
             unsupported = {"queued", "on_exception", "finalize_event", "on_final"} & set(kwargs)
-            if unsupported or kwargs.get("ignore_invalid_triggers") or not kwargs.get("send_event"):
+            if (
+                unsupported
+                or kwargs.get("ignore_invalid_triggers")
+                or not kwargs.get("send_event")
+                or kwargs.get("model_attribute") != "phase"
+            ):
                 raise Error(
                     f"The lean machine does not implement {sorted(unsupported)}",
                     code=ErrorCode.INTERNAL_ERROR,
