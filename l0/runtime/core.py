@@ -416,7 +416,10 @@ class RunCore(HedgeRacing):
             self.engine.start_attempt(self.state)
         if self.bus.active:
             self._emit_stream_init(now, self.factory_index, resume, hedge=False)
-        self.decision = Open(self.factory_index, self.attempt, resume or None)
+        if self.attempt == 0 and not resume and self.factory_index == 0:
+            self.decision = _FIRST_OPEN  # every run's first decision (a frozen one serves all)
+        else:
+            self.decision = Open(self.factory_index, self.attempt, resume or None)
 
     def mark_first_token(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
@@ -455,6 +458,7 @@ class RunCore(HedgeRacing):
 
 
 _FINISH = Finish()  # (it has no fields: one serves every run)
+_FIRST_OPEN = Open(0, 0, None)
 
 # What each fact does (`RunCore.handle`); a new fact type is a row here.
 _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {
