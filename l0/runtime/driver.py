@@ -215,6 +215,9 @@ class Driver:
         self._watchdog = make_watchdog(clock)
         decision: Decision = core.handle(START, now)
         token = core.token
+        # RunCore.token only calls the current phase's handler: unless a subclass (the
+        # recorder) hooks token(), tokens go to the handler directly.
+        direct = type(core).token is RunCore.token
         chunk_event = core.event
         gate = self._gate  # route health, asked at attempt boundaries (routing.py)
         hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
@@ -276,10 +279,12 @@ class Driver:
                                     # One clock reading per event-loop turn (see watchdog.py).
                                     now = watchdog.refresh() if watchdog.turned else watchdog.now
                                     watchdog.first = False
-                                if type(chunk) is str:
-                                    event = token(chunk, now)
-                                else:
+                                if type(chunk) is not str:
                                     event = chunk_event(chunk, now)
+                                elif direct:
+                                    event = core.token_handler(core, chunk, now)
+                                else:
+                                    event = token(chunk, now)
                                 # A token that released queued events (a restarted answer's RESET
                                 # and text) returns none of its own: for tokens, checked only then.
                                 if (
