@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from l0.errors import Error, ErrorCode
@@ -223,7 +223,7 @@ class RunCore(HedgeRacing):
                 self._put(pending)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
-        silence = self.epoch(now) - self._output_at  # the gap before the end counts too
+        silence = now + self._epoch_offset - self._output_at  # the gap before the end counts
         if self._tracks_gaps and silence > self.state._longest_gap:
             self.state._longest_gap = silence
         self._fire("end", now)
@@ -273,7 +273,7 @@ class RunCore(HedgeRacing):
         self.decision = None
         return None
 
-    def _after_final(self, violations: list[GuardrailViolation], now: float) -> Decision:
+    def _after_final(self, violations: Sequence[GuardrailViolation], now: float) -> Decision:
         error = self._apply_violations(violations, now)
         if error is not None:
             return self._failed(error, now)
@@ -417,7 +417,7 @@ class RunCore(HedgeRacing):
         self.token_handler = self._at_boundary
         engine = self.engine
         if engine is None:
-            self._final_violations = []
+            self._final_violations = ()
         elif engine.heavy(self.state):
             self.decision = RunCheck("final")
             return
@@ -431,7 +431,7 @@ class RunCore(HedgeRacing):
         state.completed = True
         state.duration = now - self._started
         details = {"finish_reason": state.finish_reason, "model": state.model}
-        self._put(Event(_COMPLETE, None, details, None, state.usage, self.epoch(now)))
+        self._put(Event(_COMPLETE, None, details, None, state.usage, now + self._epoch_offset))
         if self.bus.active:
             self._emit_completion(now)
         self._record_metrics(completed=True)

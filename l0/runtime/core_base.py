@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from l0.errors import ErrorContext, FailureType
@@ -106,7 +106,8 @@ class RunBase(MachineModel):
         self.events_waiting = False
         self._epoch_offset = epoch - now
         self._started = now
-        self._final_violations: list[GuardrailViolation] = []
+        # (a tuple: none found, the common case, needs no list of its own)
+        self._final_violations: Sequence[GuardrailViolation] = ()
         self.engine = (
             GuardrailEngine(plan.guardrails, bus=self.bus, check_interval=plan.check_interval)
             if plan.guardrails
