@@ -282,7 +282,8 @@ class Driver:
                                 if type(chunk) is not str:
                                     event = chunk_event(chunk, now)
                                 elif direct:
-                                    event = core.token_handler(core, chunk, now)
+                                    handler = core.token_handler  # (read, then called: faster)
+                                    event = handler(core, chunk, now)
                                 else:
                                     event = token(chunk, now)
                                 # A token that released queued events (a restarted answer's RESET
