@@ -78,7 +78,7 @@ async def run(
     ):
         # Every option at its default (the common case): the options are the same for every
         # such run, built and checked once (they are frozen).
-        return Stream(make_plan(stream, _RUN_DEFAULTS))
+        return Stream(make_plan(stream, _RUN_DEFAULTS, share=True))
     options = RunOptions(
         fallbacks=fallbacks,
         guardrails=guardrails,

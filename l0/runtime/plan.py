@@ -58,10 +58,14 @@ def _problem(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
 
 
-def make_plan(stream: StreamFactory, options: RunOptions = NO_OPTIONS) -> RunPlan:
+def make_plan(
+    stream: StreamFactory, options: RunOptions = NO_OPTIONS, *, share: bool = False
+) -> RunPlan:
     """The plan of one run of `stream` with `options` (checked already, when they were
     built); raise `l0.Error(INVALID_ARGUMENT)` if `stream` is not a factory or the options
-    ask for what this run cannot do."""
+    ask for what this run cannot do. `share=True` is for options many runs use (`run()`
+    with no option given): what the plan takes from the options alone is kept on them, and
+    later plans of theirs reuse it."""
     if not callable(stream):
         raise _problem(
             f"run(stream=...) needs a factory (a callable returning a stream), got "
@@ -109,7 +113,8 @@ def make_plan(stream: StreamFactory, options: RunOptions = NO_OPTIONS) -> RunPla
         options=options,
     )
     if (
-        options.breaker is None
+        share
+        and options.breaker is None
         and options.drift_detector is None
         and not options.fallbacks
         and (options.route_health is None or options.route_health is False)

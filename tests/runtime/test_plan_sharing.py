@@ -1,9 +1,10 @@
 """What runs of the same options share, to start faster, and what each run keeps its own.
 
 `l0.run(stream)` with no option given uses one `RunOptions` for every such run, and the
-plan of a run keeps what depends on its options alone on the (frozen) options, for the next
-run of the same options (`make_plan`). Sharing must never show: the plan of any run equals
-the plan an unshared copy of its options makes, whatever ran before it.
+plan of such a run keeps what depends on its options alone on the (frozen) options, for the
+next run (`make_plan(..., share=True)`). Sharing must never show: the plan of any run equals
+the plan an unshared copy of its options makes, whatever ran before it. Options made for one
+run keep nothing (a run's memory is all freed with it).
 """
 
 from __future__ import annotations
@@ -71,38 +72,47 @@ def test_a_plan_is_the_one_unshared_options_make(
         layered = options.merge(RunOptions(retry=merged_retry))
         for shared in (options, layered):
             fresh = RunOptions(**shared.as_kwargs())
-            assert describe(make_plan(factory, shared)) == describe(make_plan(factory, fresh))
+            plan = make_plan(factory, shared, share=True)
+            assert describe(plan) == describe(make_plan(factory, fresh))
 
 
 def test_merged_options_do_not_inherit_what_plans_of_the_base_shared() -> None:
     """The options a merge builds are new options: a plan of theirs takes the merged values,
     not those a plan of the base options kept."""
     base = RunOptions(retry=l0.Retry(attempts=1), check_interval=3)
-    make_plan(plain_factory, base)  # the base keeps its shared values now
+    make_plan(plain_factory, base, share=True)  # the base keeps its shared values now
     merged = base.merge(RunOptions(retry=l0.Retry(attempts=5), check_interval=7))
     plan = make_plan(plain_factory, merged)
     assert (plan.retry.attempts, plan.check_interval) == (5, 7)
-    assert make_plan(plain_factory, base).retry.attempts == 1
+    assert make_plan(plain_factory, base, share=True).retry.attempts == 1
 
 
 def test_each_run_keeps_its_own_stream_drift_rule_and_breaker_wrapper() -> None:
     """What a plan makes per run is never shared: the primary stream, the drift rule (it
     keeps the run's drift state) and the breaker's wrapper around the primary."""
     options = RunOptions(drift_detector=l0.DriftDetector(), breaker=l0.CircuitBreaker())
-    first, second = make_plan(plain_factory, options), make_plan(FACTORIES[1], options)
+    first = make_plan(plain_factory, options, share=True)
+    second = make_plan(FACTORIES[1], options, share=True)
     assert first.factories[0] is not second.factories[0]
     assert isinstance(first.guardrails[-1], GuardrailRule)
     assert first.guardrails[-1] is not second.guardrails[-1]
     plain = RunOptions()
-    assert [make_plan(f, plain).factories for f in FACTORIES] == [(f,) for f in FACTORIES]
+    plans = [make_plan(f, plain, share=True) for f in FACTORIES]
+    assert [plan.factories for plan in plans] == [(f,) for f in FACTORIES]
+
+
+def test_options_made_for_one_run_keep_nothing_of_its_plan() -> None:
+    options = RunOptions(retry=l0.Retry(attempts=1))
+    make_plan(plain_factory, options)
+    assert "_plan_shared" not in vars(options)
 
 
 def test_route_health_follows_each_runs_own_route() -> None:
     """With route_health=True and no fallbacks, whether health is kept depends on the
     stream's route: a routed stream after an unrouted one still has its health kept."""
     options = RunOptions(route_health=True)
-    assert make_plan(plain_factory, options).route_health is None
-    routed = make_plan(FACTORIES[1], options)
+    assert make_plan(plain_factory, options, share=True).route_health is None
+    routed = make_plan(FACTORIES[1], options, share=True)
     assert routed.route_health is not None and routed.routes == ("a",)
 
 
