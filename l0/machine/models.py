@@ -40,7 +40,7 @@ def _machine(machine_name: str) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def _machine_error() -> type[Exception]:
+def machine_error() -> type[Exception]:
     from transitions.core import MachineError
 
     return MachineError
@@ -64,6 +64,9 @@ class MachineModel:
     machine_name: ClassVar[str] = "runtime"
     # State name -> what the history records for it; other machines map to their own enum.
     states_by_name: ClassVar[Mapping[str, Any]] = _RUNTIME_STATES
+    # Who is told of each state change: a tuple, replaced when one subscribes (few models
+    # ever have any, so a model starts with the shared empty one rather than a list).
+    _listeners: tuple[Listener, ...] = ()
 
     def __init__(self) -> None:
         self.phase: str
@@ -71,7 +74,6 @@ class MachineModel:
         # (source, trigger, dest, epoch seconds) per transition; history and visits derive
         # from it when asked, so a transition only appends one tuple.
         self._history: list[tuple[str, str, str, float]] = []
-        self._listeners: list[Listener] = []
 
     def fire(self, trigger: str, **kwargs: Any) -> None:
         """Take the declared edge `trigger` from the current phase, or raise."""
@@ -87,12 +89,15 @@ class MachineModel:
             )
         try:
             event.trigger_with(self, kwargs)
-        except _machine_error() as exc:
-            raise Error(
-                f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
-                f"in l0/machine/declarations/{self.machine_name}.toml",
-                code=ErrorCode.INVALID_TRANSITION,
-            ) from exc
+        except machine_error() as exc:
+            raise self._illegal(trigger) from exc
+
+    def _illegal(self, trigger: str) -> Error:
+        return Error(
+            f"Illegal transition: {trigger!r} from state {self.phase!r} is not declared "
+            f"in l0/machine/declarations/{self.machine_name}.toml",
+            code=ErrorCode.INVALID_TRANSITION,
+        )
 
     def wall_time(self) -> float:
         """The Unix time of a transition fired without `epoch=`; models that fire that way
@@ -115,7 +120,7 @@ class MachineModel:
         self._history.append((transition.source, event_data.event.name, dest, now))
         if self._listeners:
             state = self.states_by_name[dest]
-            for listener in tuple(self._listeners):
+            for listener in self._listeners:  # (a tuple: listeners may unsubscribe meanwhile)
                 listener(state)
 
     @property
@@ -138,11 +143,13 @@ class MachineModel:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         refuse_async(listener, "a state machine listener", "It is called at each transition.")
-        self._listeners.append(listener)
+        self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            listeners = list(self._listeners)
+            if listener in listeners:
+                listeners.remove(listener)
+                self._listeners = tuple(listeners)
 
         return unsubscribe
 
@@ -155,4 +162,4 @@ class MachineModel:
         )
 
 
-__all__ = ["Listener", "MachineModel", "StateTransition"]
+__all__ = ["Listener", "MachineModel", "StateTransition", "machine_error"]

@@ -58,6 +58,27 @@ async def run(
     keeps failing is skipped for the next ones until one probe finds it well. With
     `hedge_after` (milliseconds), a route that has not produced its first token by then gets
     the next route racing it; the first to produce a token is kept, the other closed."""
+    if (
+        fallbacks is None
+        and guardrails is None
+        and retry is None
+        and timeout is None
+        and adapter is None
+        and on_event is None
+        and context is None
+        and build_continuation_prompt is None
+        and event_store is None
+        and drift_detector is None
+        and breaker is None
+        and route_health is None
+        and hedge_after is None
+        and continue_from_last_good_token is False
+        and check_interval == DEFAULT_CHECK_INTERVAL
+        and type(check_interval) is int
+    ):
+        # Every option at its default (the common case): the options are the same for every
+        # such run, built and checked once (they are frozen).
+        return Stream(make_plan(stream, _RUN_DEFAULTS, share=True))
     options = RunOptions(
         fallbacks=fallbacks,
         guardrails=guardrails,
@@ -194,6 +215,10 @@ def wrap(
     return LazyStream(plan)
 
 
+# What `run(stream)` builds when no option is given (the defaults of its signature).
+_RUN_DEFAULTS = RunOptions(
+    continue_from_last_good_token=False, check_interval=DEFAULT_CHECK_INTERVAL
+)
 _ONE_ATTEMPT = RunOptions(retry=Retry(attempts=0, max_retries=0))  # wrap(stream): no retries
 
 __all__ = ["RunKeywords", "RunKeywordsBesidesFallbacks", "RunOptions", "l0", "run", "wrap"]

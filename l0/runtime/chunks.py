@@ -24,12 +24,15 @@ def open_iterator(stream: Any, adapter: Any = None) -> AsyncIterator[Any]:
         from l0.monitoring.redact import remember_sdk_key
 
         remember_sdk_key(stream)
-    chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
-    if chosen is None:
+    if adapter is None:
         chosen = Adapters.find(stream)
+    else:
+        chosen = Adapters.get(adapter) if isinstance(adapter, str) else adapter
     if chosen is not None:
         wrapped: AsyncIterator[Any] = chosen.wrap(stream)
         return wrapped.__aiter__() if hasattr(wrapped, "__aiter__") else wrapped
+    if type(stream) is AsyncGeneratorType:
+        return stream  # (an async generator is its own iterator)
     if hasattr(stream, "__aiter__"):
         iterator: AsyncIterator[Any] = stream.__aiter__()
         return iterator

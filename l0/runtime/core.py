@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from l0.errors import Error, ErrorCode
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 _TOKEN = EventType.TOKEN
 _COMPLETE = EventType.COMPLETE
+_new_event = object.__new__
 
 
 def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
@@ -95,7 +96,6 @@ class RunCore(HedgeRacing):
         if plan.guardrails and any(rule.name == "stall" for rule in plan.guardrails):
             # Only a run with Guardrails.stall pays for the gaps (a subtraction per token).
             self._tracks_gaps = True
-            self.token = self._token_and_gap  # type: ignore[method-assign]
         if self.engine is not None or plan.continuation is not None:
             self._init_intervals()
         else:
@@ -123,42 +123,26 @@ class RunCore(HedgeRacing):
     # -- the hot path (tokens and chunks) ------------------------------------------------------
 
     def token(self, text: str, now: float) -> Event | None:
-        """A text chunk arrived. Returns the event to deliver, if any."""
-        if not self._plain_streaming:
-            return self._token_at_boundary(text, now)
-        if not text:
-            return None
-        self._append(text)
-        state = self.state
-        state.token_count += 1
-        stamp = now + self._epoch_offset
-        state.last_token_at = stamp
-        self._tokens_to_interval -= 1
-        if not self._tokens_to_interval and self._on_interval(text, now):
-            return None
-        if self.quiet:
-            return None
-        return Event(_TOKEN, text, None, None, None, stamp)
+        """A text chunk arrived. Returns the event to deliver, if any.
+
+        The work is done by the current phase's token handler (`token_handler`, chosen when
+        a phase is entered; see the handlers below the class), which the driver calls
+        directly when this method is not overridden."""
+        return self.token_handler(self, text, now)
 
     def _note_gap(self, text: str, now: float) -> None:
         """Keep the longest silence between outputs (Guardrails.stall)."""
-        if self._plain_streaming and text:
+        if text:
             stamp = now + self._epoch_offset
             if stamp - self._output_at > self.state._longest_gap:
                 self.state._longest_gap = stamp - self._output_at
             self._output_at = stamp
 
-    def _token_and_gap(self, text: str, now: float) -> Event | None:
-        """`token`, for a run that keeps the longest silence between outputs as well."""
-        self._note_gap(text, now)
-        return type(self).token(self, text, now)  # a subclass's token (recording) included
-
     def _token_inside(self, text: str, now: float) -> Event | None:
         """A token the core hands itself (a TOKEN event, a token after a boundary): part
-        of the fact being handled, never one of its own (`RunCore.token`, not a subclass's)."""
-        if self._tracks_gaps:
-            self._note_gap(text, now)
-        return RunCore.token(self, text, now)
+        of the fact being handled, not one of its own (a recorder in front logs only the
+        driver's)."""
+        return self.token_handler(self, text, now)
 
     def event(self, chunk: object, now: float) -> Event | None:
         """A non-text chunk arrived: an `l0.Event` (from an adapter or the user's stream)."""
@@ -240,7 +224,7 @@ class RunCore(HedgeRacing):
                 self._put(pending)
         elif self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
-        silence = self.epoch(now) - self._output_at  # the gap before the end counts too
+        silence = now + self._epoch_offset - self._output_at  # the gap before the end counts
         if self._tracks_gaps and silence > self.state._longest_gap:
             self.state._longest_gap = silence
         self._fire("end", now)
@@ -290,7 +274,7 @@ class RunCore(HedgeRacing):
         self.decision = None
         return None
 
-    def _after_final(self, violations: list[GuardrailViolation], now: float) -> Decision:
+    def _after_final(self, violations: Sequence[GuardrailViolation], now: float) -> Decision:
         error = self._apply_violations(violations, now)
         if error is not None:
             return self._failed(error, now)
@@ -315,18 +299,24 @@ class RunCore(HedgeRacing):
             return self._token_at_boundary(text, now)
         if phase in ("waiting_for_token", "tool_call_detected", "init"):
             self._leave_waiting(now)
-            if self._tracks_gaps:
-                self._note_gap(text, now)
-            return RunCore.token(self, text, now)
+            return self.token_handler(self, text, now)  # (the streaming handler now)
         raise Error(
             f"Token reported in phase {phase!r}; the driver must not read in this phase",
             code=ErrorCode.INTERNAL_ERROR,
         )
 
+    _at_boundary = staticmethod(_token_at_boundary)
+
+    def _enter_streaming(self) -> None:
+        """The attempt streams plain text: its tokens go to the run's streaming handler."""
+        self.token_handler = (
+            _gap_token if self._tracks_gaps else _counted_token if self._interval else _plain_token
+        )
+
     def _leave_waiting(self, now: float) -> None:
         if self.phase == "tool_call_detected":
             self._fire("tool_call_done", now)
-            self._plain_streaming = True
+            self._enter_streaming()
         else:
             self._fire("first_token", now)
 
@@ -339,7 +329,7 @@ class RunCore(HedgeRacing):
             self._note_recovery(now)
         if self.phase != "tool_call_detected":
             self._fire("tool_call", now)
-        self._plain_streaming = False
+        self.token_handler = self._at_boundary
         if chunk.data is not None:
             self.state.tool_calls.append(dict(chunk.data))
         if self.state.first_token_at is None:
@@ -388,7 +378,7 @@ class RunCore(HedgeRacing):
     def open_attempt(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
         self.attempt += 1
-        self._plain_streaming = False
+        self.token_handler = self._at_boundary
         self.stop_reading = self.abort_requested  # an abort asked before this attempt holds
         self._matcher = None
         self._stream_done = False
@@ -405,7 +395,10 @@ class RunCore(HedgeRacing):
             self.engine.start_attempt(self.state)
         if self.bus.active:
             self._emit_stream_init(now, self.factory_index, resume, hedge=False)
-        self.decision = Open(self.factory_index, self.attempt, resume or None)
+        if self.attempt == 0 and not resume and self.factory_index == 0:
+            self.decision = _FIRST_OPEN  # every run's first decision (a frozen one serves all)
+        else:
+            self.decision = Open(self.factory_index, self.attempt, resume or None)
 
     def mark_first_token(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
@@ -415,14 +408,17 @@ class RunCore(HedgeRacing):
         self._output_at, state._longest_gap = now + self._epoch_offset, 0.0  # this attempt's
         if self._network_trouble:
             self._note_recovery(now)
-        self._plain_streaming = True
+        # `_enter_streaming()`, written out: every run enters streaming here
+        self.token_handler = (
+            _gap_token if self._tracks_gaps else _counted_token if self._interval else _plain_token
+        )
 
     def run_final_checks(self, event_data: EventData) -> None:
         now = event_data.kwargs["now"]
-        self._plain_streaming = False
+        self.token_handler = self._at_boundary
         engine = self.engine
         if engine is None:
-            self._final_violations = []
+            self._final_violations = ()
         elif engine.heavy(self.state):
             self.decision = RunCheck("final")
             return
@@ -436,14 +432,78 @@ class RunCore(HedgeRacing):
         state.completed = True
         state.duration = now - self._started
         details = {"finish_reason": state.finish_reason, "model": state.model}
-        self._put(Event(_COMPLETE, None, details, None, state.usage, self.epoch(now)))
+        self._put(Event(_COMPLETE, None, details, None, state.usage, now + self._epoch_offset))
         if self.bus.active:
             self._emit_completion(now)
         self._record_metrics(completed=True)
         self.decision = _FINISH
 
 
+# -- the token handlers ------------------------------------------------------------------------
+#
+# The core's `token_handler` is one of these while an attempt streams plain text (chosen when
+# streaming begins, by what the run counts) and `RunCore._at_boundary` otherwise. They are
+# plain functions of the core, not bound methods: holding one, the core holds no reference to
+# itself (no cycle for the garbage collector), and choosing one is a field store.
+
+
+def _plain_token(core: RunCore, text: str, now: float) -> Event | None:
+    """A token while streaming, for a run with nothing due every few tokens (no guardrails,
+    no continuation checkpoints): append, count, stamp, and the Event."""
+    if not text:
+        return None
+    core._append(text)
+    state = core.state
+    state.token_count += 1
+    stamp = now + core._epoch_offset
+    state.last_token_at = stamp
+    if core.quiet:
+        return None
+    # `Event(_TOKEN, text, None, None, None, stamp)`, its fields stored here rather than by
+    # the dataclass's __init__: a call less per delivered token (test_core checks that the
+    # two are equal, so a new field of Event cannot be missed here).
+    event = _new_event(Event)
+    event.type = _TOKEN
+    event.text = text
+    event.data = None
+    event.error = None
+    event.usage = None
+    event.timestamp = stamp
+    return event
+
+
+def _counted_token(core: RunCore, text: str, now: float) -> Event | None:
+    """`_plain_token`, counting down to the next interval (streaming checks, checkpoints)."""
+    if not text:
+        return None
+    core._append(text)
+    state = core.state
+    state.token_count += 1
+    stamp = now + core._epoch_offset
+    state.last_token_at = stamp
+    core._tokens_to_interval -= 1
+    if not core._tokens_to_interval and core._on_interval(text, now):
+        return None
+    if core.quiet:
+        return None
+    event = _new_event(Event)  # (as in _plain_token)
+    event.type = _TOKEN
+    event.text = text
+    event.data = None
+    event.error = None
+    event.usage = None
+    event.timestamp = stamp
+    return event
+
+
+def _gap_token(core: RunCore, text: str, now: float) -> Event | None:
+    """`_counted_token`, keeping the longest silence between outputs (Guardrails.stall)."""
+    core._note_gap(text, now)
+    return _counted_token(core, text, now)
+
+
 _FINISH = Finish()  # (it has no fields: one serves every run)
+_FIRST_OPEN = Open(0, 0, None)
 
 # What each fact does (`RunCore.handle`); a new fact type is a row here.
 _HANDLERS: dict[type, Callable[[RunCore, Any, float], Decision | None]] = {

@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from l0.errors import ErrorContext, FailureType
 from l0.guardrails.engine import GuardrailEngine
-from l0.machine.models import MachineModel
+from l0.machine.models import MachineModel, machine_error
 from l0.metrics import MetricsSink
 from l0.observability import EventSink
 from l0.runtime import policy
 from l0.runtime.facts import Decision, Open
 from l0.runtime.plan import RunPlan
 from l0.types import Event, GuardrailViolation, State
+
+# A token handler: `handler(core, text, now)` returns the event to deliver, if any.
+TokenHandler = Callable[[Any, str, float], "Event | None"]
 
 
 class RunBase(MachineModel):
@@ -47,8 +51,10 @@ class RunBase(MachineModel):
     stop_reading = False
     # Set by Stream.read(): nobody looks at token events, so none are built.
     quiet = False
-    # The attempt is streaming plain text: a token crosses no phase boundary.
-    _plain_streaming = False
+    # What handles a token now (core.py): `_at_boundary` outside plain streaming, else the
+    # run's streaming handler; lower layers leave streaming by setting `_at_boundary`.
+    token_handler: TokenHandler
+    _at_boundary: ClassVar[staticmethod[[Any, str, float], Event | None]]
     _stream_done = False  # the stream sent its COMPLETE event
     _budget_model = 0  # retries of the current factory that count toward attempts
     _budget_total = 0  # all retries of the current factory
@@ -96,11 +102,12 @@ class RunBase(MachineModel):
         # Read per token: instance attributes (found first) rather than class defaults.
         self.stop_reading = False
         self.quiet = False
-        self._plain_streaming = False
+        self.token_handler = self._at_boundary
         self.events_waiting = False
         self._epoch_offset = epoch - now
         self._started = now
-        self._final_violations: list[GuardrailViolation] = []
+        # (a tuple: none found, the common case, needs no list of its own)
+        self._final_violations: Sequence[GuardrailViolation] = ()
         self.engine = (
             GuardrailEngine(plan.guardrails, bus=self.bus, check_interval=plan.check_interval)
             if plan.guardrails
@@ -132,7 +139,20 @@ class RunBase(MachineModel):
     def _fire(self, trigger: str, now: float, **kwargs: Any) -> None:
         kwargs["now"] = now
         kwargs["epoch"] = now + self._epoch_offset
-        self.fire_with(trigger, kwargs)
+        # `fire_with`, written out: a run fires a few triggers, each a call less.
+        event = self._triggers.get(trigger)
+        if event is None:
+            self.fire_with(trigger, kwargs)  # raises: no such trigger
+            return
+        try:
+            event.trigger_with(self, kwargs)
+        except machine_error() as exc:
+            raise self._illegal(trigger) from exc
+
+    def _enter_streaming(self) -> None:
+        """The attempt streams plain text: its tokens go to the run's streaming handler
+        (which RunCore chooses, in core.py)."""
+        raise NotImplementedError
 
     def _take_decision(self) -> Decision:
         decision = self.decision

@@ -55,7 +55,7 @@ from l0.runtime.facts import (
     Sleep,
 )
 from l0.runtime.interrupts import Interrupted, still_open
-from l0.runtime.watchdog import Watchdog, make_watchdog
+from l0.runtime.watchdog import Watchdog, make_watchdog, task_of
 from l0.types import Event
 
 if TYPE_CHECKING:
@@ -222,6 +222,9 @@ class Driver:
         self._watchdog = make_watchdog(clock)
         decision: Decision = port.handle(START, now)
         token = port.token
+        # RunCore.token only calls the current phase's handler: unless a recorder stands
+        # between (it logs each token), tokens go to the handler directly.
+        direct = port is core
         chunk_event = port.event
         gate = self._gate  # route health, asked at attempt boundaries (routing.py)
         hedging = core.plan.hedge_after is not None  # attempts race the next route (hedge.py)
@@ -263,7 +266,8 @@ class Driver:
                             chunks = self._scoped_reads(iterator)
                         else:
                             chunks = iterator
-                            watchdog.task = watchdog.current_task()
+                            loop = watchdog.loop
+                            watchdog.task = task_of(loop)
                             watchdog.inter = inter
                             watchdog.total = total_deadline
                             watchdog.first = True
@@ -282,10 +286,13 @@ class Driver:
                                     # One clock reading per event-loop turn (see watchdog.py).
                                     now = watchdog.refresh() if watchdog.turned else watchdog.now
                                     watchdog.first = False
-                                if type(chunk) is str:
-                                    event = token(chunk, now)
-                                else:
+                                if type(chunk) is not str:
                                     event = chunk_event(chunk, now)
+                                elif direct:
+                                    handler = core.token_handler  # (read, then called: faster)
+                                    event = handler(core, chunk, now)
+                                else:
+                                    event = token(chunk, now)
                                 # A token that released queued events (a restarted answer's RESET
                                 # and text) returns none of its own: for tokens, checked only then.
                                 if (
@@ -300,18 +307,18 @@ class Driver:
                                     for item in released:
                                         yield item
                                     if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
+                                        watchdog.task = task_of(loop)
                                         watchdog.reading = True
                                 if event is not None:
                                     if watchdog is not None:
                                         watchdog.reading = False
-                                    yield event
-                                    if watchdog is not None:
-                                        watchdog.task = watchdog.current_task()
+                                        yield event
+                                        watchdog.task = task_of(loop)
                                         watchdog.reading = True
                                         if watchdog.turned:  # the consumer's time does not count
                                             watchdog.wait_from(watchdog.refresh())
                                     else:
+                                        yield event
                                         now = clock()
                                 if core.stop_reading:
                                     stopped = port.handle(READING_STOPPED, clock())

@@ -65,7 +65,7 @@ class FailurePolicy(Verdicts):
     def _failed(self, error: BaseException, now: float) -> Decision:
         """The current attempt failed with `error`."""
         self.stop_reading = True
-        self._plain_streaming = False
+        self.token_handler = self._at_boundary
         if self.abort_requested:
             return self._aborted(now)
         self.errors.append(error)

@@ -280,6 +280,7 @@ class RunOptions:
             return other
         merged = object.__new__(RunOptions)
         values = {**self.__dict__, **{name: other.__dict__[name] for name in given}}
+        values.pop("_plan_shared", None)  # what make_plan kept for runs of `self` alone
         if "continue_from_last_good_token" in given:
             values["continuation"] = other.continuation
         values["_given_normalised"] = self._given_normalised | other._given_normalised

@@ -92,7 +92,7 @@ class OverlapMatching(FailurePolicy):
             self.state.deduplication_applied = True
             self.state.overlap_removed = verdict.overlap_text
         self._matcher = None
-        self._plain_streaming = True
+        self._enter_streaming()
 
 
 __all__ = ["OverlapMatching"]

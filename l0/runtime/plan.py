@@ -9,7 +9,7 @@ and the driver never see raw arguments.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from l0.continuation import ContinuationConfig
@@ -58,16 +58,23 @@ def _problem(message: str) -> Error:
     return Error(message, code=ErrorCode.INVALID_ARGUMENT)
 
 
-def make_plan(stream: StreamFactory, options: RunOptions = NO_OPTIONS) -> RunPlan:
+def make_plan(
+    stream: StreamFactory, options: RunOptions = NO_OPTIONS, *, share: bool = False
+) -> RunPlan:
     """The plan of one run of `stream` with `options` (checked already, when they were
     built); raise `l0.Error(INVALID_ARGUMENT)` if `stream` is not a factory or the options
-    ask for what this run cannot do."""
+    ask for what this run cannot do. `share=True` is for options many runs use (`run()`
+    with no option given): what the plan takes from the options alone is kept on them, and
+    later plans of theirs reuse it."""
     if not callable(stream):
         raise _problem(
             f"run(stream=...) needs a factory (a callable returning a stream), got "
             f"{type(stream).__name__}; wrap an existing stream with `lambda: stream`, or use "
             "l0.wrap(stream) for a one-off stream without retries"
         )
+    shared = options.__dict__.get(_SHARED)
+    if shared is not None:
+        return RunPlan((stream,), *shared)
     rules = options.guardrails
     if options.drift_detector is not None:
         # drift is checked like a guardrail rule named "drift" (a fresh rule per run)
@@ -87,7 +94,7 @@ def make_plan(stream: StreamFactory, options: RunOptions = NO_OPTIONS) -> RunPla
             "hedge_after starts the next route when the current one is slow to answer; give "
             "the run fallbacks=[...] to hedge with"
         )
-    return RunPlan(
+    plan = RunPlan(
         factories=factories,
         retry=options.retry if options.retry is not None else _DEFAULT_RETRY,
         timeout=options.timeout if options.timeout is not None else DEFAULT_TIMEOUT,
@@ -105,6 +112,23 @@ def make_plan(stream: StreamFactory, options: RunOptions = NO_OPTIONS) -> RunPla
         hedge_after=None if hedge_after is None else float(hedge_after) / 1000.0,
         options=options,
     )
+    if (
+        share
+        and options.breaker is None
+        and options.drift_detector is None
+        and not options.fallbacks
+        and (options.route_health is None or options.route_health is False)
+    ):
+        # Nothing of this plan but its stream depends on the stream: every run of these
+        # options shares the rest, kept on the (frozen) options for the next run.
+        options.__dict__[_SHARED] = tuple(getattr(plan, name) for name in _AFTER_FACTORIES)
+    return plan
+
+
+# What a plan takes after its factories, in order, and where the options keep the values a
+# run of theirs with a single stream shares (RunOptions.merge does not copy it).
+_AFTER_FACTORIES = tuple(field.name for field in fields(RunPlan))[1:]
+_SHARED = "_plan_shared"
 
 
 def _route_health(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from l0.errors import Error, ErrorCode, FailureType
@@ -49,7 +50,9 @@ class Verdicts(LifecycleTelemetry):
 
     # -- violations ------------------------------------------------------------------------------
 
-    def _apply_violations(self, violations: list[GuardrailViolation], now: float) -> Error | None:
+    def _apply_violations(
+        self, violations: Sequence[GuardrailViolation], now: float
+    ) -> Error | None:
         """Record violations; return the error that must stop the attempt, if any."""
         if not violations:
             return None

@@ -24,7 +24,6 @@ per read.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import sys
 import types
@@ -46,16 +45,15 @@ class Watchdog:
     __slots__ = (
         "_clock",
         "_handle",
-        "_loop",
         "_marking",
         "_turns",
         "aborting",
         "armed_for",
-        "current_task",
         "deadline",
         "fired",
         "first",
         "inter",
+        "loop",
         "now",
         "reading",
         "task",
@@ -65,12 +63,11 @@ class Watchdog:
     )
 
     def __init__(self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float]) -> None:
-        self._loop = loop
+        self.loop = loop
         self._clock = clock
         self._handle: asyncio.TimerHandle | None = None
         self._turns = _turn_watch(loop)
         self._marking = False  # `_mark` is due at the loop's next turn
-        self.current_task = _task_getter(loop)
         self.task: asyncio.Task[Any] | None = None
         self.reading = False  # the task is (about to be) waiting on the provider
         self.first = True  # ... for an attempt's first chunk (its deadline is fixed)
@@ -122,7 +119,7 @@ class Watchdog:
             self._handle = None
         self.armed_for = self.deadline
         if self.deadline != math.inf:
-            self._handle = self._loop.call_at(self.deadline, self._check)
+            self._handle = self.loop.call_at(self.deadline, self._check)
 
     def _check(self) -> None:
         self._handle = None
@@ -220,28 +217,27 @@ def _turn_watch(loop: asyncio.AbstractEventLoop) -> _TurnWatch:
     return watch
 
 
-def _task_getter(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Task[Any] | None]:
-    """`asyncio.current_task` as cheap as this Python allows: the driver asks once per event
-    handed to the consumer. It is C code from 3.12; on 3.11 a bound lookup in asyncio's own
-    table of current tasks does the same without the Python-level wrapper."""
-    table = _current_tasks_table()
-    if table is None:
-        return asyncio.current_task
-    return functools.partial(table.get, loop)
-
-
-@functools.cache
-def _current_tasks_table() -> dict[Any, Any] | None:
-    """asyncio's table of current tasks, where reading it directly is faster (3.11)."""
+def _task_of() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None]:
+    """`asyncio.current_task` as cheap as this Python allows. It is C code from 3.12; on 3.11
+    a lookup in asyncio's own table of current tasks does the same without the Python-level
+    wrapper."""
     if isinstance(asyncio.current_task, types.BuiltinFunctionType):
-        return None
+        return asyncio.current_task
     table = getattr(asyncio.tasks, "_current_tasks", None)
-    return table if isinstance(table, dict) else None
+    return table.get if isinstance(table, dict) else asyncio.current_task
+
+
+task_of = _task_of()
+"""`task_of(loop)`: the task running on `loop` now. The driver asks once per event it hands
+to the consumer (the consumer may be another task next time)."""
+
+
+_UNCANCEL = sys.version_info >= (3, 11)  # Task.uncancel, which the watchdog relies on
 
 
 def make_watchdog(clock: Callable[[], float]) -> Watchdog | None:
     """A watchdog when running on asyncio with Task.uncancel (3.11+), else None."""
-    if sys.version_info < (3, 11):
+    if not _UNCANCEL:
         return None
     try:
         loop = asyncio.get_running_loop()
@@ -250,4 +246,4 @@ def make_watchdog(clock: Callable[[], float]) -> Watchdog | None:
     return Watchdog(loop, clock)
 
 
-__all__ = ["Watchdog", "make_watchdog"]
+__all__ = ["Watchdog", "make_watchdog", "task_of"]

@@ -52,6 +52,20 @@ def feed(core: RunCore, *tokens: str, now: float = 101.0) -> list[Any]:
     return [core.token(t, now) for t in tokens]
 
 
+def test_a_token_event_is_the_event_its_constructor_makes() -> None:
+    """The hot path stores a token event's fields itself (no __init__ call): the event must
+    equal the one `Event(...)` builds, every field set, for a first token and a later one."""
+    core = make_core()
+    core.handle(START, 100.0)
+    for event, text in zip(feed(core, "Hel", "lo", now=101.5), ("Hel", "lo"), strict=True):
+        assert event is not None
+        values = {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}
+        expected = l0.Event(EventType.TOKEN, text, timestamp=1_700_000_001.5)
+        assert values == dataclasses.asdict(expected)
+        assert event == expected
+        assert dataclasses.replace(event, text="x").text == "x"
+
+
 def test_start_opens_the_primary_stream() -> None:
     """The run starts by asking for attempt 0 of factory 0."""
     core = make_core()
