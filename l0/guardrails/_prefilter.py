@@ -19,7 +19,7 @@ matches (it may match at more), and `re` must find that quickly:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 
@@ -111,12 +111,10 @@ def relaxed(pattern: str) -> str:
     return "".join(out)
 
 
-def alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of `pattern` (split at each `|` outside groups and
-    character classes), each unwrapped from groups that hold the whole of it, recursively,
-    while they are plain non-capturing groups."""
-    parts: list[str] = []
-    depth, index, begin, in_class = 0, 0, 0, False
+def _outside_classes(pattern: str) -> Iterator[tuple[int, str]]:
+    """Each character of `pattern` that is neither escaped nor inside a character class,
+    with its index (a class's brackets are not yielded either)."""
+    index, in_class = 0, False
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
@@ -127,16 +125,27 @@ def alternatives(pattern: str) -> list[str]:
         elif char == "[":
             in_class = True
             if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
-                index += 2 if pattern[index + 1] == "]" else 3
+                index += 2 if pattern[index + 1] == "]" else 3  # a leading ] is a literal
                 continue
-        elif char == "(":
+        else:
+            yield index, char
+        index += 1
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of `pattern` (split at each `|` outside groups and
+    character classes), each unwrapped from groups that hold the whole of it, recursively,
+    while they are plain non-capturing groups."""
+    parts: list[str] = []
+    depth, begin = 0, 0
+    for index, char in _outside_classes(pattern):
+        if char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
         elif char == "|" and depth == 0:
             parts.append(pattern[begin:index])
             begin = index + 1
-        index += 1
     parts.append(pattern[begin:])
     if len(parts) == 1 and _wrapped(pattern):
         return alternatives(pattern[3:-1])
@@ -147,6 +156,15 @@ def _wrapped(pattern: str) -> bool:
     """Whether `pattern` is one plain non-capturing group `(?:...)` from end to end."""
     if not (pattern.startswith("(?:") and pattern.endswith(")")):
         return False
+    depth = 0
+    for index, char in _outside_classes(pattern):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index == len(pattern) - 1
+    return False
     depth, index, in_class = 0, 0, False
     while index < len(pattern):
         char = pattern[index]
