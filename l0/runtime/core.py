@@ -60,6 +60,7 @@ from l0.runtime.facts import (
 )
 from l0.runtime.plan import RunPlan
 from l0.runtime.racing import HedgeRacing
+from l0.runtime.tokens import counted_token, gap_token, plain_token
 from l0.types import Event, EventType, GuardrailViolation, State
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 
 _TOKEN = EventType.TOKEN
 _COMPLETE = EventType.COMPLETE
-_new_event = object.__new__
 
 
 def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
@@ -126,7 +126,7 @@ class RunCore(HedgeRacing):
         """A text chunk arrived. Returns the event to deliver, if any.
 
         The work is done by the current phase's token handler (`token_handler`, chosen when
-        a phase is entered; see the handlers below the class), which the driver calls
+        a phase is entered; l0/runtime/tokens.py), which the driver calls
         directly when this method is not overridden."""
         return self.token_handler(self, text, now)
 
@@ -182,9 +182,7 @@ class RunCore(HedgeRacing):
             self.state.token_count += 1
             self.state.last_token_at = self.epoch(now)
             if self._tracks_gaps:  # a message is output too (Guardrails.stall)
-                gap = self.state.last_token_at - self._output_at
-                self.state._longest_gap = max(self.state._longest_gap, gap)
-                self._output_at = self.state.last_token_at
+                self._note_gap(chunk.text, now)
         return _stamped(chunk, now, self)
 
     def request_abort(self) -> None:
@@ -310,7 +308,7 @@ class RunCore(HedgeRacing):
     def _enter_streaming(self) -> None:
         """The attempt streams plain text: its tokens go to the run's streaming handler."""
         self.token_handler = (
-            _gap_token if self._tracks_gaps else _counted_token if self._interval else _plain_token
+            gap_token if self._tracks_gaps else counted_token if self._interval else plain_token
         )
 
     def _leave_waiting(self, now: float) -> None:
@@ -410,7 +408,7 @@ class RunCore(HedgeRacing):
             self._note_recovery(now)
         # `_enter_streaming()`, written out: every run enters streaming here
         self.token_handler = (
-            _gap_token if self._tracks_gaps else _counted_token if self._interval else _plain_token
+            gap_token if self._tracks_gaps else counted_token if self._interval else plain_token
         )
 
     def run_final_checks(self, event_data: EventData) -> None:
@@ -437,69 +435,6 @@ class RunCore(HedgeRacing):
             self._emit_completion(now)
         self._record_metrics(completed=True)
         self.decision = _FINISH
-
-
-# -- the token handlers ------------------------------------------------------------------------
-#
-# The core's `token_handler` is one of these while an attempt streams plain text (chosen when
-# streaming begins, by what the run counts) and `RunCore._at_boundary` otherwise. They are
-# plain functions of the core, not bound methods: holding one, the core holds no reference to
-# itself (no cycle for the garbage collector), and choosing one is a field store.
-
-
-def _plain_token(core: RunCore, text: str, now: float) -> Event | None:
-    """A token while streaming, for a run with nothing due every few tokens (no guardrails,
-    no continuation checkpoints): append, count, stamp, and the Event."""
-    if not text:
-        return None
-    core._append(text)
-    state = core.state
-    state.token_count += 1
-    stamp = now + core._epoch_offset
-    state.last_token_at = stamp
-    if core.quiet:
-        return None
-    # `Event(_TOKEN, text, None, None, None, stamp)`, its fields stored here rather than by
-    # the dataclass's __init__: a call less per delivered token (test_core checks that the
-    # two are equal, so a new field of Event cannot be missed here).
-    event = _new_event(Event)
-    event.type = _TOKEN
-    event.text = text
-    event.data = None
-    event.error = None
-    event.usage = None
-    event.timestamp = stamp
-    return event
-
-
-def _counted_token(core: RunCore, text: str, now: float) -> Event | None:
-    """`_plain_token`, counting down to the next interval (streaming checks, checkpoints)."""
-    if not text:
-        return None
-    core._append(text)
-    state = core.state
-    state.token_count += 1
-    stamp = now + core._epoch_offset
-    state.last_token_at = stamp
-    core._tokens_to_interval -= 1
-    if not core._tokens_to_interval and core._on_interval(text, now):
-        return None
-    if core.quiet:
-        return None
-    event = _new_event(Event)  # (as in _plain_token)
-    event.type = _TOKEN
-    event.text = text
-    event.data = None
-    event.error = None
-    event.usage = None
-    event.timestamp = stamp
-    return event
-
-
-def _gap_token(core: RunCore, text: str, now: float) -> Event | None:
-    """`_counted_token`, keeping the longest silence between outputs (Guardrails.stall)."""
-    core._note_gap(text, now)
-    return _counted_token(core, text, now)
 
 
 _FINISH = Finish()  # (it has no fields: one serves every run)

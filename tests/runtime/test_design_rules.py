@@ -28,6 +28,7 @@ SANS_IO_CORE = (
     "l0.runtime.failures",
     "l0.runtime.overlap",
     "l0.runtime.racing",
+    "l0.runtime.tokens",
     "l0.runtime.policy",
     "l0.runtime.plan",
     "l0.runtime.options",
@@ -84,7 +85,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("core", ("l0.runtime.facts", "l0.runtime.core_base", "l0.runtime.telemetry",
               "l0.runtime.verdicts", "l0.runtime.failures", "l0.runtime.overlap",
-              "l0.runtime.racing", "l0.runtime.core",
+              "l0.runtime.racing", "l0.runtime.tokens", "l0.runtime.core",
               "l0.runtime.policy", "l0.runtime.plan", "l0.runtime.options")),
     (
         "services",
