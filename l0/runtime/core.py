@@ -81,6 +81,10 @@ def _stamped(chunk: Event, now: float, core: RunCore) -> Event:
 class RunCore(HedgeRacing):
     """One run (see the module docstring)."""
 
+    # What else the provider's COMPLETE carried (a refusal, logprobs), for the run's COMPLETE.
+    # A class default, set on a run only when there is some (see core_base on inline fields).
+    _completion_extras: dict[str, Any] | None = None
+
     def __init__(
         self,
         plan: RunPlan,
@@ -344,6 +348,13 @@ class RunCore(HedgeRacing):
             state.finish_reason = data["finish_reason"]
         if data.get("model") is not None:
             state.model = data["model"]
+        extras = {
+            key: value
+            for key, value in data.items()
+            if key not in ("finish_reason", "model") and value is not None
+        }
+        if extras or self._completion_extras is not None:  # (an earlier attempt's go)
+            self._completion_extras = extras or None
 
     def _on_interval(self, text: str, now: float) -> bool:
         """Every few tokens: run the streaming checks and save a checkpoint. Returns True
@@ -430,6 +441,8 @@ class RunCore(HedgeRacing):
         state.completed = True
         state.duration = now - self._started
         details = {"finish_reason": state.finish_reason, "model": state.model}
+        if self._completion_extras is not None:
+            details.update(self._completion_extras)
         self._put(Event(_COMPLETE, None, details, None, state.usage, now + self._epoch_offset))
         if self.bus.active:
             self._emit_completion(now)

@@ -481,3 +481,27 @@ async def test_the_lean_path_builds_no_chunk_objects(
             assert await stream.read() == "Hello"
             assert len(converted) == expected  # role, 2 tokens, finish, usage
             converted.clear()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("adapter", [None, "openai"], ids=["lean", "sdk"])
+async def test_the_runs_complete_passes_on_the_refusal_and_the_logprobs(
+    server: FaultServer, new_model: Callable[[str], str], adapter: str | None
+) -> None:
+    """What the provider's COMPLETE carried beyond the finish reason and model reaches the
+    consumer's COMPLETE event, on both paths of the wrapped client."""
+    entry = {"token": "Hi", "logprob": -1, "bytes": [72, 105], "top_logprobs": []}
+    choice = {"index": 0, "delta": {"content": "Hi", "refusal": "No."}}
+    choice["logprobs"] = {"content": [entry]}
+    chunk = f"data: {json.dumps({'choices': [choice]})}\n\n".encode()
+    model = new_model("complete-extras")
+    server.script(model, [RawReply([chunk, finish, b"data: [DONE]\n\n"])])
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test") as raw:
+        client = l0.wrap(raw) if adapter is None else l0.wrap(raw, adapter=adapter)
+        stream = await client.chat.completions.create(model=model, messages=USER, stream=True)
+        events = [event async for event in stream]
+    complete = events[-1]
+    assert complete.type is l0.EventType.COMPLETE and complete.data is not None
+    assert complete.data["refusal"] == "No."
+    assert complete.data["logprobs"] == [{"token": "Hi", "logprob": -1.0, "bytes": [72, 105]}]
+    assert complete.data["finish_reason"] == "stop"
